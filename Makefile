@@ -1,0 +1,115 @@
+# Quarry: make builds everything; see README.md for run and test.
+
+PREFIX	?= /usr/local
+PORT	?= 8080
+VARDIR	?= ./var
+SERVER	?= lighttpd
+
+# SAN=1 builds an AddressSanitizer + UBSan tree under build/san.
+ifeq ($(SAN),1)
+OUT	?= build/san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+OPT	 = -O1
+else
+OUT	?= .
+SANFLAGS =
+OPT	 = -O2
+endif
+OBJ	 = $(OUT)/build/obj
+
+CC	?= cc
+XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
+XML_LIBS   := $(shell pkg-config --libs libxml-2.0 2>/dev/null || echo -lxml2)
+CFLAGS	?= $(OPT) -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude \
+	   $(XML_CFLAGS) $(SANFLAGS)
+LDFLAGS	+= $(SANFLAGS)
+LIBS	 = -ldb -ljson-c
+
+LIB_SRC	 = $(wildcard src/lib/*.c) $(wildcard src/format/*.c) \
+	   $(wildcard src/source/*.c)
+HTTP_SRC = $(wildcard src/http/*.c) $(wildcard src/dialect/*.c)
+SCHED_SRC= $(filter-out src/scheduler/main.c,$(wildcard src/scheduler/*.c))
+CTL_SRC	 = $(filter-out src/ctl/main.c,$(wildcard src/ctl/*.c))
+
+LIB_OBJ	 = $(LIB_SRC:%.c=$(OBJ)/%.o)
+HTTP_OBJ = $(HTTP_SRC:%.c=$(OBJ)/%.o)
+SCHED_OBJ= $(SCHED_SRC:%.c=$(OBJ)/%.o)
+CTL_OBJ	 = $(CTL_SRC:%.c=$(OBJ)/%.o)
+
+LIBQ	 = $(OBJ)/libquarry.a
+LIBHTTP	 = $(OBJ)/libquarryhttp.a
+
+PROGS_CGI = $(OUT)/cgi-bin/definitions.fcgi $(OUT)/cgi-bin/jobs.fcgi \
+	    $(OUT)/cgi-bin/status.fcgi $(OUT)/cgi-bin/files.fcgi
+PROGS_BIN = $(OUT)/bin/quarryd $(OUT)/bin/quarryctl
+
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(OUT)/build/tests/%)
+
+.PHONY: all deps test unit integration check-san run start stop bench \
+	clean install
+all: $(PROGS_CGI) $(PROGS_BIN)
+
+$(OBJ)/%.o: %.c $(wildcard include/quarry/*.h) $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -c -o $@ $<
+
+$(LIBQ): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBHTTP): $(HTTP_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(OUT)/cgi-bin/%.fcgi: $(OBJ)/src/cgi/%.o $(LIBHTTP) $(LIBQ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(XML_LIBS) $(LIBS)
+
+$(OUT)/bin/quarryd: $(OBJ)/src/scheduler/main.o $(SCHED_OBJ) $(LIBQ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(OUT)/bin/quarryctl: $(OBJ)/src/ctl/main.o $(CTL_OBJ) $(LIBQ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(OUT)/build/tests/%: tests/unit/%.c $(LIBHTTP) $(LIBQ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $^ -lcmocka -lfcgi $(XML_LIBS) $(LIBS)
+
+# Installs the Debian packages Quarry needs (as root), or says how.
+deps:
+	@sh scripts/deps.sh
+
+unit: $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+integration: all
+	@python3 tests/integration/run.py --bin-dir $(OUT)
+
+# The whole suite: plain build, then the same suites under ASan+UBSan.
+test: deps
+	@sh tests/run-all.sh
+
+run: deps all
+	@sh scripts/stack.sh run
+
+start: deps all
+	@sh scripts/stack.sh start
+
+stop:
+	@sh scripts/stack.sh stop
+
+bench: deps all
+	@sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/quarry/cgi-bin
+	install -m 755 $(PROGS_BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(PROGS_CGI) $(DESTDIR)$(PREFIX)/lib/quarry/cgi-bin/
+
+clean:
+	rm -rf build cgi-bin/*.fcgi bin/quarryd bin/quarryctl

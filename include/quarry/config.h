@@ -1,0 +1,47 @@
+/*
+ * The configuration: one INI-style file ("key = value", '#' or ';'
+ * comments, [section] headers allowed and ignored).  Found by -c FILE,
+ * else $QUARRY_CONF, else /etc/quarry/quarry.conf.  Every key has a
+ * default; docs/configuration.md lists them.
+ */
+#ifndef QUARRY_CONFIG_H
+#define QUARRY_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "quarry/error.h"
+
+#define CONF_DEFAULT_PATH "/etc/quarry/quarry.conf"
+
+struct conf {
+	char	 path[PATH_MAX];	   /* the file read ("" if none) */
+	char	 db_dir[PATH_MAX];	   /* Berkeley DB environment */
+	char	 files_dir[PATH_MAX];	   /* finished and in-progress files */
+	char	 extractors_dir[PATH_MAX]; /* the only place commands run from */
+	char	 log_file[PATH_MAX];	   /* quarryd's log; "" = stderr */
+	char	 pid_file[PATH_MAX];	   /* quarryd's pid file; "" = none */
+	char	 base_url[256];		   /* "" = from the request's Host */
+	size_t	 max_body;		   /* request body limit, bytes */
+	int	 workers;		   /* build processes; 0 = cores */
+	int	 lease_seconds;		   /* a claim lasts this long unrenewed */
+	int	 max_attempts;		   /* builds tried before failing */
+	int	 poll_seconds;		   /* scheduler's fallback poll */
+	int	 cache_mb;		   /* store cache size */
+	long long retention_default;	   /* seconds, if a definition has none */
+};
+
+/* Fills c with every default. */
+void	 conf_defaults(struct conf *c);
+
+/*
+ * Loads the configuration: path if not NULL, else $QUARRY_CONF, else the
+ * default path if it exists (defaults only when it does not).  On a bad
+ * line, writes "FILE:LINE: reason" into err and returns Q_INVALID.
+ */
+enum qerr conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* Parses one "key = value" setting into c; Q_INVALID on unknown or bad. */
+enum qerr conf_set(struct conf *c, const char *key, const char *value);
+
+#endif

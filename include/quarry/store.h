@@ -1,0 +1,100 @@
+/*
+ * The job store: a Berkeley DB transactional environment shared by every
+ * Quarry process.  This module is the only one that calls Berkeley DB.
+ *
+ * Everything else works through store_txn(): it runs a callback inside a
+ * transaction, commits it durably (the commit is on disk when store_txn
+ * returns Q_OK), retries with back-off when the callback reports a deadlock
+ * (Q_RETRY), and reopens the environment with recovery after
+ * DB_RUNRECOVERY.  Inside the callback the stx_* primitives read and write
+ * key/value tables.  docs/store.md describes every table and record.
+ */
+#ifndef QUARRY_STORE_H
+#define QUARRY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "quarry/buf.h"
+#include "quarry/config.h"
+#include "quarry/error.h"
+
+/* The tables (Berkeley DB btree sub-databases of one file). */
+enum table {
+	T_META,			/* "version", "job_seq" */
+	T_TOKENS,		/* token id -> token record */
+	T_TOKEN_HASH,		/* sha256 hex -> token id */
+	T_DATASETS,		/* tenant NUL name -> dataset record */
+	T_ROWS,			/* dataset uid + be64 row -> row record */
+	T_DEFS,			/* definition id -> definition record */
+	T_DEFS_BY_TENANT,	/* tenant NUL definition id -> "" */
+	T_JOBS,			/* job id -> job record */
+	T_JOBS_BY_DEF,		/* def id + be64(~seq) -> job id (newest first) */
+	T_JOBS_BY_TENANT,	/* tenant NUL be64(~seq) -> job id */
+	T_QUEUE,		/* be64(seq) -> job id: queued, oldest first */
+	T_ACTIVE,		/* active-job key -> job id (the 409 rule) */
+	T_NTABLES
+};
+
+/* The store's on-disk format version (T_META "version"). */
+#define STORE_FORMAT_VERSION 1
+
+struct store;
+struct stx;
+
+#define STORE_CREATE	0x01	/* create the environment and tables */
+
+/*
+ * Opens the environment in conf->db_dir (one handle per process; open it
+ * after any fork).  Runs recovery if a process died inside it.
+ */
+enum qerr store_open(const struct conf *conf, int flags, struct store **out);
+void	  store_close(struct store *s);
+
+typedef enum qerr (*store_fn)(struct stx *tx, void *arg);
+
+/*
+ * Runs fn in a transaction and commits it durably.  fn returns Q_OK to
+ * commit; any other value aborts and is returned (Q_RETRY is retried).
+ * fn may run several times: it must not keep effects outside the store
+ * from an earlier run.
+ */
+enum qerr store_txn(struct store *s, store_fn fn, void *arg);
+
+/* Reads a value into val (replacing its contents); Q_NOTFOUND if absent. */
+enum qerr stx_get(struct stx *tx, enum table t, const void *k, size_t kl,
+	      struct buf *val);
+/* Writes a value, replacing any. */
+enum qerr stx_put(struct stx *tx, enum table t, const void *k, size_t kl,
+	      const void *v, size_t vl);
+/* Writes a value only if the key is new; Q_EXISTS otherwise. */
+enum qerr stx_put_new(struct stx *tx, enum table t, const void *k,
+	      size_t kl, const void *v, size_t vl);
+/* Deletes a key; Q_NOTFOUND if absent. */
+enum qerr stx_del(struct stx *tx, enum table t, const void *k, size_t kl);
+
+/*
+ * Calls fn for each key starting with prefix, in key order, beginning at
+ * the first key >= start (NULL = the prefix).  fn returns 0 to go on,
+ * 1 to stop, or a qerr (>1) to stop with that error.
+ */
+typedef int (*scan_fn)(const void *k, size_t kl, const void *v, size_t vl,
+	      void *arg);
+enum qerr stx_scan(struct stx *tx, enum table t, const void *prefix,
+	      size_t pl, const void *start, size_t sl, scan_fn fn, void *arg);
+
+/*
+ * The same scan outside any transaction, for large immutable data (a
+ * published dataset's rows): no locks are held between records.
+ */
+enum qerr store_scan(struct store *s, enum table t, const void *prefix,
+	      size_t pl, scan_fn fn, void *arg);
+
+/* Writes a checkpoint and removes log files no longer needed. */
+enum qerr store_checkpoint(struct store *s);
+
+/* Big-endian 64-bit keys, so byte order is numeric order. */
+void	 be64_put(unsigned char out[8], uint64_t v);
+uint64_t be64_get(const unsigned char in[8]);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * RFC 4180 reader and field writer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "quarry/csv.h"
+
+enum { S_START, S_UNQUOTED, S_QUOTED, S_QUOTE_IN_QUOTED, S_CR };
+
+void
+csv_reader_init(struct csv_reader *r, char sep, csv_record_cb cb, void *arg)
+{
+	memset(r, 0, sizeof(*r));
+	r->sep = sep;
+	r->cb = cb;
+	r->arg = arg;
+	r->line = 1;
+	r->rec_line = 1;
+	r->state = S_START;
+}
+
+void
+csv_reader_free(struct csv_reader *r)
+{
+	buf_free(&r->field);
+	buf_free(&r->rec);
+	free(r->offs);
+	free(r->lens);
+	r->offs = r->lens = NULL;
+}
+
+static int
+fail(struct csv_reader *r, const char *why)
+{
+	snprintf(r->err, sizeof(r->err), "line %lu: %s", r->rec_line, why);
+	r->failed = 1;
+	return -1;
+}
+
+static int
+end_field(struct csv_reader *r)
+{
+	if (r->nfields >= CSV_FIELDS_MAX)
+		return fail(r, "too many fields");
+	if (r->offs == NULL) {
+		r->offs = calloc(CSV_FIELDS_MAX, sizeof(size_t));
+		r->lens = calloc(CSV_FIELDS_MAX, sizeof(size_t));
+		if (r->offs == NULL || r->lens == NULL)
+			return fail(r, "out of memory");
+	}
+	r->offs[r->nfields] = r->rec.len;
+	r->lens[r->nfields] = r->field.len;
+	buf_add(&r->rec, buf_str(&r->field), r->field.len);
+	buf_addc(&r->rec, '\0');
+	if (r->rec.oom)
+		return fail(r, "out of memory");
+	r->nfields++;
+	buf_reset(&r->field);
+	return 0;
+}
+
+static int
+end_record(struct csv_reader *r)
+{
+	char	*fields[CSV_FIELDS_MAX];
+	size_t	 i;
+	int	 rc;
+
+	if (end_field(r) != 0)
+		return -1;
+	for (i = 0; i < r->nfields; i++)
+		fields[i] = r->rec.data + r->offs[i];
+	rc = r->cb(fields, r->lens, r->nfields, r->rec_line, r->arg);
+	r->nfields = 0;
+	buf_reset(&r->rec);
+	r->rec_line = r->line;
+	return rc;
+}
+
+/* Checks UTF-8 (RFC 3629) byte by byte; 0 if still valid. */
+static int
+utf8_step(struct csv_reader *r, unsigned char c)
+{
+	if (r->utf8_need == 0) {
+		if (c < 0x80)
+			return 0;
+		if (c >= 0xc2 && c <= 0xdf) {
+			r->utf8_need = 1;
+			r->utf8_cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			r->utf8_need = 2;
+			r->utf8_cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			r->utf8_need = 3;
+			r->utf8_cp = c & 0x07;
+		} else
+			return -1;
+		r->utf8_len = r->utf8_need + 1;
+		return 0;
+	}
+	if ((c & 0xc0) != 0x80)
+		return -1;
+	r->utf8_cp = (r->utf8_cp << 6) | (c & 0x3f);
+	if (--r->utf8_need == 0) {
+		if ((r->utf8_len == 3 && r->utf8_cp < 0x800) ||
+		    (r->utf8_len == 4 && (r->utf8_cp < 0x10000 ||
+		    r->utf8_cp > 0x10ffff)) ||
+		    (r->utf8_cp >= 0xd800 && r->utf8_cp <= 0xdfff))
+			return -1;
+	}
+	return 0;
+}
+
+static int
+add_char(struct csv_reader *r, char c)
+{
+	if (r->field.len >= CSV_FIELD_MAX)
+		return fail(r, "field too long");
+	buf_addc(&r->field, c);
+	return r->field.oom ? fail(r, "out of memory") : 0;
+}
+
+/* Feeds n bytes (see csv.h). */
+int
+csv_feed(struct csv_reader *r, const char *p, size_t n)
+{
+	size_t	i;
+	int	rc;
+	char	c;
+
+	if (r->failed)
+		return -1;
+	for (i = 0; i < n; i++) {
+		c = p[i];
+		if (c == '\0')
+			return fail(r, "NUL byte");
+		if (utf8_step(r, (unsigned char)c) != 0)
+			return fail(r, "invalid UTF-8");
+		switch (r->state) {
+		case S_CR:
+			r->state = S_START;
+			if (c == '\n')
+				continue;
+			/* a bare CR ended the record; treat c afresh */
+			__attribute__((fallthrough));
+		case S_START:
+		case S_UNQUOTED:
+			if (c == r->sep) {
+				if (end_field(r) != 0)
+					return -1;
+				r->state = S_START;
+			} else if (c == '\n' || c == '\r') {
+				r->line++;
+				if ((rc = end_record(r)) != 0)
+					return rc;
+				r->state = c == '\r' ? S_CR : S_START;
+			} else if (c == '"') {
+				if (r->state == S_UNQUOTED)
+					return fail(r, "quote inside an "
+					    "unquoted field");
+				r->state = S_QUOTED;
+			} else {
+				if (add_char(r, c) != 0)
+					return -1;
+				r->state = S_UNQUOTED;
+			}
+			break;
+		case S_QUOTED:
+			if (c == '"')
+				r->state = S_QUOTE_IN_QUOTED;
+			else {
+				if (c == '\n')
+					r->line++;
+				if (add_char(r, c) != 0)
+					return -1;
+			}
+			break;
+		case S_QUOTE_IN_QUOTED:
+			if (c == '"') {
+				if (add_char(r, '"') != 0)
+					return -1;
+				r->state = S_QUOTED;
+			} else if (c == r->sep) {
+				if (end_field(r) != 0)
+					return -1;
+				r->state = S_START;
+			} else if (c == '\n' || c == '\r') {
+				r->line++;
+				if ((rc = end_record(r)) != 0)
+					return rc;
+				r->state = c == '\r' ? S_CR : S_START;
+			} else
+				return fail(r, "text after a closing quote");
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Ends the input (see csv.h). */
+int
+csv_finish(struct csv_reader *r)
+{
+	if (r->failed)
+		return -1;
+	if (r->utf8_need != 0)
+		return fail(r, "invalid UTF-8 at end of input");
+	if (r->state == S_QUOTED)
+		return fail(r, "unterminated quoted field");
+	if (r->state == S_UNQUOTED || r->state == S_QUOTE_IN_QUOTED ||
+	    (r->state == S_START && r->nfields > 0))
+		return end_record(r);
+	return 0;
+}
+
+/* Reads all of a stream. */
+int
+csv_read_stream(struct csv_reader *r, FILE *in)
+{
+	char	chunk[65536];
+	size_t	n;
+	int	rc;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), in)) > 0)
+		if ((rc = csv_feed(r, chunk, n)) != 0)
+			return rc;
+	if (ferror(in)) {
+		snprintf(r->err, sizeof(r->err), "read error");
+		r->failed = 1;
+		return -1;
+	}
+	return csv_finish(r);
+}
+
+/* Appends one field, quoted when RFC 4180 section 2 requires it. */
+void
+csv_put_field(struct buf *out, const char *p, size_t n, char sep)
+{
+	size_t	i, start;
+	int	quote = 0;
+
+	for (i = 0; i < n; i++)
+		if (p[i] == sep || p[i] == '"' || p[i] == '\n' || p[i] == '\r') {
+			quote = 1;
+			break;
+		}
+	if (!quote) {
+		buf_add(out, p, n);
+		return;
+	}
+	buf_addc(out, '"');
+	for (start = 0, i = 0; i < n; i++)
+		if (p[i] == '"') {
+			buf_add(out, p + start, i - start + 1);
+			buf_addc(out, '"');
+			start = i + 1;
+		}
+	buf_add(out, p + start, n - start);
+	buf_addc(out, '"');
+}

@@ -1,0 +1,271 @@
+/*
+ * The four streaming writers behind one interface.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quarry/csv.h"
+#include "quarry/format.h"
+#include "quarry/seams.h"
+
+const char *
+fmt_content_type(enum fmt f)
+{
+	switch (f) {
+	case FMT_TSV:	return "text/tab-separated-values; charset=utf-8";
+	case FMT_JSON:	return "application/json";
+	case FMT_XML:	return "application/xml";
+	default:	return "text/csv; charset=utf-8";
+	}
+}
+
+const char *
+fmt_extension(enum fmt f)
+{
+	return fmt_name(f);
+}
+
+/* Appends s with XML's special characters escaped (XML 1.0 section 2.4). */
+void
+xml_escape(struct buf *b, const char *s, size_t n)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *rep;
+		switch (s[i]) {
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '&': rep = "&amp;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&apos;"; break;
+		case '\r': rep = "&#13;"; break;
+		default: continue;
+		}
+		buf_add(b, s + start, i - start);
+		buf_adds(b, rep);
+		start = i + 1;
+	}
+	buf_add(b, s + start, n - start);
+}
+
+/* Appends s as a JSON string (RFC 8259 section 7). */
+void
+json_escape(struct buf *b, const char *s, size_t n)
+{
+	size_t		i, start = 0;
+	unsigned char	c;
+
+	buf_addc(b, '"');
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + start, i - start);
+		switch (c) {
+		case '"': buf_adds(b, "\\\""); break;
+		case '\\': buf_adds(b, "\\\\"); break;
+		case '\n': buf_adds(b, "\\n"); break;
+		case '\r': buf_adds(b, "\\r"); break;
+		case '\t': buf_adds(b, "\\t"); break;
+		default: buf_printf(b, "\\u%04x", c); break;
+		}
+		start = i + 1;
+	}
+	buf_add(b, s + start, n - start);
+	buf_addc(b, '"');
+}
+
+static int
+flush(struct writer *w)
+{
+	if (w->out.oom) {
+		w->failed = ENOMEM;
+		return -1;
+	}
+	if (w->out.len == 0)
+		return 0;
+	if (write_all(w->fd, w->out.data, w->out.len) != 0) {
+		w->failed = errno ? errno : EIO;
+		return -1;
+	}
+	w->bytes += w->out.len;
+	buf_reset(&w->out);
+	return 0;
+}
+
+/* An XML element name for a column: invalid characters become '_'. */
+static char *
+xml_tag(const char *col)
+{
+	size_t	 i, n = strlen(col);
+	char	*t = malloc(n + 2), *p = t;
+
+	if (t == NULL)
+		return NULL;
+	if (!(isalpha((unsigned char)col[0]) || col[0] == '_'))
+		*p++ = '_';
+	for (i = 0; i < n; i++)
+		*p++ = isalnum((unsigned char)col[i]) || col[i] == '_' ||
+		    col[i] == '-' || col[i] == '.' ? col[i] : '_';
+	*p = '\0';
+	return t;
+}
+
+static void
+tsv_field(struct buf *b, const char *s, size_t n)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *rep;
+		switch (s[i]) {
+		case '\t': rep = "\\t"; break;
+		case '\n': rep = "\\n"; break;
+		case '\r': rep = "\\r"; break;
+		case '\\': rep = "\\\\"; break;
+		default: continue;
+		}
+		buf_add(b, s + start, i - start);
+		buf_adds(b, rep);
+		start = i + 1;
+	}
+	buf_add(b, s + start, n - start);
+}
+
+static void
+put_field(struct writer *w, const char *s, size_t n)
+{
+	switch (w->fmt) {
+	case FMT_CSV:
+		csv_put_field(&w->out, s, n, ',');
+		break;
+	case FMT_TSV:
+		tsv_field(&w->out, s, n);
+		break;
+	case FMT_JSON:
+		json_escape(&w->out, s, n);
+		break;
+	case FMT_XML:
+		xml_escape(&w->out, s, n);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Starts a file and writes its header. */
+int
+writer_begin(struct writer *w, enum fmt f, int fd, char *const *columns,
+    size_t n, int formula_guard)
+{
+	size_t i;
+
+	memset(w, 0, sizeof(*w));
+	w->fmt = f;
+	w->fd = fd;
+	w->formula_guard = formula_guard;
+	w->ncolumns = n;
+	w->columns = (char **)columns;
+	if (f == FMT_XML) {
+		if ((w->tags = calloc(n ? n : 1, sizeof(char *))) == NULL)
+			goto nomem;
+		for (i = 0; i < n; i++)
+			if ((w->tags[i] = xml_tag(columns[i])) == NULL)
+				goto nomem;
+		buf_adds(&w->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+		    "\n<rows>\n");
+	} else if (f == FMT_JSON)
+		buf_addc(&w->out, '[');
+	else {
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				buf_addc(&w->out, f == FMT_TSV ? '\t' : ',');
+			put_field(w, columns[i], strlen(columns[i]));
+		}
+		buf_adds(&w->out, f == FMT_TSV ? "\n" : "\r\n");
+	}
+	return 0;
+nomem:
+	w->failed = ENOMEM;
+	return -1;
+}
+
+/* Writes one row of ncolumns fields. */
+int
+writer_row(struct writer *w, const char *const *fields, const size_t *lens)
+{
+	size_t		 i, n;
+	const char	*s;
+
+	if (w->failed)
+		return -1;
+	if (w->fmt == FMT_JSON)
+		buf_adds(&w->out, w->rows ? ",\n{" : "\n{");
+	else if (w->fmt == FMT_XML)
+		buf_adds(&w->out, "<row>");
+	for (i = 0; i < w->ncolumns; i++) {
+		s = fields[i];
+		n = lens[i];
+		if (w->fmt == FMT_JSON) {
+			if (i > 0)
+				buf_addc(&w->out, ',');
+			json_escape(&w->out, w->columns[i],
+			    strlen(w->columns[i]));
+			buf_addc(&w->out, ':');
+		} else if (w->fmt == FMT_XML)
+			buf_printf(&w->out, "<%s>", w->tags[i]);
+		else if (i > 0)
+			buf_addc(&w->out, w->fmt == FMT_TSV ? '\t' : ',');
+		if (w->formula_guard && n > 0 && (s[0] == '=' || s[0] == '+' ||
+		    s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+		    s[0] == '\r')) {
+			struct buf g = BUF_INIT;
+			buf_addc(&g, '\'');
+			buf_add(&g, s, n);
+			put_field(w, buf_str(&g), g.len);
+			buf_free(&g);
+		} else
+			put_field(w, s, n);
+		if (w->fmt == FMT_XML)
+			buf_printf(&w->out, "</%s>", w->tags[i]);
+	}
+	if (w->fmt == FMT_JSON)
+		buf_addc(&w->out, '}');
+	else if (w->fmt == FMT_XML)
+		buf_adds(&w->out, "</row>\n");
+	else
+		buf_adds(&w->out, w->fmt == FMT_TSV ? "\n" : "\r\n");
+	w->rows++;
+	if (w->out.len >= WRITER_BUF || w->out.oom)
+		return flush(w);
+	return 0;
+}
+
+/* Writes the trailer and flushes. */
+int
+writer_end(struct writer *w)
+{
+	if (w->failed)
+		return -1;
+	if (w->fmt == FMT_JSON)
+		buf_adds(&w->out, w->rows ? "\n]\n" : "]\n");
+	else if (w->fmt == FMT_XML)
+		buf_adds(&w->out, "</rows>\n");
+	return flush(w);
+}
+
+void
+writer_free(struct writer *w)
+{
+	size_t i;
+
+	if (w->tags != NULL)
+		for (i = 0; i < w->ncolumns; i++)
+			free(w->tags[i]);
+	free(w->tags);
+	w->tags = NULL;
+	buf_free(&w->out);
+}

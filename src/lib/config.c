@@ -1,0 +1,192 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "quarry/config.h"
+#include "quarry/util.h"
+
+/* Fills c with every default. */
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->db_dir, "/var/lib/quarry/db");
+	strcpy(c->files_dir, "/var/lib/quarry/files");
+	strcpy(c->extractors_dir, "/usr/local/lib/quarry/extractors");
+	c->max_body = 1024 * 1024;
+	c->workers = 0;
+	c->lease_seconds = 30;
+	c->max_attempts = 3;
+	c->poll_seconds = 5;
+	c->cache_mb = 32;
+	c->retention_default = 7 * 86400;
+}
+
+static int
+copy_str(char *dst, size_t len, const char *v)
+{
+	if (strlen(v) >= len)
+		return -1;
+	strcpy(dst, v);
+	return 0;
+}
+
+static int
+int_in(const char *v, long lo, long hi, long *out)
+{
+	char	*end;
+	long	 n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end != '\0' || n < lo || n > hi)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* Parses one "key = value" setting into c; Q_INVALID on unknown or bad. */
+enum qerr
+conf_set(struct conf *c, const char *key, const char *v)
+{
+	long		n;
+	long long	d;
+
+	if (strcmp(key, "db_dir") == 0)
+		return copy_str(c->db_dir, sizeof(c->db_dir), v) ? Q_INVALID : Q_OK;
+	if (strcmp(key, "files_dir") == 0)
+		return copy_str(c->files_dir, sizeof(c->files_dir), v) ?
+		    Q_INVALID : Q_OK;
+	if (strcmp(key, "extractors_dir") == 0)
+		return copy_str(c->extractors_dir, sizeof(c->extractors_dir), v) ?
+		    Q_INVALID : Q_OK;
+	if (strcmp(key, "log_file") == 0)
+		return copy_str(c->log_file, sizeof(c->log_file), v) ?
+		    Q_INVALID : Q_OK;
+	if (strcmp(key, "pid_file") == 0)
+		return copy_str(c->pid_file, sizeof(c->pid_file), v) ?
+		    Q_INVALID : Q_OK;
+	if (strcmp(key, "base_url") == 0) {
+		if (*v != '\0' && strncmp(v, "http://", 7) != 0 &&
+		    strncmp(v, "https://", 8) != 0)
+			return Q_INVALID;
+		if (copy_str(c->base_url, sizeof(c->base_url), v))
+			return Q_INVALID;
+		n = (long)strlen(c->base_url);
+		while (n > 0 && c->base_url[n - 1] == '/')
+			c->base_url[--n] = '\0';
+		return Q_OK;
+	}
+	if (strcmp(key, "max_body") == 0) {
+		if (int_in(v, 1, 1L << 30, &n))
+			return Q_INVALID;
+		c->max_body = (size_t)n;
+		return Q_OK;
+	}
+	if (strcmp(key, "workers") == 0) {
+		if (int_in(v, 0, 256, &n))
+			return Q_INVALID;
+		c->workers = (int)n;
+		return Q_OK;
+	}
+	if (strcmp(key, "lease_seconds") == 0) {
+		if (int_in(v, 2, 3600, &n))
+			return Q_INVALID;
+		c->lease_seconds = (int)n;
+		return Q_OK;
+	}
+	if (strcmp(key, "max_attempts") == 0) {
+		if (int_in(v, 1, 100, &n))
+			return Q_INVALID;
+		c->max_attempts = (int)n;
+		return Q_OK;
+	}
+	if (strcmp(key, "poll_seconds") == 0) {
+		if (int_in(v, 1, 3600, &n))
+			return Q_INVALID;
+		c->poll_seconds = (int)n;
+		return Q_OK;
+	}
+	if (strcmp(key, "cache_mb") == 0) {
+		if (int_in(v, 1, 65536, &n))
+			return Q_INVALID;
+		c->cache_mb = (int)n;
+		return Q_OK;
+	}
+	if (strcmp(key, "retention") == 0) {
+		if (duration_parse(v, &d))
+			return Q_INVALID;
+		c->retention_default = d;
+		return Q_OK;
+	}
+	return Q_INVALID;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/* Loads the configuration (see config.h for the search order). */
+enum qerr
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	FILE		*f;
+	char		 line[4096], *p, *eq, *key, *val;
+	unsigned	 lineno = 0;
+	int		 optional = 0;
+
+	conf_defaults(c);
+	if (path == NULL || *path == '\0')
+		path = getenv("QUARRY_CONF");
+	if (path == NULL || *path == '\0') {
+		path = CONF_DEFAULT_PATH;
+		optional = 1;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		if (optional && errno == ENOENT)
+			return Q_OK;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return Q_IO;
+	}
+	copy_str(c->path, sizeof(c->path), path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+			goto bad;
+		}
+		p = trim(line);
+		if (*p == '\0' || *p == '#' || *p == ';' || *p == '[')
+			continue;
+		if ((eq = strchr(p, '=')) == NULL) {
+			snprintf(err, errlen, "%s:%u: expected key = value",
+			    path, lineno);
+			goto bad;
+		}
+		*eq = '\0';
+		key = trim(p);
+		val = trim(eq + 1);
+		if (conf_set(c, key, val) != Q_OK) {
+			snprintf(err, errlen, "%s:%u: unknown key or bad value "
+			    "for '%s'", path, lineno, key);
+			goto bad;
+		}
+	}
+	fclose(f);
+	return Q_OK;
+bad:
+	fclose(f);
+	return Q_INVALID;
+}

@@ -1,0 +1,754 @@
+/*
+ * Jobs and their state machine (SPEC section 2).
+ *
+ * Record 'J' version 1 (key id): id, tenant, def_id, owner, state, format,
+ * params, seq, created, updated, started, finished, expires, lease_until,
+ * attempts, rows, bytes, detail, file, file_size, worker_pid.
+ *
+ * Indexes kept in the same transaction as the record:
+ *	T_JOBS_BY_DEF	 def_id + be64(~seq)		newest first
+ *	T_JOBS_BY_TENANT tenant NUL be64(~seq)		newest first
+ *	T_QUEUE		 be64(seq)			queued, oldest first
+ *	T_ACTIVE	 tenant NUL def NUL fmt NUL params	while active
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "quarry/model.h"
+#include "quarry/rec.h"
+#include "quarry/seams.h"
+
+#define JOB_V 1
+
+static const char *const state_names[JS_NSTATES] = {
+	"pending_approval", "queued", "running", "completed", "failed",
+	"rejected", "cancelled", "expired"
+};
+
+const char *
+job_state_name(enum job_state s)
+{
+	return s < JS_NSTATES ? state_names[s] : "unknown";
+}
+
+int
+job_state_parse(const char *s, enum job_state *out)
+{
+	int i;
+
+	for (i = 0; i < JS_NSTATES; i++)
+		if (strcmp(s, state_names[i]) == 0) {
+			*out = (enum job_state)i;
+			return 0;
+		}
+	return -1;
+}
+
+int
+job_state_active(enum job_state s)
+{
+	return s == JS_PENDING_APPROVAL || s == JS_QUEUED || s == JS_RUNNING;
+}
+
+int
+job_state_finished(enum job_state s)
+{
+	return !job_state_active(s);
+}
+
+/* The state machine of SPEC section 2: which transitions exist. */
+int
+job_transition_allowed(enum job_state from, enum job_state to)
+{
+	switch (from) {
+	case JS_PENDING_APPROVAL:
+		return to == JS_QUEUED || to == JS_REJECTED ||
+		    to == JS_CANCELLED;
+	case JS_QUEUED:
+		return to == JS_RUNNING || to == JS_CANCELLED;
+	case JS_RUNNING:
+		return to == JS_COMPLETED || to == JS_FAILED ||
+		    to == JS_CANCELLED || to == JS_QUEUED;
+	case JS_COMPLETED:
+		return to == JS_EXPIRED;
+	default:
+		return 0;
+	}
+}
+
+void
+job_free(struct job *j)
+{
+	free(j->params);
+	free(j->detail);
+	j->params = j->detail = NULL;
+}
+
+static void
+job_encode(struct buf *b, const struct job *j)
+{
+	rec_begin(b, 'J', JOB_V);
+	rec_str(b, j->id);
+	rec_str(b, j->tenant);
+	rec_str(b, j->def_id);
+	rec_str(b, j->owner);
+	rec_u64(b, (uint64_t)j->state);
+	rec_u64(b, (uint64_t)j->format);
+	rec_str(b, j->params);
+	rec_u64(b, j->seq);
+	rec_u64(b, (uint64_t)j->created);
+	rec_u64(b, (uint64_t)j->updated);
+	rec_u64(b, (uint64_t)j->started);
+	rec_u64(b, (uint64_t)j->finished);
+	rec_u64(b, (uint64_t)j->expires);
+	rec_u64(b, (uint64_t)j->lease_until);
+	rec_u64(b, j->attempts);
+	rec_u64(b, j->rows);
+	rec_u64(b, j->bytes);
+	rec_str(b, j->detail);
+	rec_str(b, j->file);
+	rec_u64(b, j->file_size);
+	rec_u64(b, (uint64_t)(uint32_t)j->worker_pid);
+}
+
+static enum qerr
+job_decode(const void *p, size_t n, struct job *j)
+{
+	struct rec_reader	r;
+	uint64_t		st, fm;
+
+	memset(j, 0, sizeof(*j));
+	rec_open(&r, p, n, 'J');
+	if (r.version != JOB_V)
+		return Q_STORE;
+	rec_get_strn(&r, j->id, sizeof(j->id));
+	rec_get_strn(&r, j->tenant, sizeof(j->tenant));
+	rec_get_strn(&r, j->def_id, sizeof(j->def_id));
+	rec_get_strn(&r, j->owner, sizeof(j->owner));
+	st = rec_get_u64(&r);
+	fm = rec_get_u64(&r);
+	j->params = rec_get_str(&r);
+	j->seq = rec_get_u64(&r);
+	j->created = (time_t)rec_get_u64(&r);
+	j->updated = (time_t)rec_get_u64(&r);
+	j->started = (time_t)rec_get_u64(&r);
+	j->finished = (time_t)rec_get_u64(&r);
+	j->expires = (time_t)rec_get_u64(&r);
+	j->lease_until = (time_t)rec_get_u64(&r);
+	j->attempts = (uint32_t)rec_get_u64(&r);
+	j->rows = rec_get_u64(&r);
+	j->bytes = rec_get_u64(&r);
+	j->detail = rec_get_str(&r);
+	rec_get_strn(&r, j->file, sizeof(j->file));
+	j->file_size = rec_get_u64(&r);
+	j->worker_pid = (int32_t)(uint32_t)rec_get_u64(&r);
+	if (r.err || st >= JS_NSTATES || fm >= FMT_COUNT) {
+		job_free(j);
+		return Q_STORE;
+	}
+	j->state = (enum job_state)st;
+	j->format = (enum fmt)fm;
+	return Q_OK;
+}
+
+static void
+active_key(struct buf *k, const struct job *j)
+{
+	buf_reset(k);
+	buf_adds(k, j->tenant);
+	buf_addc(k, '\0');
+	buf_adds(k, j->def_id);
+	buf_addc(k, '\0');
+	buf_adds(k, fmt_name(j->format));
+	buf_addc(k, '\0');
+	buf_adds(k, j->params);
+}
+
+static enum qerr
+put_job(struct stx *tx, const struct job *j)
+{
+	struct buf	b = BUF_INIT;
+	enum qerr	e;
+
+	job_encode(&b, j);
+	e = b.oom ? Q_NOMEM : stx_put(tx, T_JOBS, j->id, ID_LEN, b.data, b.len);
+	buf_free(&b);
+	return e;
+}
+
+static enum qerr
+get_job(struct stx *tx, const char *id, struct job *j)
+{
+	struct buf	b = BUF_INIT;
+	enum qerr	e;
+
+	if ((e = stx_get(tx, T_JOBS, id, ID_LEN, &b)) == Q_OK)
+		e = job_decode(b.data, b.len, j);
+	buf_free(&b);
+	return e;
+}
+
+static enum qerr
+queue_put(struct stx *tx, const struct job *j)
+{
+	unsigned char k[8];
+
+	be64_put(k, j->seq);
+	return stx_put(tx, T_QUEUE, k, 8, j->id, ID_LEN);
+}
+
+static enum qerr
+queue_del(struct stx *tx, const struct job *j)
+{
+	unsigned char	k[8];
+	enum qerr	e;
+
+	be64_put(k, j->seq);
+	e = stx_del(tx, T_QUEUE, k, 8);
+	return e == Q_NOTFOUND ? Q_OK : e;
+}
+
+static enum qerr
+active_del(struct stx *tx, const struct job *j)
+{
+	struct buf	k = BUF_INIT;
+	enum qerr	e;
+
+	active_key(&k, j);
+	e = k.oom ? Q_NOMEM : stx_del(tx, T_ACTIVE, k.data, k.len);
+	buf_free(&k);
+	return e == Q_NOTFOUND ? Q_OK : e;
+}
+
+/*
+ * Moves j to state `to` with the index changes that go with it: the queue
+ * entry exists exactly while queued, the active key while active.
+ */
+static enum qerr
+transition(struct stx *tx, struct job *j, enum job_state to)
+{
+	enum qerr e;
+
+	if (!job_transition_allowed(j->state, to))
+		return Q_STATE;
+	if (j->state == JS_QUEUED && (e = queue_del(tx, j)) != Q_OK)
+		return e;
+	if (to == JS_QUEUED && (e = queue_put(tx, j)) != Q_OK)
+		return e;
+	if (!job_state_active(to) && (e = active_del(tx, j)) != Q_OK)
+		return e;
+	j->state = to;
+	j->updated = q_seams.now();
+	if (to == JS_RUNNING && j->started == 0)
+		j->started = j->updated;
+	if (!job_state_active(to) && to != JS_EXPIRED)
+		j->finished = j->updated;
+	return put_job(tx, j);
+}
+
+/* ---- create ---- */
+
+struct create {
+	struct job	*j;
+	char		*existing;
+};
+
+static enum qerr
+tx_job_create(struct stx *tx, void *arg)
+{
+	struct create	*c = arg;
+	struct job	*j = c->j;
+	struct buf	 k = BUF_INIT, v = BUF_INIT;
+	unsigned char	 seqk[8], ik[TENANT_MAX + 9];
+	size_t		 tl;
+	enum qerr	 e;
+
+	active_key(&k, j);
+	if (k.oom) {
+		e = Q_NOMEM;
+		goto out;
+	}
+	e = stx_put_new(tx, T_ACTIVE, k.data, k.len, j->id, ID_LEN);
+	if (e == Q_EXISTS) {
+		if (stx_get(tx, T_ACTIVE, k.data, k.len, &v) == Q_OK &&
+		    v.len == ID_LEN)
+			memcpy(c->existing, v.data, ID_LEN + 1);
+		goto out;
+	}
+	if (e != Q_OK)
+		goto out;
+	e = stx_get(tx, T_META, "job_seq", 7, &v);
+	if (e == Q_OK && v.len == 8)
+		j->seq = be64_get((unsigned char *)v.data) + 1;
+	else if (e == Q_NOTFOUND)
+		j->seq = 1;
+	else
+		goto out;
+	be64_put(seqk, j->seq);
+	if ((e = stx_put(tx, T_META, "job_seq", 7, seqk, 8)) != Q_OK ||
+	    (e = put_job(tx, j)) != Q_OK)
+		goto out;
+	memcpy(ik, j->def_id, ID_LEN);
+	be64_put(ik + ID_LEN, ~j->seq);
+	if ((e = stx_put(tx, T_JOBS_BY_DEF, ik, ID_LEN + 8, j->id,
+	    ID_LEN)) != Q_OK)
+		goto out;
+	tl = strlen(j->tenant) + 1;
+	memcpy(ik, j->tenant, tl);
+	be64_put(ik + tl, ~j->seq);
+	if ((e = stx_put(tx, T_JOBS_BY_TENANT, ik, tl + 8, j->id,
+	    ID_LEN)) != Q_OK)
+		goto out;
+	if (j->state == JS_QUEUED)
+		e = queue_put(tx, j);
+out:
+	buf_free(&k);
+	buf_free(&v);
+	return e;
+}
+
+/* Creates a job of d (see model.h). */
+enum qerr
+job_create(struct store *s, const struct definition *d, const char *owner,
+    const char *params, enum fmt format, struct job *out,
+    char existing[ID_LEN + 1])
+{
+	struct create	c;
+	enum qerr	e;
+
+	memset(out, 0, sizeof(*out));
+	existing[0] = '\0';
+	if ((e = id_new(out->id)) != Q_OK)
+		return e;
+	memcpy(out->tenant, d->tenant, sizeof(out->tenant));
+	memcpy(out->def_id, d->id, sizeof(out->def_id));
+	snprintf(out->owner, sizeof(out->owner), "%s", owner ? owner : "");
+	out->state = d->approval ? JS_PENDING_APPROVAL : JS_QUEUED;
+	out->format = format;
+	if ((out->params = strdup(params)) == NULL ||
+	    (out->detail = strdup("")) == NULL) {
+		job_free(out);
+		return Q_NOMEM;
+	}
+	out->created = out->updated = q_seams.now();
+	c.j = out;
+	c.existing = existing;
+	if ((e = store_txn(s, tx_job_create, &c)) != Q_OK)
+		job_free(out);
+	return e;
+}
+
+struct job_find {
+	const char	*id;
+	struct job	*j;
+};
+
+static enum qerr
+tx_job_get(struct stx *tx, void *arg)
+{
+	struct job_find *f = arg;
+
+	return get_job(tx, f->id, f->j);
+}
+
+enum qerr
+job_get(struct store *s, const char *id, struct job *out)
+{
+	struct job_find f = { id, out };
+
+	memset(out, 0, sizeof(*out));
+	if (!id_valid(id))
+		return Q_NOTFOUND;
+	return store_txn(s, tx_job_get, &f);
+}
+
+/* ---- listing ---- */
+
+struct job_listing {
+	struct stx	*tx;
+	const void	*prefix;
+	size_t		 plen;
+	size_t		 limit;
+	size_t		 n;
+	job_cb		 cb;
+	void		*arg;
+	struct buf	 ids;	/* collected ids, visited after the scan */
+};
+
+static int
+collect_id(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+{
+	struct job_listing *l = arg;
+
+	(void)k;
+	(void)kl;
+	if (vl != ID_LEN)
+		return Q_STORE;
+	buf_add(&l->ids, v, ID_LEN);
+	return l->limit != 0 && ++l->n >= l->limit ? 1 : 0;
+}
+
+static enum qerr
+tx_collect(struct stx *tx, void *arg)
+{
+	struct job_listing *l = arg;
+
+	buf_reset(&l->ids);
+	l->n = 0;
+	return stx_scan(tx, l->prefix == NULL ? T_JOBS_BY_TENANT :
+	    (l->plen == ID_LEN ? T_JOBS_BY_DEF : T_JOBS_BY_TENANT),
+	    l->prefix ? l->prefix : "", l->plen, NULL, 0, collect_id, l);
+}
+
+/*
+ * Collects the ids under an index prefix in one transaction, then reads
+ * each job in its own: a long listing never holds many locks, and a job
+ * deleted in between is skipped.
+ */
+static enum qerr
+list_jobs(struct store *s, struct job_listing *l)
+{
+	struct job	j;
+	char		id[ID_LEN + 1];
+	size_t		i;
+	enum qerr	e;
+	int		rc;
+
+	if ((e = store_txn(s, tx_collect, l)) != Q_OK)
+		goto out;
+	if (l->ids.oom) {
+		e = Q_NOMEM;
+		goto out;
+	}
+	for (i = 0; i + ID_LEN <= l->ids.len; i += ID_LEN) {
+		memcpy(id, l->ids.data + i, ID_LEN);
+		id[ID_LEN] = '\0';
+		e = job_get(s, id, &j);
+		if (e == Q_NOTFOUND)
+			continue;
+		if (e != Q_OK)
+			goto out;
+		rc = l->cb(&j, l->arg);
+		job_free(&j);
+		if (rc == 1)
+			break;
+		if (rc != 0) {
+			e = (enum qerr)rc;
+			goto out;
+		}
+	}
+	e = Q_OK;
+out:
+	buf_free(&l->ids);
+	return e;
+}
+
+/* Jobs of a definition, newest first, at most limit (0 = all). */
+enum qerr
+job_list_by_def(struct store *s, const char *def_id, size_t limit,
+    job_cb cb, void *arg)
+{
+	struct job_listing l;
+
+	if (!id_valid(def_id))
+		return Q_NOTFOUND;
+	memset(&l, 0, sizeof(l));
+	l.prefix = def_id;
+	l.plen = ID_LEN;
+	l.limit = limit;
+	l.cb = cb;
+	l.arg = arg;
+	return list_jobs(s, &l);
+}
+
+/* Jobs of a tenant (NULL = every tenant), newest first. */
+enum qerr
+job_list(struct store *s, const char *tenant, job_cb cb, void *arg)
+{
+	struct job_listing	l;
+	char			p[TENANT_MAX + 1];
+
+	memset(&l, 0, sizeof(l));
+	if (tenant != NULL) {
+		if (!name_valid(tenant))
+			return Q_OK;
+		l.plen = (size_t)snprintf(p, sizeof(p), "%s", tenant) + 1;
+		l.prefix = p;
+	}
+	l.cb = cb;
+	l.arg = arg;
+	return list_jobs(s, &l);
+}
+
+/* ---- the scheduler's side ---- */
+
+struct claim {
+	int32_t		 pid;
+	int		 lease;
+	struct job	*j;
+	struct buf	 first;
+};
+
+static int
+first_id(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+{
+	struct buf *b = arg;
+
+	(void)k;
+	(void)kl;
+	buf_reset(b);
+	buf_add(b, v, vl);
+	return 1;
+}
+
+static enum qerr
+tx_claim(struct stx *tx, void *arg)
+{
+	struct claim	*c = arg;
+	char		 id[ID_LEN + 1];
+	enum qerr	 e;
+
+	buf_reset(&c->first);
+	if ((e = stx_scan(tx, T_QUEUE, "", 0, NULL, 0, first_id,
+	    &c->first)) != Q_OK)
+		return e;
+	if (c->first.len != ID_LEN)
+		return c->first.len == 0 ? Q_NOTFOUND : Q_STORE;
+	memcpy(id, c->first.data, ID_LEN);
+	id[ID_LEN] = '\0';
+	if ((e = get_job(tx, id, c->j)) != Q_OK)
+		return e;
+	c->j->attempts++;
+	c->j->worker_pid = c->pid;
+	c->j->lease_until = q_seams.now() + c->lease;
+	c->j->rows = c->j->bytes = 0;
+	e = transition(tx, c->j, JS_RUNNING);
+	if (e != Q_OK)
+		job_free(c->j);
+	return e;
+}
+
+/* Claims the oldest queued job (see model.h). */
+enum qerr
+job_claim(struct store *s, int32_t pid, int lease_seconds, struct job *out)
+{
+	struct claim	c = { pid, lease_seconds, out, BUF_INIT };
+	enum qerr	e;
+
+	e = store_txn(s, tx_claim, &c);
+	buf_free(&c.first);
+	return e;
+}
+
+struct update {
+	const char	*id;
+	int32_t		 pid;
+	int		 lease;
+	uint64_t	 rows, bytes, size;
+	const char	*file;
+	const char	*detail;
+	int		 retry;
+	int		 max_attempts;
+	long long	 retention;
+	enum job_state	 result;
+};
+
+/* Reads a job that pid must own and that must still be running. */
+static enum qerr
+get_owned(struct stx *tx, const struct update *u, struct job *j)
+{
+	enum qerr e;
+
+	if ((e = get_job(tx, u->id, j)) != Q_OK)
+		return e;
+	if (j->state != JS_RUNNING || j->worker_pid != u->pid) {
+		job_free(j);
+		return Q_STATE;
+	}
+	return Q_OK;
+}
+
+static enum qerr
+tx_progress(struct stx *tx, void *arg)
+{
+	struct update	*u = arg;
+	struct job	 j;
+	enum qerr	 e;
+
+	if ((e = get_owned(tx, u, &j)) != Q_OK)
+		return e;
+	j.rows = u->rows;
+	j.bytes = u->bytes;
+	j.lease_until = q_seams.now() + u->lease;
+	e = put_job(tx, &j);
+	job_free(&j);
+	return e;
+}
+
+enum qerr
+job_progress(struct store *s, const char *id, int32_t pid, int lease,
+    uint64_t rows, uint64_t bytes)
+{
+	struct update u = { .id = id, .pid = pid, .lease = lease,
+	    .rows = rows, .bytes = bytes };
+
+	return store_txn(s, tx_progress, &u);
+}
+
+static enum qerr
+tx_complete(struct stx *tx, void *arg)
+{
+	struct update	*u = arg;
+	struct job	 j;
+	enum qerr	 e;
+
+	if ((e = get_owned(tx, u, &j)) != Q_OK)
+		return e;
+	snprintf(j.file, sizeof(j.file), "%s", u->file);
+	j.file_size = u->size;
+	j.rows = u->rows;
+	j.bytes = u->size;
+	j.lease_until = 0;
+	if ((e = transition(tx, &j, JS_COMPLETED)) == Q_OK) {
+		j.expires = j.finished + (time_t)u->retention;
+		e = put_job(tx, &j);
+	}
+	job_free(&j);
+	return e;
+}
+
+enum qerr
+job_complete(struct store *s, const char *id, int32_t pid, const char *file,
+    uint64_t size, uint64_t rows, long long retention)
+{
+	struct update u = { .id = id, .pid = pid, .file = file, .size = size,
+	    .rows = rows, .retention = retention };
+
+	return store_txn(s, tx_complete, &u);
+}
+
+/* Fails or requeues a running job, by its attempts. */
+static enum qerr
+fail_or_requeue(struct stx *tx, struct job *j, const char *detail,
+    int retry, int max_attempts, enum job_state *result)
+{
+	char *d;
+
+	if ((d = strdup(detail)) == NULL)
+		return Q_NOMEM;
+	free(j->detail);
+	j->detail = d;
+	j->lease_until = 0;
+	j->worker_pid = 0;
+	*result = retry && j->attempts < (uint32_t)max_attempts ?
+	    JS_QUEUED : JS_FAILED;
+	return transition(tx, j, *result);
+}
+
+static enum qerr
+tx_fail(struct stx *tx, void *arg)
+{
+	struct update	*u = arg;
+	struct job	 j;
+	enum qerr	 e;
+
+	if ((e = get_owned(tx, u, &j)) != Q_OK)
+		return e;
+	e = fail_or_requeue(tx, &j, u->detail, u->retry, u->max_attempts,
+	    &u->result);
+	job_free(&j);
+	return e;
+}
+
+enum qerr
+job_fail(struct store *s, const char *id, int32_t pid, const char *detail,
+    int retry, int max_attempts)
+{
+	struct update u = { .id = id, .pid = pid, .detail = detail,
+	    .retry = retry, .max_attempts = max_attempts };
+
+	return store_txn(s, tx_fail, &u);
+}
+
+struct stale {
+	int		 all;
+	int		 max_attempts;
+	unsigned	 n;
+	struct buf	 ids;
+};
+
+static int
+collect_running(const void *k, size_t kl, const void *v, size_t vl,
+    void *arg)
+{
+	struct stale		*st = arg;
+	struct rec_reader	 r;
+	uint64_t		 state;
+
+	(void)vl;
+	if (kl != ID_LEN)
+		return 0;
+	/* cheap peek: id, tenant, def, owner, then state */
+	rec_open(&r, v, vl, 'J');
+	rec_get_ref(&r, &(size_t){0});
+	rec_get_ref(&r, &(size_t){0});
+	rec_get_ref(&r, &(size_t){0});
+	rec_get_ref(&r, &(size_t){0});
+	state = rec_get_u64(&r);
+	if (!r.err && state == JS_RUNNING)
+		buf_add(&st->ids, k, ID_LEN);
+	return 0;
+}
+
+static enum qerr
+tx_requeue_stale(struct stx *tx, void *arg)
+{
+	struct stale	*st = arg;
+	struct job	 j;
+	char		 id[ID_LEN + 1];
+	size_t		 i;
+	enum job_state	 result;
+	enum qerr	 e;
+
+	buf_reset(&st->ids);
+	st->n = 0;
+	if ((e = stx_scan(tx, T_JOBS, "", 0, NULL, 0, collect_running,
+	    st)) != Q_OK)
+		return e;
+	for (i = 0; i + ID_LEN <= st->ids.len; i += ID_LEN) {
+		memcpy(id, st->ids.data + i, ID_LEN);
+		id[ID_LEN] = '\0';
+		if ((e = get_job(tx, id, &j)) != Q_OK)
+			return e;
+		if (st->all || j.lease_until < q_seams.now()) {
+			e = fail_or_requeue(tx, &j, "the build was "
+			    "interrupted (worker or scheduler stopped)", 1,
+			    st->max_attempts, &result);
+			if (e == Q_OK && result == JS_FAILED) {
+				free(j.detail);
+				j.detail = strdup("failed: the build was "
+				    "interrupted and the maximum number of "
+				    "attempts was reached");
+				e = put_job(tx, &j);
+			}
+			st->n++;
+		}
+		job_free(&j);
+		if (e != Q_OK)
+			return e;
+	}
+	return Q_OK;
+}
+
+/* Puts back running jobs whose lease ran out (see model.h). */
+enum qerr
+job_requeue_stale(struct store *s, int all, int max_attempts, unsigned *n)
+{
+	struct stale	st = { all, max_attempts, 0, BUF_INIT };
+	enum qerr	e;
+
+	e = store_txn(s, tx_requeue_stale, &st);
+	*n = st.n;
+	buf_free(&st.ids);
+	return e;
+}

@@ -1,0 +1,447 @@
+/*
+ * The job store over Berkeley DB 5.3.  The only file that includes db.h.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <db.h>
+
+#include "quarry/log.h"
+#include "quarry/store.h"
+#include "quarry/util.h"
+
+#define DB_FILE		"quarry.db"
+#define TXN_RETRIES	50
+
+static const char *const table_names[T_NTABLES] = {
+	"meta", "tokens", "token_hash", "datasets", "rows", "defs",
+	"defs_by_tenant", "jobs", "jobs_by_def", "jobs_by_tenant", "queue",
+	"active"
+};
+
+struct store {
+	DB_ENV		*env;
+	DB		*db[T_NTABLES];
+	struct conf	 conf;
+	int		 flags;
+	int		 need_recovery;	/* DB_RUNRECOVERY seen: reopen */
+};
+
+struct stx {
+	struct store	*s;
+	DB_TXN		*txn;
+};
+
+void
+be64_put(unsigned char out[8], uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		out[i] = (unsigned char)v;
+		v >>= 8;
+	}
+}
+
+uint64_t
+be64_get(const unsigned char in[8])
+{
+	uint64_t v = 0;
+	int	 i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | in[i];
+	return v;
+}
+
+static void
+errcall(const DB_ENV *env, const char *prefix, const char *msg)
+{
+	(void)env;
+	(void)prefix;
+	qlog(LOG_ERR, "store: %s", msg);
+}
+
+/* Maps a Berkeley DB return to the library's error. */
+static enum qerr
+map(struct store *s, int rc)
+{
+	switch (rc) {
+	case 0:
+		return Q_OK;
+	case DB_NOTFOUND:
+	case DB_KEYEMPTY:
+		return Q_NOTFOUND;
+	case DB_KEYEXIST:
+		return Q_EXISTS;
+	case DB_LOCK_DEADLOCK:
+	case DB_LOCK_NOTGRANTED:
+	case DB_REP_HANDLE_DEAD:
+		return Q_RETRY;
+	case DB_RUNRECOVERY:
+		s->need_recovery = 1;
+		return Q_RETRY;
+	case ENOSPC:
+		return Q_NOSPACE;
+	case ENOMEM:
+		return Q_NOMEM;
+	default:
+		qlog(LOG_ERR, "store: %s", db_strerror(rc));
+		return Q_STORE;
+	}
+}
+
+static void
+close_handles(struct store *s)
+{
+	int i;
+
+	for (i = 0; i < T_NTABLES; i++)
+		if (s->db[i] != NULL) {
+			s->db[i]->close(s->db[i], 0);
+			s->db[i] = NULL;
+		}
+	if (s->env != NULL) {
+		s->env->close(s->env, 0);
+		s->env = NULL;
+	}
+}
+
+static enum qerr
+open_handles(struct store *s)
+{
+	u_int32_t	 eflags, dflags;
+	int		 rc, i;
+	DB_TXN		*txn = NULL;
+	char		 dbpath[PATH_MAX + 16];
+	struct stat	 st;
+
+	if (stat(s->conf.db_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		qlog(LOG_ERR, "store: %s is not a directory; run "
+		    "'quarryctl init'", s->conf.db_dir);
+		return Q_STORE;
+	}
+	snprintf(dbpath, sizeof(dbpath), "%s/%s", s->conf.db_dir, DB_FILE);
+	if (!(s->flags & STORE_CREATE) && stat(dbpath, &st) != 0) {
+		qlog(LOG_ERR, "store: no store in %s; run 'quarryctl init'",
+		    s->conf.db_dir);
+		return Q_STORE;
+	}
+	if ((rc = db_env_create(&s->env, 0)) != 0)
+		return map(s, rc);
+	s->env->set_errcall(s->env, errcall);
+	s->env->set_cachesize(s->env, 0, (u_int32_t)s->conf.cache_mb << 20, 1);
+	s->env->set_lk_detect(s->env, DB_LOCK_DEFAULT);
+	s->env->set_lk_max_locks(s->env, 100000);
+	s->env->set_lk_max_objects(s->env, 100000);
+	s->env->set_lk_max_lockers(s->env, 10000);
+	s->env->set_tx_max(s->env, 1000);
+	s->env->set_lg_bsize(s->env, 1 << 20);
+	s->env->set_lg_max(s->env, 16 << 20);
+	s->env->log_set_config(s->env, DB_LOG_AUTO_REMOVE, 1);
+	eflags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
+	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
+	if ((rc = s->env->open(s->env, s->conf.db_dir, eflags, 0660)) != 0) {
+		qlog(LOG_ERR, "store: opening %s: %s", s->conf.db_dir,
+		    db_strerror(rc));
+		goto fail;
+	}
+	if ((rc = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0)
+		goto fail;
+	dflags = (s->flags & STORE_CREATE) ? DB_CREATE : 0;
+	for (i = 0; i < T_NTABLES; i++) {
+		if ((rc = db_create(&s->db[i], s->env, 0)) != 0)
+			goto fail;
+		rc = s->db[i]->open(s->db[i], txn, DB_FILE, table_names[i],
+		    DB_BTREE, dflags, 0660);
+		if (rc != 0) {
+			qlog(LOG_ERR, "store: opening table %s: %s",
+			    table_names[i], db_strerror(rc));
+			goto fail;
+		}
+	}
+	rc = txn->commit(txn, 0);
+	txn = NULL;
+	if (rc != 0)
+		goto fail;
+	s->need_recovery = 0;
+	return Q_OK;
+fail:
+	if (txn != NULL)
+		txn->abort(txn);
+	close_handles(s);
+	return rc == ENOSPC ? Q_NOSPACE : Q_STORE;
+}
+
+static enum qerr
+check_version(struct stx *tx, void *arg)
+{
+	struct buf	 v = BUF_INIT;
+	unsigned char	 ver[8];
+	enum qerr	 e;
+	int		 create = *(int *)arg;
+
+	e = stx_get(tx, T_META, "version", 7, &v);
+	if (e == Q_NOTFOUND && create) {
+		be64_put(ver, STORE_FORMAT_VERSION);
+		e = stx_put(tx, T_META, "version", 7, ver, 8);
+	} else if (e == Q_OK) {
+		if (v.len != 8 || be64_get((unsigned char *)v.data) !=
+		    STORE_FORMAT_VERSION) {
+			qlog(LOG_ERR, "store: format version is not %d",
+			    STORE_FORMAT_VERSION);
+			e = Q_STORE;
+		}
+	} else if (e == Q_NOTFOUND) {
+		qlog(LOG_ERR, "store: not initialised; run 'quarryctl init'");
+		e = Q_STORE;
+	}
+	buf_free(&v);
+	return e;
+}
+
+/* Opens the environment in conf->db_dir (see store.h). */
+enum qerr
+store_open(const struct conf *conf, int flags, struct store **out)
+{
+	struct store	*s;
+	enum qerr	 e;
+	int		 create = (flags & STORE_CREATE) != 0;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return Q_NOMEM;
+	s->conf = *conf;
+	s->flags = flags;
+	if ((e = open_handles(s)) != Q_OK) {
+		free(s);
+		return e;
+	}
+	if ((e = store_txn(s, check_version, &create)) != Q_OK) {
+		store_close(s);
+		return e;
+	}
+	*out = s;
+	return Q_OK;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	close_handles(s);
+	free(s);
+}
+
+static void
+backoff(int attempt)
+{
+	struct timespec	 ts;
+	unsigned	 r = 0;
+	long		 us;
+
+	random_bytes(&r, sizeof(r));
+	us = 1000L << (attempt < 8 ? attempt : 8);	/* 1 ms .. 256 ms */
+	us = us / 2 + (long)(r % (unsigned)us);
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (us % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+}
+
+/* Runs fn in a durable transaction, retrying on deadlock (see store.h). */
+enum qerr
+store_txn(struct store *s, store_fn fn, void *arg)
+{
+	struct stx	 tx;
+	enum qerr	 e = Q_STORE;
+	int		 attempt, rc;
+
+	for (attempt = 0; attempt < TXN_RETRIES; attempt++) {
+		if (s->need_recovery || s->env == NULL) {
+			qlog(LOG_WARN, "store: reopening with recovery");
+			close_handles(s);
+			if ((e = open_handles(s)) != Q_OK) {
+				backoff(attempt);
+				continue;
+			}
+		}
+		tx.s = s;
+		tx.txn = NULL;
+		rc = s->env->txn_begin(s->env, NULL, &tx.txn, 0);
+		if (rc != 0) {
+			e = map(s, rc);
+			if (e == Q_RETRY) {
+				backoff(attempt);
+				continue;
+			}
+			return e;
+		}
+		e = fn(&tx, arg);
+		if (e != Q_OK) {
+			tx.txn->abort(tx.txn);
+			if (e == Q_RETRY) {
+				backoff(attempt);
+				continue;
+			}
+			return e;
+		}
+		rc = tx.txn->commit(tx.txn, 0);
+		if (rc == 0)
+			return Q_OK;
+		e = map(s, rc);
+		if (e != Q_RETRY)
+			return e;
+		backoff(attempt);
+	}
+	qlog(LOG_ERR, "store: transaction gave up after %d attempts",
+	    TXN_RETRIES);
+	return Q_BUSY;
+}
+
+static void
+dbt_in(DBT *d, const void *p, size_t n)
+{
+	memset(d, 0, sizeof(*d));
+	d->data = (void *)p;
+	d->size = (u_int32_t)n;
+}
+
+/* Reads a value into val; Q_NOTFOUND if absent. */
+enum qerr
+stx_get(struct stx *tx, enum table t, const void *k, size_t kl,
+    struct buf *val)
+{
+	DBT	 key, data;
+	int	 rc;
+
+	dbt_in(&key, k, kl);
+	memset(&data, 0, sizeof(data));
+	data.flags = DB_DBT_MALLOC;
+	rc = tx->s->db[t]->get(tx->s->db[t], tx->txn, &key, &data, 0);
+	if (rc != 0)
+		return map(tx->s, rc);
+	buf_reset(val);
+	buf_add(val, data.data, data.size);
+	free(data.data);
+	return val->oom ? Q_NOMEM : Q_OK;
+}
+
+static enum qerr
+put(struct stx *tx, enum table t, const void *k, size_t kl, const void *v,
+    size_t vl, u_int32_t flags)
+{
+	DBT key, data;
+
+	dbt_in(&key, k, kl);
+	dbt_in(&data, v, vl);
+	return map(tx->s, tx->s->db[t]->put(tx->s->db[t], tx->txn, &key,
+	    &data, flags));
+}
+
+enum qerr
+stx_put(struct stx *tx, enum table t, const void *k, size_t kl,
+    const void *v, size_t vl)
+{
+	return put(tx, t, k, kl, v, vl, 0);
+}
+
+enum qerr
+stx_put_new(struct stx *tx, enum table t, const void *k, size_t kl,
+    const void *v, size_t vl)
+{
+	return put(tx, t, k, kl, v, vl, DB_NOOVERWRITE);
+}
+
+enum qerr
+stx_del(struct stx *tx, enum table t, const void *k, size_t kl)
+{
+	DBT key;
+
+	dbt_in(&key, k, kl);
+	return map(tx->s, tx->s->db[t]->del(tx->s->db[t], tx->txn, &key, 0));
+}
+
+static enum qerr
+scan(struct store *s, DB_TXN *txn, enum table t, const void *prefix,
+    size_t pl, const void *start, size_t sl, scan_fn fn, void *arg,
+    u_int32_t cflags)
+{
+	DBC		*c = NULL;
+	DBT		 key, data;
+	int		 rc, r;
+	enum qerr	 e = Q_OK;
+
+	if ((rc = s->db[t]->cursor(s->db[t], txn, &c, cflags)) != 0)
+		return map(s, rc);
+	if (start == NULL) {
+		start = prefix;
+		sl = pl;
+	}
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	key.data = (void *)start;
+	key.size = (u_int32_t)sl;
+	rc = sl > 0 ? c->get(c, &key, &data, DB_SET_RANGE) :
+	    c->get(c, &key, &data, DB_FIRST);
+	while (rc == 0) {
+		if (key.size < pl || memcmp(key.data, prefix, pl) != 0)
+			break;
+		r = fn(key.data, key.size, data.data, data.size, arg);
+		if (r == 1)
+			break;
+		if (r != 0) {
+			e = (enum qerr)r;
+			break;
+		}
+		rc = c->get(c, &key, &data, DB_NEXT);
+	}
+	if (rc != 0 && rc != DB_NOTFOUND)
+		e = map(s, rc);
+	rc = c->close(c);
+	if (e == Q_OK && rc != 0)
+		e = map(s, rc);
+	return e;
+}
+
+/* Calls fn for each key starting with prefix (see store.h). */
+enum qerr
+stx_scan(struct stx *tx, enum table t, const void *prefix, size_t pl,
+    const void *start, size_t sl, scan_fn fn, void *arg)
+{
+	return scan(tx->s, tx->txn, t, prefix, pl, start, sl, fn, arg, 0);
+}
+
+/*
+ * A scan outside any transaction, for immutable data (see store.h).  It is
+ * not retried: records already passed to fn cannot be taken back, so a
+ * conflict is the caller's to handle (a build fails and is tried again).
+ */
+enum qerr
+store_scan(struct store *s, enum table t, const void *prefix, size_t pl,
+    scan_fn fn, void *arg)
+{
+	if (s->need_recovery || s->env == NULL) {
+		close_handles(s);
+		if (open_handles(s) != Q_OK)
+			return Q_STORE;
+	}
+	return scan(s, NULL, t, prefix, pl, NULL, 0, fn, arg,
+	    DB_READ_COMMITTED);
+}
+
+/* Writes a checkpoint and removes log files no longer needed. */
+enum qerr
+store_checkpoint(struct store *s)
+{
+	int rc;
+
+	if ((rc = s->env->txn_checkpoint(s->env, 0, 0, 0)) != 0)
+		return map(s, rc);
+	return map(s, s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE));
+}

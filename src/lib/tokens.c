@@ -1,0 +1,207 @@
+/*
+ * Tokens: random secrets of which the store keeps only the SHA-256.
+ * Record 'T' version 1: id, tenant, role, name, hash, created, expires,
+ * revoked.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "quarry/model.h"
+#include "quarry/rec.h"
+#include "quarry/seams.h"
+
+#define TOKEN_V 1
+
+const char *
+role_name(enum role r)
+{
+	return r == ROLE_ADMIN ? "admin" : "user";
+}
+
+static void
+token_encode(struct buf *b, const struct token *t)
+{
+	rec_begin(b, 'T', TOKEN_V);
+	rec_str(b, t->id);
+	rec_str(b, t->tenant);
+	rec_u64(b, (uint64_t)t->role);
+	rec_str(b, t->name);
+	rec_str(b, t->hash);
+	rec_u64(b, (uint64_t)t->created);
+	rec_u64(b, (uint64_t)t->expires);
+	rec_u64(b, (uint64_t)t->revoked);
+}
+
+static enum qerr
+token_decode(const void *p, size_t n, struct token *t)
+{
+	struct rec_reader r;
+
+	memset(t, 0, sizeof(*t));
+	rec_open(&r, p, n, 'T');
+	if (r.version != TOKEN_V)
+		return Q_STORE;
+	rec_get_strn(&r, t->id, sizeof(t->id));
+	rec_get_strn(&r, t->tenant, sizeof(t->tenant));
+	t->role = rec_get_u64(&r) == ROLE_ADMIN ? ROLE_ADMIN : ROLE_USER;
+	rec_get_strn(&r, t->name, sizeof(t->name));
+	rec_get_strn(&r, t->hash, sizeof(t->hash));
+	t->created = (time_t)rec_get_u64(&r);
+	t->expires = (time_t)rec_get_u64(&r);
+	t->revoked = rec_get_u64(&r) != 0;
+	return r.err ? Q_STORE : Q_OK;
+}
+
+static enum qerr
+tx_token_put(struct stx *tx, void *arg)
+{
+	const struct token	*t = arg;
+	struct buf		 b = BUF_INIT;
+	enum qerr		 e;
+
+	token_encode(&b, t);
+	if (b.oom)
+		e = Q_NOMEM;
+	else if ((e = stx_put_new(tx, T_TOKENS, t->id, strlen(t->id),
+	    b.data, b.len)) == Q_OK)
+		e = stx_put_new(tx, T_TOKEN_HASH, t->hash, 64, t->id,
+		    strlen(t->id));
+	buf_free(&b);
+	return e;
+}
+
+/* Creates a token; writes its secret (shown once) and record. */
+enum qerr
+token_create(struct store *s, const char *tenant, enum role role,
+    const char *name, long long ttl, char secret[TOKEN_SECRET_LEN + 1],
+    struct token *out)
+{
+	unsigned char	raw[TOKEN_SECRET_LEN / 2];
+	enum qerr	e;
+	size_t		i;
+
+	if (!name_valid(tenant) || strlen(name ? name : "") > NAME_MAX_LEN ||
+	    ttl < 0)
+		return Q_INVALID;
+	memset(out, 0, sizeof(*out));
+	if ((e = id_new(out->id)) != Q_OK ||
+	    (e = random_bytes(raw, sizeof(raw))) != Q_OK)
+		return e;
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(secret + 2 * i, 3, "%02x", raw[i]);
+	snprintf(out->tenant, sizeof(out->tenant), "%s", tenant);
+	snprintf(out->name, sizeof(out->name), "%s", name ? name : "");
+	out->role = role;
+	sha256_hex(secret, TOKEN_SECRET_LEN, out->hash);
+	out->created = q_seams.now();
+	out->expires = ttl > 0 ? out->created + (time_t)ttl : 0;
+	return store_txn(s, tx_token_put, out);
+}
+
+struct token_find {
+	const char	*hash;
+	struct token	*t;
+};
+
+static enum qerr
+tx_token_by_hash(struct stx *tx, void *arg)
+{
+	struct token_find	*f = arg;
+	struct buf		 id = BUF_INIT, rec = BUF_INIT;
+	enum qerr		 e;
+
+	if ((e = stx_get(tx, T_TOKEN_HASH, f->hash, 64, &id)) == Q_OK &&
+	    (e = stx_get(tx, T_TOKENS, id.data, id.len, &rec)) == Q_OK)
+		e = token_decode(rec.data, rec.len, f->t);
+	buf_free(&id);
+	buf_free(&rec);
+	return e;
+}
+
+/* Finds the live token for a secret (see model.h). */
+enum qerr
+token_auth(struct store *s, const char *secret, struct token *out)
+{
+	struct token_find	 f;
+	char			 hash[65];
+	enum qerr		 e;
+	size_t			 len = strlen(secret);
+
+	if (len == 0 || len > 256)
+		return Q_FORBIDDEN;
+	sha256_hex(secret, len, hash);
+	f.hash = hash;
+	f.t = out;
+	e = store_txn(s, tx_token_by_hash, &f);
+	if (e == Q_NOTFOUND)
+		return Q_FORBIDDEN;
+	if (e != Q_OK)
+		return e;
+	if (ct_memcmp(out->hash, hash, 64) != 0 || out->revoked ||
+	    (out->expires != 0 && out->expires <= q_seams.now()))
+		return Q_FORBIDDEN;
+	return Q_OK;
+}
+
+static enum qerr
+tx_token_revoke(struct stx *tx, void *arg)
+{
+	const char	*id = arg;
+	struct buf	 rec = BUF_INIT;
+	struct token	 t;
+	enum qerr	 e;
+
+	if ((e = stx_get(tx, T_TOKENS, id, strlen(id), &rec)) != Q_OK ||
+	    (e = token_decode(rec.data, rec.len, &t)) != Q_OK)
+		goto out;
+	t.revoked = 1;
+	token_encode(&rec, &t);
+	e = rec.oom ? Q_NOMEM :
+	    stx_put(tx, T_TOKENS, id, strlen(id), rec.data, rec.len);
+out:
+	buf_free(&rec);
+	return e;
+}
+
+enum qerr
+token_revoke(struct store *s, const char *id)
+{
+	if (!id_valid(id))
+		return Q_NOTFOUND;
+	return store_txn(s, tx_token_revoke, (void *)id);
+}
+
+struct token_listing {
+	const char	*tenant;
+	token_cb	 cb;
+	void		*arg;
+};
+
+static int
+scan_token(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+{
+	struct token_listing	*l = arg;
+	struct token		 t;
+
+	(void)k;
+	(void)kl;
+	if (token_decode(v, vl, &t) != Q_OK)
+		return Q_STORE;
+	if (l->tenant != NULL && strcmp(l->tenant, t.tenant) != 0)
+		return 0;
+	return l->cb(&t, l->arg);
+}
+
+static enum qerr
+tx_token_list(struct stx *tx, void *arg)
+{
+	return stx_scan(tx, T_TOKENS, "", 0, NULL, 0, scan_token, arg);
+}
+
+enum qerr
+token_list(struct store *s, const char *tenant, token_cb cb, void *arg)
+{
+	struct token_listing l = { tenant, cb, arg };
+
+	return store_txn(s, tx_token_list, &l);
+}
