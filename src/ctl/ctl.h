@@ -1,0 +1,24 @@
+/*
+ * quarryctl's commands.  Each takes the arguments after its words and
+ * returns the process exit status (0 ok, 1 failure, 2 usage).
+ */
+#ifndef QUARRY_CTL_H
+#define QUARRY_CTL_H
+
+#include "quarry/config.h"
+
+struct ctl {
+	struct conf	 conf;
+	struct store	*store;		/* opened on first use */
+};
+
+struct store *ctl_store(struct ctl *c);
+
+int	cmd_init(struct ctl *c, int argc, char **argv);
+int	cmd_token(struct ctl *c, int argc, char **argv);
+int	cmd_dataset(struct ctl *c, int argc, char **argv);
+int	cmd_definition(struct ctl *c, int argc, char **argv);
+int	cmd_job(struct ctl *c, int argc, char **argv);
+int	cmd_export(struct ctl *c, int argc, char **argv);
+
+#endif
