@@ -1,0 +1,85 @@
+#!/bin/sh
+# deps.sh: makes sure the Debian packages Quarry needs are installed.
+#
+# Quiet when nothing is missing.  As root, installs what is missing with
+# apt-get (non-interactive, no recommends).  Otherwise prints the exact
+# command to run and exits 1.  Set QUARRY_DEPS_OPTIONAL=1 to also want the
+# optional packages (valgrind).
+
+set -eu
+
+# What building, running and testing Quarry needs.
+BUILD="gcc make pkg-config libdb5.3-dev libfcgi-dev libjson-c-dev libxml2-dev libcmocka-dev"
+RUN="lighttpd"
+TEST="python3 curl"
+OPTIONAL="valgrind"
+
+want="$BUILD $RUN $TEST"
+if [ "${QUARRY_DEPS_OPTIONAL:-0}" = 1 ]; then
+	want="$want $OPTIONAL"
+fi
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "deps.sh: dpkg-query not found; this script knows Debian only." >&2
+	echo "deps.sh: install by hand: $want" >&2
+	exit 1
+fi
+
+# Prints the packages of "$@" that are not installed.
+missing_of() {
+	for p in "$@"; do
+		s=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || :)
+		case "$s" in
+		ii*) ;;
+		*) printf '%s ' "$p" ;;
+		esac
+	done
+}
+
+# shellcheck disable=SC2086
+missing=$(missing_of $want)
+if [ -z "$missing" ]; then
+	exit 0
+fi
+missing=${missing% }
+
+cmd="apt-get install -y --no-install-recommends $missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "Quarry needs these Debian packages: $missing" >&2
+	echo "Install them as root with:" >&2
+	echo "" >&2
+	echo "    sudo sh -c 'apt-get update && DEBIAN_FRONTEND=noninteractive $cmd'" >&2
+	echo "" >&2
+	echo "(or run 'make deps' as root)" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing $missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+
+# Package installation must not start system services (lighttpd's init
+# script would start a server on port 80).  Only when no policy exists
+# already, add one for the duration of the install and remove it after.
+policy=/usr/sbin/policy-rc.d
+ours=0
+if [ ! -e "$policy" ] && [ -d /usr/sbin ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy"
+	chmod 755 "$policy"
+	ours=1
+	trap 'rm -f "$policy"' EXIT INT TERM
+fi
+
+# Refresh the package lists only when apt does not know a package yet
+# (a fresh container has no lists at all).
+# shellcheck disable=SC2086
+if ! apt-get install -y --no-install-recommends --simulate $missing \
+    >/dev/null 2>&1; then
+	apt-get update
+fi
+# shellcheck disable=SC2086
+apt-get install -y --no-install-recommends $missing
+
+if [ "$ours" = 1 ]; then
+	rm -f "$policy"
+	trap - EXIT INT TERM
+fi
