@@ -1,0 +1,575 @@
+/*
+ * The job store over a real Berkeley DB environment: transactions,
+ * unique puts, scans, key order, reopening, the format version and
+ * visibility across processes.
+ */
+#include "testutil.h"
+
+#include "quarry/buf.h"
+#include "quarry/store.h"
+
+struct kv {
+	const char	*k;
+	size_t		 kl;
+	const char	*v;
+};
+
+static enum qerr
+tx_put_kv(struct stx *tx, void *arg)
+{
+	const struct kv *kv = arg;
+
+	return stx_put(tx, T_META, kv->k, kv->kl, kv->v, strlen(kv->v));
+}
+
+static enum qerr
+tx_put_new_kv(struct stx *tx, void *arg)
+{
+	const struct kv *kv = arg;
+
+	return stx_put_new(tx, T_META, kv->k, kv->kl, kv->v, strlen(kv->v));
+}
+
+struct getter {
+	const char	*k;
+	struct buf	 val;
+};
+
+static enum qerr
+tx_get(struct stx *tx, void *arg)
+{
+	struct getter *g = arg;
+
+	return stx_get(tx, T_META, g->k, strlen(g->k), &g->val);
+}
+
+/* Reads key k of T_META into a malloc'ed string, or NULL if absent. */
+static char *
+get_str(struct store *s, const char *k)
+{
+	struct getter	 g = { k, BUF_INIT };
+	char		*r = NULL;
+
+	if (store_txn(s, tx_get, &g) == Q_OK)
+		r = strdup(buf_str(&g.val));
+	buf_free(&g.val);
+	return r;
+}
+
+static void
+put_str(struct store *s, const char *k, const char *v)
+{
+	struct kv kv = { k, strlen(k), v };
+
+	assert_int_equal(store_txn(s, tx_put_kv, &kv), Q_OK);
+}
+
+static void
+test_create_and_get(void **state)
+{
+	struct tu	*t = *state;
+	char		*v;
+
+	assert_null(get_str(t->s, "missing"));
+	put_str(t->s, "greeting", "hello");
+	v = get_str(t->s, "greeting");
+	assert_non_null(v);
+	assert_string_equal(v, "hello");
+	free(v);
+	put_str(t->s, "greeting", "replaced");
+	v = get_str(t->s, "greeting");
+	assert_string_equal(v, "replaced");
+	free(v);
+}
+
+static void
+test_open_needs_init(void **state)
+{
+	struct tu	*t = *state;
+	struct store	*s = NULL;
+	struct conf	 c = t->conf;
+
+	/* An empty directory without STORE_CREATE is not a store. */
+	assert_int_equal(store_open(&t->conf, 0, &s), Q_STORE);
+	assert_null(s);
+	/* Neither is a directory that does not exist. */
+	tu_path(c.db_dir, t->dir, "nowhere");
+	assert_int_equal(store_open(&c, STORE_CREATE, &s), Q_STORE);
+	assert_null(s);
+	/* Created once, it opens without STORE_CREATE. */
+	assert_int_equal(store_open(&t->conf, STORE_CREATE, &s), Q_OK);
+	store_close(s);
+	s = NULL;
+	assert_int_equal(store_open(&t->conf, 0, &s), Q_OK);
+	store_close(s);
+}
+
+static void
+test_reopen_after_close(void **state)
+{
+	struct tu	*t = *state;
+	char		*v;
+
+	put_str(t->s, "durable", "yes");
+	store_close(t->s);
+	t->s = NULL;
+	assert_int_equal(store_open(&t->conf, 0, &t->s), Q_OK);
+	v = get_str(t->s, "durable");
+	assert_non_null(v);
+	assert_string_equal(v, "yes");
+	free(v);
+}
+
+static enum qerr
+tx_put_then_fail(struct stx *tx, void *arg)
+{
+	enum qerr e;
+
+	(void)arg;
+	if ((e = stx_put(tx, T_META, "ghost", 5, "boo", 3)) != Q_OK)
+		return e;
+	return Q_INVALID;
+}
+
+static void
+test_abort_leaves_nothing(void **state)
+{
+	struct tu *t = *state;
+
+	assert_int_equal(store_txn(t->s, tx_put_then_fail, NULL), Q_INVALID);
+	assert_null(get_str(t->s, "ghost"));
+}
+
+struct retry {
+	int	calls;
+	int	fail_times;
+};
+
+static enum qerr
+tx_retry(struct stx *tx, void *arg)
+{
+	struct retry *r = arg;
+
+	if (r->calls++ < r->fail_times) {
+		stx_put(tx, T_META, "partial", 7, "x", 1);
+		return Q_RETRY;
+	}
+	return stx_put(tx, T_META, "retried", 7, "done", 4);
+}
+
+static void
+test_txn_retries(void **state)
+{
+	struct tu	*t = *state;
+	struct retry	 r = { 0, 3 };
+	char		*v;
+
+	assert_int_equal(store_txn(t->s, tx_retry, &r), Q_OK);
+	assert_int_equal(r.calls, 4);
+	v = get_str(t->s, "retried");
+	assert_string_equal(v, "done");
+	free(v);
+	/* The aborted attempts left nothing behind. */
+	assert_null(get_str(t->s, "partial"));
+}
+
+static void
+test_put_new_exists(void **state)
+{
+	struct tu	*t = *state;
+	struct kv	 kv = { "unique", 6, "first" };
+	char		*v;
+
+	assert_int_equal(store_txn(t->s, tx_put_new_kv, &kv), Q_OK);
+	kv.v = "second";
+	assert_int_equal(store_txn(t->s, tx_put_new_kv, &kv), Q_EXISTS);
+	v = get_str(t->s, "unique");
+	assert_string_equal(v, "first");
+	free(v);
+}
+
+static enum qerr
+tx_del(struct stx *tx, void *arg)
+{
+	return stx_del(tx, T_META, arg, strlen(arg));
+}
+
+static void
+test_del(void **state)
+{
+	struct tu *t = *state;
+
+	assert_int_equal(store_txn(t->s, tx_del, "absent"), Q_NOTFOUND);
+	put_str(t->s, "doomed", "x");
+	assert_int_equal(store_txn(t->s, tx_del, "doomed"), Q_OK);
+	assert_null(get_str(t->s, "doomed"));
+}
+
+/* ---- scans ---- */
+
+struct seen {
+	struct buf	 keys;	/* each key's bytes then '|' */
+	int		 stop_after;
+	int		 n;
+	int		 ret;	/* returned once stop_after is reached */
+};
+
+static int
+collect(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+{
+	struct seen *s = arg;
+	size_t i;
+
+	(void)v;
+	(void)vl;
+	for (i = 0; i < kl; i++)
+		buf_addc(&s->keys, ((const char *)k)[i] == '\0' ? '0' :
+		    ((const char *)k)[i]);
+	buf_addc(&s->keys, '|');
+	if (++s->n == s->stop_after)
+		return s->ret;
+	return 0;
+}
+
+struct scan_args {
+	const char	*prefix;
+	size_t		 pl;
+	const char	*start;
+	size_t		 sl;
+	struct seen	*seen;
+};
+
+static enum qerr
+tx_scan(struct stx *tx, void *arg)
+{
+	struct scan_args *a = arg;
+
+	buf_reset(&a->seen->keys);
+	a->seen->n = 0;
+	return stx_scan(tx, T_TOKENS, a->prefix, a->pl, a->start, a->sl,
+	    collect, a->seen);
+}
+
+static enum qerr
+tx_fill(struct stx *tx, void *arg)
+{
+	static const struct kv keys[] = {
+		{ "b", 1, "" }, { "a\0y", 3, "" }, { "ab", 2, "" },
+		{ "a\0x", 3, "" }, { "a", 1, "" }, { "a\0z", 3, "" },
+		{ "c\0a", 3, "" },
+	};
+	size_t		i;
+	enum qerr	e;
+
+	(void)arg;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if ((e = stx_put(tx, T_TOKENS, keys[i].k, keys[i].kl, "v",
+		    1)) != Q_OK)
+			return e;
+	return Q_OK;
+}
+
+static void
+test_scan_prefix_order(void **state)
+{
+	struct tu		*t = *state;
+	struct seen		 seen = { BUF_INIT, 0, 0, 0 };
+	struct scan_args	 a = { "a\0", 2, NULL, 0, &seen };
+
+	assert_int_equal(store_txn(t->s, tx_fill, NULL), Q_OK);
+	assert_int_equal(store_txn(t->s, tx_scan, &a), Q_OK);
+	assert_string_equal(buf_str(&seen.keys), "a0x|a0y|a0z|");
+
+	/* The empty prefix is every key in byte order. */
+	a.prefix = "";
+	a.pl = 0;
+	assert_int_equal(store_txn(t->s, tx_scan, &a), Q_OK);
+	assert_string_equal(buf_str(&seen.keys),
+	    "a|a0x|a0y|a0z|ab|b|c0a|");
+
+	/* "a" as a prefix includes "a" itself and "ab". */
+	a.prefix = "a";
+	a.pl = 1;
+	assert_int_equal(store_txn(t->s, tx_scan, &a), Q_OK);
+	assert_string_equal(buf_str(&seen.keys), "a|a0x|a0y|a0z|ab|");
+
+	/* A start key inside the prefix skips what sorts before it. */
+	a.prefix = "a\0";
+	a.pl = 2;
+	a.start = "a\0y";
+	a.sl = 3;
+	assert_int_equal(store_txn(t->s, tx_scan, &a), Q_OK);
+	assert_string_equal(buf_str(&seen.keys), "a0y|a0z|");
+
+	/* A prefix with no keys calls nothing. */
+	a.prefix = "zz";
+	a.start = NULL;
+	a.sl = 0;
+	assert_int_equal(store_txn(t->s, tx_scan, &a), Q_OK);
+	assert_string_equal(buf_str(&seen.keys), "");
+	buf_free(&seen.keys);
+}
+
+static void
+test_scan_stop_and_error(void **state)
+{
+	struct tu		*t = *state;
+	struct seen		 seen = { BUF_INIT, 2, 0, 1 };
+	struct scan_args	 a = { "", 0, NULL, 0, &seen };
+
+	assert_int_equal(store_txn(t->s, tx_fill, NULL), Q_OK);
+	assert_int_equal(store_txn(t->s, tx_scan, &a), Q_OK);
+	assert_string_equal(buf_str(&seen.keys), "a|a0x|");
+	seen.ret = Q_INVALID;
+	assert_int_equal(store_txn(t->s, tx_scan, &a), Q_INVALID);
+	assert_int_equal(seen.n, 2);
+	buf_free(&seen.keys);
+}
+
+static void
+test_be64(void **state)
+{
+	static const uint64_t vals[] = { 0, 1, 255, 256, 65535, 65536,
+	    0x0102030405060708ULL, UINT64_MAX - 1, UINT64_MAX };
+	unsigned char	a[8], b[8];
+	size_t		i;
+
+	(void)state;
+	be64_put(a, 0x0102030405060708ULL);
+	assert_memory_equal(a, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		be64_put(a, vals[i]);
+		assert_true(be64_get(a) == vals[i]);
+		if (i == 0)
+			continue;
+		/* Byte order is numeric order, and ~v reverses it. */
+		be64_put(b, vals[i - 1]);
+		assert_true(memcmp(b, a, 8) < 0);
+		be64_put(a, ~vals[i]);
+		be64_put(b, ~vals[i - 1]);
+		assert_true(memcmp(b, a, 8) > 0);
+	}
+}
+
+struct numbers {
+	uint64_t	last;
+	int		n;
+	int		ordered;
+};
+
+static int
+check_order(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+{
+	struct numbers	*nb = arg;
+	uint64_t	 x;
+
+	(void)v;
+	(void)vl;
+	if (kl != 8)
+		return Q_INVALID;
+	x = be64_get(k);
+	if (nb->n > 0 && x <= nb->last)
+		nb->ordered = 0;
+	nb->last = x;
+	nb->n++;
+	return 0;
+}
+
+static enum qerr
+tx_be64_fill(struct stx *tx, void *arg)
+{
+	unsigned char	k[8];
+	uint64_t	x = 12345;
+	int		i;
+	enum qerr	e;
+
+	(void)arg;
+	/* A scrambled order of 500 distinct values spanning every byte. */
+	for (i = 0; i < 500; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		be64_put(k, x >> (i % 57));
+		if ((e = stx_put(tx, T_QUEUE, k, 8, "", 0)) != Q_OK)
+			return e;
+	}
+	return Q_OK;
+}
+
+static enum qerr
+tx_be64_scan(struct stx *tx, void *arg)
+{
+	return stx_scan(tx, T_QUEUE, "", 0, NULL, 0, check_order, arg);
+}
+
+static void
+test_be64_key_order(void **state)
+{
+	struct tu	*t = *state;
+	struct numbers	 nb = { 0, 0, 1 };
+
+	assert_int_equal(store_txn(t->s, tx_be64_fill, NULL), Q_OK);
+	assert_int_equal(store_txn(t->s, tx_be64_scan, &nb), Q_OK);
+	assert_true(nb.n > 490);	/* distinct but for rare collisions */
+	assert_true(nb.ordered);
+}
+
+static int
+scan_count(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+{
+	(void)k;
+	(void)kl;
+	(void)v;
+	(void)vl;
+	++*(int *)arg;
+	return 0;
+}
+
+static void
+test_store_scan(void **state)
+{
+	struct tu	*t = *state;
+	int		 n = 0;
+
+	assert_int_equal(store_txn(t->s, tx_fill, NULL), Q_OK);
+	assert_int_equal(store_scan(t->s, T_TOKENS, "a\0", 2, scan_count, &n),
+	    Q_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_checkpoint(t->s), Q_OK);
+}
+
+static enum qerr
+tx_set_version(struct stx *tx, void *arg)
+{
+	unsigned char v[8];
+
+	be64_put(v, *(uint64_t *)arg);
+	return stx_put(tx, T_META, "version", 7, v, 8);
+}
+
+static void
+test_format_version(void **state)
+{
+	struct tu	*t = *state;
+	uint64_t	 v = STORE_FORMAT_VERSION + 1;
+	char		*cur;
+
+	/* A new store records the current version. */
+	cur = get_str(t->s, "version");
+	assert_non_null(cur);
+	free(cur);
+	assert_int_equal(store_txn(t->s, tx_set_version, &v), Q_OK);
+	store_close(t->s);
+	t->s = NULL;
+	/* A store of another format version is refused, also with create. */
+	assert_int_equal(store_open(&t->conf, 0, &t->s), Q_STORE);
+	assert_null(t->s);
+	assert_int_equal(store_open(&t->conf, STORE_CREATE, &t->s), Q_STORE);
+	assert_null(t->s);
+}
+
+/* ---- across processes ---- */
+
+struct child {
+	struct conf	*conf;
+	const char	*key;
+	const char	*value;	/* expected (read) or to write */
+	int		 crash;	/* write, then die without closing */
+};
+
+static int
+child_read(void *arg)
+{
+	struct child	*c = arg;
+	struct store	*s;
+	char		*v;
+	int		 rc;
+
+	if (store_open(c->conf, 0, &s) != Q_OK)
+		return 10;
+	v = get_str(s, c->key);
+	rc = v == NULL ? 11 : strcmp(v, c->value) != 0 ? 12 : 0;
+	free(v);
+	store_close(s);
+	return rc;
+}
+
+static int
+child_write(void *arg)
+{
+	struct child	*c = arg;
+	struct store	*s;
+	struct kv	 kv = { c->key, strlen(c->key), c->value };
+
+	if (store_open(c->conf, 0, &s) != Q_OK)
+		return 10;
+	if (store_txn(s, tx_put_kv, &kv) != Q_OK)
+		return 11;
+	if (c->crash)
+		_exit(0);	/* committed; never closes the environment */
+	store_close(s);
+	return 0;
+}
+
+static void
+test_commit_visible_to_other_process(void **state)
+{
+	struct tu	*t = *state;
+	struct child	 c = { &t->conf, "shared", "from parent", 0 };
+	char		*v;
+
+	/* The parent commits; a child with its own handle sees it. */
+	put_str(t->s, "shared", "from parent");
+	assert_int_equal(tu_in_child(child_read, &c), 0);
+
+	/* A child commits; the parent's open handle sees it. */
+	c.key = "child";
+	c.value = "from child";
+	assert_int_equal(tu_in_child(child_write, &c), 0);
+	v = get_str(t->s, "child");
+	assert_non_null(v);
+	assert_string_equal(v, "from child");
+	free(v);
+}
+
+static void
+test_commit_survives_crash(void **state)
+{
+	struct tu	*t = *state;
+	struct child	 c = { &t->conf, "crash", "committed", 1 };
+	char		*v;
+
+	store_close(t->s);
+	t->s = NULL;
+	/* The child commits and dies holding the environment open. */
+	assert_int_equal(tu_in_child(child_write, &c), 0);
+	/* The next open recovers and the commit is there. */
+	assert_int_equal(store_open(&t->conf, 0, &t->s), Q_OK);
+	v = get_str(t->s, "crash");
+	assert_non_null(v);
+	assert_string_equal(v, "committed");
+	free(v);
+	assert_int_equal(tu_in_child(child_read, &c), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TU_STORE_TEST(test_create_and_get),
+		TU_TEST(test_open_needs_init),
+		TU_STORE_TEST(test_reopen_after_close),
+		TU_STORE_TEST(test_abort_leaves_nothing),
+		TU_STORE_TEST(test_txn_retries),
+		TU_STORE_TEST(test_put_new_exists),
+		TU_STORE_TEST(test_del),
+		TU_STORE_TEST(test_scan_prefix_order),
+		TU_STORE_TEST(test_scan_stop_and_error),
+		cmocka_unit_test(test_be64),
+		TU_STORE_TEST(test_be64_key_order),
+		TU_STORE_TEST(test_store_scan),
+		TU_STORE_TEST(test_format_version),
+		TU_STORE_TEST(test_commit_visible_to_other_process),
+		TU_STORE_TEST(test_commit_survives_crash),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,182 @@
+/*
+ * Shared helpers for the unit tests (header only: each test program is
+ * one .c file).  Every test gets its own temporary directory, made by the
+ * setup fixture and removed by the teardown fixture, which cmocka runs
+ * also when the test fails.  Tests that need a store get a real Berkeley
+ * DB environment inside that directory: nothing is mocked.
+ */
+#ifndef QUARRY_TESTUTIL_H
+#define QUARRY_TESTUTIL_H
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "quarry/config.h"
+#include "quarry/seams.h"
+#include "quarry/store.h"
+
+/* One test's world: its directory, a configuration inside it, a store. */
+struct tu {
+	char		 dir[PATH_MAX];
+	struct conf	 conf;
+	struct store	*s;
+};
+
+static int
+tu_rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Removes a directory tree; 0 on success. */
+static inline int
+tu_rmtree(const char *dir)
+{
+	return nftw(dir, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Makes a fresh directory under $TMPDIR (or /tmp) into out. */
+static inline int
+tu_mkdtemp(char out[PATH_MAX])
+{
+	const char *base = getenv("TMPDIR");
+
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	snprintf(out, PATH_MAX, "%s/quarry-unit-XXXXXX", base);
+	return mkdtemp(out) == NULL ? -1 : 0;
+}
+
+/* Joins dir and name into out (PATH_MAX bytes). */
+static inline void
+tu_path(char *out, const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+
+	if (dl + 1 + nl >= PATH_MAX)
+		abort();
+	memcpy(out, dir, dl);
+	out[dl] = '/';
+	memcpy(out + dl + 1, name, nl + 1);
+}
+
+/* Writes a whole file; 0 on success. */
+static inline int
+tu_write_file(const char *path, const char *text)
+{
+	FILE	*f = fopen(path, "w");
+	int	 rc;
+
+	if (f == NULL)
+		return -1;
+	rc = fputs(text, f) < 0;
+	return fclose(f) != 0 || rc ? -1 : 0;
+}
+
+/* Setup fixture: a temporary directory and a configuration in it. */
+static inline int
+tu_setup_dir(void **state)
+{
+	struct tu *t;
+
+	seams_reset();
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -1;
+	if (tu_mkdtemp(t->dir) != 0) {
+		free(t);
+		return -1;
+	}
+	conf_defaults(&t->conf);
+	tu_path(t->conf.db_dir, t->dir, "db");
+	tu_path(t->conf.files_dir, t->dir, "files");
+	tu_path(t->conf.extractors_dir, t->dir, "extractors");
+	if (mkdir(t->conf.db_dir, 0700) != 0 ||
+	    mkdir(t->conf.files_dir, 0700) != 0 ||
+	    mkdir(t->conf.extractors_dir, 0700) != 0) {
+		tu_rmtree(t->dir);
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
+}
+
+/* Setup fixture: as tu_setup_dir, plus a newly created store. */
+static inline int
+tu_setup_store(void **state)
+{
+	struct tu *t;
+
+	if (tu_setup_dir(state) != 0)
+		return -1;
+	t = *state;
+	if (store_open(&t->conf, STORE_CREATE, &t->s) != Q_OK) {
+		tu_rmtree(t->dir);
+		free(t);
+		return -1;
+	}
+	return 0;
+}
+
+/* Teardown fixture: closes the store, removes the directory. */
+static inline int
+tu_teardown(void **state)
+{
+	struct tu	*t = *state;
+	int		 rc;
+
+	seams_reset();
+	if (t == NULL)
+		return 0;
+	store_close(t->s);
+	rc = tu_rmtree(t->dir);
+	free(t);
+	*state = NULL;
+	return rc;
+}
+
+/*
+ * Runs fn(arg) in a child process and returns its exit status (or 128 +
+ * signal): the store allows one environment handle per process, so
+ * cross-process behaviour is tested across a real fork.
+ */
+static inline int
+tu_in_child(int (*fn)(void *), void *arg)
+{
+	pid_t	pid;
+	int	st;
+
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0)
+		_exit(fn(arg));
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+#define TU_TEST(fn)	cmocka_unit_test_setup_teardown(fn, tu_setup_dir, \
+			    tu_teardown)
+#define TU_STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, \
+			    tu_setup_store, tu_teardown)
+
+#endif
