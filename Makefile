@@ -29,7 +29,8 @@ LIBS	 = -ldb -ljson-c
 
 LIB_SRC	 = $(wildcard src/lib/*.c) $(wildcard src/format/*.c) \
 	   $(wildcard src/source/*.c)
-HTTP_SRC = $(wildcard src/http/*.c) $(wildcard src/dialect/*.c)
+HTTP_SRC = $(wildcard src/http/*.c) $(wildcard src/dialect/*.c) \
+	   $(wildcard src/api/*.c)
 SCHED_SRC= $(filter-out src/scheduler/main.c,$(wildcard src/scheduler/*.c))
 CTL_SRC	 = $(filter-out src/ctl/main.c,$(wildcard src/ctl/*.c))
 
@@ -48,7 +49,7 @@ PROGS_BIN = $(OUT)/bin/quarryd $(OUT)/bin/quarryctl
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(OUT)/build/tests/%)
 
-.PHONY: all deps test unit integration check-san run start stop bench \
+.PHONY: all deps test unit unit-bins integration check-san run start stop bench \
 	clean install
 all: $(PROGS_CGI) $(PROGS_BIN)
 
@@ -76,13 +77,16 @@ $(OUT)/bin/quarryctl: $(OBJ)/src/ctl/main.o $(CTL_OBJ) $(LIBQ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(OUT)/build/tests/%: tests/unit/%.c $(LIBHTTP) $(LIBQ)
+$(OUT)/build/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIBHTTP) $(LIBQ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $^ -lcmocka -lfcgi $(XML_LIBS) $(LIBS)
+	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $(filter-out %.h,$^) \
+	    -lcmocka -lfcgi $(XML_LIBS) $(LIBS)
 
 # Installs the Debian packages Quarry needs (as root), or says how.
 deps:
 	@sh scripts/deps.sh
+
+unit-bins: $(UNIT_BINS)
 
 unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
