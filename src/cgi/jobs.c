@@ -1,0 +1,11 @@
+/*
+ * jobs.fcgi: FastCGI (or plain CGI) program serving the routes that
+ * src/api/routes.c gives to PROG_JOBS.
+ */
+#include "http/http.h"
+
+int
+main(void)
+{
+	return http_main(PROG_JOBS, "jobs");
+}

@@ -1,0 +1,318 @@
+/*
+ * The Concur dialect (SPEC section 4): SAP Concur Expense Extract v1.0.
+ * XML in the extract namespace, IDs as absolute URIs, OAuth credentials,
+ * and <Error> bodies.  Rendering writes text directly (every value goes
+ * through xml_escape); parsing uses libxml2 with the network off and
+ * after refusing any DOCTYPE or entity declaration outright.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "dialect/dialect.h"
+#include "quarry/format.h"
+
+/* Concur's words for the core states (SPEC section 2). */
+static const char *
+concur_status_word(enum job_state s)
+{
+	switch (s) {
+	case JS_PENDING_APPROVAL:
+	case JS_QUEUED:		return "Queued";
+	case JS_RUNNING:	return "Running";
+	case JS_COMPLETED:
+	case JS_EXPIRED:	return "Completed";
+	case JS_FAILED:
+	case JS_REJECTED:
+	case JS_CANCELLED:
+	case JS_NSTATES:	break;
+	}
+	return "Failed";
+}
+
+/* "Authorization: OAuth <token>" (the scheme is case-insensitive). */
+static int
+concur_credential(const struct request *r, char *out, size_t len)
+{
+	const char	*h = http_env(r, "HTTP_AUTHORIZATION");
+	size_t		 n;
+
+	if (h == NULL || strncasecmp(h, "OAuth", 5) != 0 ||
+	    (h[5] != ' ' && h[5] != '\t'))
+		return -1;
+	for (h += 5; *h == ' ' || *h == '\t'; h++)
+		continue;
+	n = strcspn(h, " \t");
+	if (n == 0)
+		return -1;
+	if (n >= len || h[n] != '\0') {
+		/* Malformed: a credential that no token matches. */
+		snprintf(out, len, "-");
+		return 0;
+	}
+	memcpy(out, h, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static void
+elem(struct buf *b, const char *indent, const char *name, const char *val)
+{
+	buf_printf(b, "%s<%s>", indent, name);
+	xml_escape(b, val, strlen(val));
+	buf_printf(b, "</%s>\n", name);
+}
+
+/* <Error> with Message, Server-Time and Id (the request reference). */
+static void
+concur_error(struct request *r, int status, enum qerr e)
+{
+	(void)e;
+	(void)status;
+	if (status == 401)
+		http_header(r, "WWW-Authenticate", "OAuth realm=\"Quarry\"");
+	buf_adds(&r->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	buf_adds(&r->out, "<Error xmlns=\"" CONCUR_NS "\">\n");
+	elem(&r->out, "  ", "Message", r->err_msg);
+	elem(&r->out, "  ", "Server-Time", r->now);
+	elem(&r->out, "  ", "Id", r->reqid);
+	buf_adds(&r->out, "</Error>\n");
+}
+
+const struct dialect dialect_concur = {
+	"concur",
+	CONCUR_MOUNT,
+	concur_credential,
+	403,
+	concur_error,
+	CONCUR_CTYPE,
+	concur_status_word,
+};
+
+void
+concur_def_uri(struct buf *b, const char *base, const char *def_id)
+{
+	buf_printf(b, "%s" CONCUR_MOUNT "/%s", base, def_id);
+}
+
+void
+concur_job_uri(struct buf *b, const char *base, const struct job *j)
+{
+	concur_def_uri(b, base, j->def_id);
+	buf_printf(b, "/job/%s", j->id);
+}
+
+static void
+head(struct buf *b, const char *root, int top)
+{
+	if (top) {
+		buf_adds(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+		buf_printf(b, "<%s xmlns=\"" CONCUR_NS "\">\n", root);
+	} else
+		buf_printf(b, "  <%s>\n", root);
+}
+
+void
+concur_definitions_begin(struct buf *b)
+{
+	head(b, "definitions", 1);
+}
+
+void
+concur_definitions_end(struct buf *b)
+{
+	buf_adds(b, "</definitions>\n");
+}
+
+/* A <definition>: id (URI), name, job-link. */
+void
+concur_definition(struct buf *b, const char *base,
+    const struct definition *d, int top)
+{
+	struct buf	 u = BUF_INIT;
+	const char	*in = top ? "  " : "    ";
+
+	head(b, "definition", top);
+	concur_def_uri(&u, base, d->id);
+	elem(b, in, "id", buf_str(&u));
+	elem(b, in, "name", d->name ? d->name : "");
+	buf_adds(&u, "/job");
+	elem(b, in, "job-link", buf_str(&u));
+	buf_adds(b, top ? "</definition>\n" : "  </definition>\n");
+	buf_free(&u);
+}
+
+void
+concur_jobs_begin(struct buf *b)
+{
+	head(b, "jobs", 1);
+}
+
+void
+concur_jobs_end(struct buf *b)
+{
+	buf_adds(b, "</jobs>\n");
+}
+
+/*
+ * A <job>: id, status-link, start-time, then stop-time once finished and
+ * file-link once a file was produced, and status.
+ */
+void
+concur_job(struct buf *b, const char *base, const struct job *j, int top)
+{
+	struct buf	 u = BUF_INIT, l = BUF_INIT;
+	const char	*in = top ? "  " : "    ";
+	char		 t[RFC3339_LEN];
+
+	head(b, "job", top);
+	concur_job_uri(&u, base, j);
+	elem(b, in, "id", buf_str(&u));
+	buf_printf(&l, "%s/status", buf_str(&u));
+	elem(b, in, "status-link", buf_str(&l));
+	time_rfc3339(j->created, t);
+	elem(b, in, "start-time", t);
+	if (job_state_finished(j->state) && j->finished != 0) {
+		time_rfc3339(j->finished, t);
+		elem(b, in, "stop-time", t);
+	}
+	if (j->state == JS_COMPLETED || j->state == JS_EXPIRED) {
+		buf_reset(&l);
+		buf_printf(&l, "%s/file", buf_str(&u));
+		elem(b, in, "file-link", buf_str(&l));
+	}
+	elem(b, in, "status", concur_status_word(j->state));
+	buf_adds(b, top ? "</job>\n" : "  </job>\n");
+	buf_free(&u);
+	buf_free(&l);
+}
+
+/* ---- parsing ---- */
+
+/* Refuses every external entity libxml2 might try to load. */
+static xmlParserInputPtr
+no_loader(const char *url, const char *id, xmlParserCtxtPtr ctxt)
+{
+	(void)url;
+	(void)id;
+	(void)ctxt;
+	return NULL;
+}
+
+/* True if p[0..n) holds s, ASCII case-insensitively. */
+static int
+has_ci(const char *p, size_t n, const char *s)
+{
+	size_t i, k = strlen(s);
+
+	for (i = 0; i + k <= n; i++)
+		if (strncasecmp(p + i, s, k) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+silent(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
+static int
+blank(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return 0;
+	return 1;
+}
+
+/* Parses a POST job body (see dialect.h). */
+enum qerr
+concur_parse_job_request(const char *p, size_t n, char *def_uri, size_t len,
+    char *err, size_t errlen)
+{
+	xmlDocPtr	 doc = NULL;
+	xmlNodePtr	 root, c, idn = NULL;
+	xmlChar		*txt = NULL;
+	enum qerr	 e = Q_INVALID;
+	const char	*s;
+
+	def_uri[0] = '\0';
+	if (n == 0 || blank(p, n))
+		return Q_OK;
+	if (memchr(p, '\0', n) != NULL) {
+		snprintf(err, errlen, "the body holds a NUL byte");
+		return Q_INVALID;
+	}
+	/* No DTD of any kind: nothing to expand, nothing to fetch. */
+	if (has_ci(p, n, "<!DOCTYPE") || has_ci(p, n, "<!ENTITY")) {
+		snprintf(err, errlen, "DOCTYPE and entity declarations are "
+		    "not accepted");
+		return Q_INVALID;
+	}
+	xmlSetExternalEntityLoader(no_loader);
+	xmlSetGenericErrorFunc(NULL, silent);
+	doc = xmlReadMemory(p, (int)n, "request.xml", NULL, XML_PARSE_NONET |
+	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+	if (doc == NULL) {
+		snprintf(err, errlen, "the body is not well-formed XML");
+		goto out;
+	}
+	if (doc->intSubset != NULL || doc->extSubset != NULL) {
+		snprintf(err, errlen, "DOCTYPE declarations are not accepted");
+		goto out;
+	}
+	root = xmlDocGetRootElement(doc);
+	if (root == NULL || xmlStrcmp(root->name, BAD_CAST "definition") != 0 ||
+	    (root->ns != NULL && xmlStrcmp(root->ns->href,
+	    BAD_CAST CONCUR_NS) != 0)) {
+		snprintf(err, errlen, "the body must be a <definition> element "
+		    "in the extract namespace");
+		goto out;
+	}
+	for (c = root->children; c != NULL; c = c->next) {
+		if (c->type == XML_ENTITY_REF_NODE) {
+			snprintf(err, errlen, "entities are not accepted");
+			goto out;
+		}
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (xmlStrcmp(c->name, BAD_CAST "id") == 0 && idn == NULL)
+			idn = c;
+		else {
+			snprintf(err, errlen, "unexpected element <%.64s> in "
+			    "<definition>", (const char *)c->name);
+			goto out;
+		}
+	}
+	if (idn != NULL) {
+		for (c = idn->children; c != NULL; c = c->next)
+			if (c->type != XML_TEXT_NODE) {
+				snprintf(err, errlen, "<id> must hold text only");
+				goto out;
+			}
+		txt = xmlNodeGetContent(idn);
+		s = txt ? (const char *)txt : "";
+		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+			s++;
+		if (strlen(s) >= len) {
+			snprintf(err, errlen, "<id> is too long");
+			goto out;
+		}
+		snprintf(def_uri, len, "%s", s);
+		len = strlen(def_uri);
+		while (len > 0 && strchr(" \t\r\n", def_uri[len - 1]) != NULL)
+			def_uri[--len] = '\0';
+	}
+	e = Q_OK;
+out:
+	xmlFree(txt);
+	xmlFreeDoc(doc);
+	return e;
+}

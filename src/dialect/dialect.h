@@ -1,0 +1,66 @@
+/*
+ * Dialects: how one API family spells resources and errors.  A dialect
+ * renders model structs into its wire format and parses its request
+ * bodies; it never touches the store.  Handlers (src/api) pick the
+ * dialect's renderers; the HTTP layer uses the generic part below for
+ * authentication and errors.
+ */
+#ifndef QUARRY_DIALECT_H
+#define QUARRY_DIALECT_H
+
+#include <stddef.h>
+
+#include "http/http.h"
+#include "quarry/buf.h"
+#include "quarry/model.h"
+
+struct dialect {
+	const char	*name;
+	const char	*mount;		/* URL prefix, no final '/' */
+	/*
+	 * Copies the caller's token secret into out; 0 if one was given,
+	 * -1 if none.
+	 */
+	int		(*credential)(const struct request *r, char *out,
+			    size_t len);
+	int		 bad_token_status;	/* unknown/expired/revoked */
+	/* Renders r's error (status, r->err_*) into r->out. */
+	void		(*error)(struct request *r, int status, enum qerr e);
+	const char	*error_ctype;
+	/* The dialect's word for a job state. */
+	const char	*(*status_word)(enum job_state s);
+};
+
+extern const struct dialect dialect_concur;
+
+/* ---- Concur (concur.c) ---- */
+
+#define CONCUR_NS "http://www.concursolutions.com/api/expense/extract/2010/02"
+#define CONCUR_MOUNT "/api/expense/extract/v1.0"
+#define CONCUR_CTYPE "application/xml"
+
+/* The definition's URI: base + mount + "/" + id. */
+void	 concur_def_uri(struct buf *b, const char *base, const char *def_id);
+/* The job's URI: def URI + "/job/" + id. */
+void	 concur_job_uri(struct buf *b, const char *base, const struct job *j);
+/* <definitions> opening and closing, with a <definition> per call. */
+void	 concur_definitions_begin(struct buf *b);
+void	 concur_definition(struct buf *b, const char *base,
+	     const struct definition *d, int top);
+void	 concur_definitions_end(struct buf *b);
+/* <jobs> with a <job> per call. */
+void	 concur_jobs_begin(struct buf *b);
+void	 concur_job(struct buf *b, const char *base, const struct job *j,
+	     int top);
+void	 concur_jobs_end(struct buf *b);
+
+/*
+ * Parses a POST job body: empty, or <definition><id>URI</id></definition>
+ * in the Concur namespace or none.  Refuses any DOCTYPE or entity, never
+ * fetches anything.  def_uri is "" when no id was given.  Q_INVALID with
+ * err on a bad body.
+ */
+enum qerr concur_parse_job_request(const char *p, size_t n, char *def_uri,
+	      size_t len, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * The HTTP side of the web programs: one request abstraction over CGI and
+ * FastCGI, table-driven routing, responses, authentication.
+ *
+ * A request becomes a struct request whatever the transport; the router
+ * picks a route from the table in src/api/routes.c; the handler talks to
+ * the store through the model and renders through its route's dialect.
+ * Errors travel as enum qerr and are turned into a status code and the
+ * dialect's error body in one place (http_error).
+ */
+#ifndef QUARRY_HTTP_H
+#define QUARRY_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "quarry/buf.h"
+#include "quarry/config.h"
+#include "quarry/error.h"
+#include "quarry/model.h"
+
+struct dialect;
+
+/* Methods, as bits so a route can allow several. */
+enum method {
+	M_GET = 0x01, M_HEAD = 0x02, M_POST = 0x04, M_PUT = 0x08,
+	M_DELETE = 0x10, M_PATCH = 0x20, M_OPTIONS = 0x40, M_OTHER = 0x80
+};
+
+/* The four web programs; each serves the routes it owns. */
+enum prog { PROG_DEFINITIONS, PROG_JOBS, PROG_STATUS, PROG_FILES };
+
+#define PATH_MAX_LEN	2048	/* longest request path accepted */
+#define SEGS_MAX	16	/* most path segments accepted */
+#define SEG_MAX		256	/* longest decoded segment */
+#define HDRS_MAX	4096	/* response header bytes */
+
+/* How the bytes of a request come in and a response goes out. */
+struct transport {
+	/* Reads up to n body bytes; 0 at the end, -1 on error. */
+	ssize_t	(*read)(void *ctx, void *p, size_t n);
+	/* Writes all n bytes; 0, or -1 if the client went away. */
+	int	(*write)(void *ctx, const void *p, size_t n);
+	/* The CGI variable name, or NULL. */
+	const char *(*getenv)(void *ctx, const char *name);
+	void	*ctx;
+};
+
+struct request {
+	const struct transport	*io;
+	const struct conf	*conf;
+	struct store		*store;		/* NULL if it could not open */
+	enum prog		 prog;		/* the program serving it */
+
+	/* What came in (pointers into the environment or own copies). */
+	enum method		 method;
+	const char		*method_name;
+	char			 path[PATH_MAX_LEN + 1];  /* raw, no query */
+	const char		*query;		/* after '?', or "" */
+	char			 seg[SEGS_MAX][SEG_MAX + 1]; /* decoded */
+	size_t			 nseg;
+	int			 bad_path;	/* too long or a trick: 404 */
+	char			 base[300];	/* scheme://host[:port] */
+	struct buf		 body;
+	char			 reqid[17];	/* per-request reference */
+	char			 now[RFC3339_LEN];
+
+	/* Who asks (after http_auth). */
+	struct token		 tok;
+	int			 authed;
+
+	/* Routing. */
+	const struct dialect	*dialect;
+	const char		*capture[4];	/* '*' segments of the route */
+	unsigned		 allow;		/* methods of the matched path */
+
+	/* What goes out. */
+	int			 status;
+	struct buf		 hdrs;		/* extra header lines */
+	struct buf		 out;		/* buffered body */
+	int			 sent;		/* headers written */
+	int			 client_gone;
+
+	/* An error's details for the dialect's body. */
+	char			 err_msg[512];
+	char			 err_target[128];
+	char			 err_code[64];	/* dialect-specific inner code */
+};
+
+/* ---- requests (request.c) ---- */
+
+/*
+ * Fills r from the transport's CGI variables: method, path split into
+ * percent-decoded segments, query, base URL, request id.  Q_NOTFOUND for
+ * a path that is too long or plays tricks (".", "..", encoded '/', NUL);
+ * the router answers it in the dialect of its prefix.
+ */
+enum qerr http_request_init(struct request *r, const struct transport *io,
+	      const struct conf *c, struct store *s, enum prog p);
+void	 http_request_free(struct request *r);
+/* A request header by CGI name ("HTTP_AUTHORIZATION"), or NULL. */
+const char *http_env(const struct request *r, const char *name);
+/*
+ * Reads the body (at most conf->max_body bytes, by CONTENT_LENGTH) into
+ * r->body.  Q_TOOBIG over the limit, Q_INVALID if it ends early.
+ */
+enum qerr http_read_body(struct request *r);
+/* The value of a query parameter, decoded into out; 0 if present. */
+int	 http_query(const struct request *r, const char *name, char *out,
+	     size_t len);
+
+/* ---- responses (response.c) ---- */
+
+const char *http_status_text(int status);
+/* The status a library error maps to: the one place this is decided. */
+int	 http_status_of_err(enum qerr e);
+/* Adds one response header; CR and LF in value are dropped. */
+void	 http_header(struct request *r, const char *name, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/*
+ * Sends the status, the headers, Content-Type and Content-Length, and
+ * r->out (unless the method is HEAD).  Once only.
+ */
+int	 http_send(struct request *r, int status, const char *ctype);
+/*
+ * Sends a finished file with the download contract of SPEC section 7:
+ * ETag, Last-Modified, Content-Disposition, Range, If-None-Match, HEAD.
+ */
+enum qerr http_send_file(struct request *r, const char *path,
+	      const char *ctype, const char *filename);
+/*
+ * Answers e in the route's dialect (or plain text without one), with
+ * msg as the message; logs it with the request id.
+ */
+void	 http_error(struct request *r, enum qerr e, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* ---- routing (router.c) ---- */
+
+typedef enum qerr (*handler_fn)(struct request *r);
+
+struct route {
+	enum prog		 prog;
+	unsigned		 methods;
+	const char		*pattern;	/* "/a/b/ * /c", '*' = one segment */
+	const struct dialect	*dialect;
+	handler_fn		 fn;
+};
+
+extern const struct route	routes[];
+extern const size_t		nroutes;
+
+/* Picks the route for r and runs it; answers every error itself. */
+void	 http_dispatch(struct request *r);
+
+/* Runs a web program: FastCGI if started so, else one CGI request. */
+int	 http_main(enum prog p, const char *name);
+
+/* ---- authentication (auth.c) ---- */
+
+/*
+ * Authenticates r by its dialect's credential.  Q_UNAUTH without one,
+ * Q_FORBIDDEN for an unknown, expired or revoked token (dialects map
+ * that to their own status).  On Q_OK r->tok is the caller.
+ */
+enum qerr http_auth(struct request *r);
+/* True if the caller may see job j (same tenant; admin or owner). */
+int	 http_may_see_job(const struct request *r, const struct job *j);
+
+#endif

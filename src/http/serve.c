@@ -1,0 +1,146 @@
+/*
+ * The web programs' main loop: FastCGI when the process was started by a
+ * FastCGI server (libfcgi tells: its stdin is a listening socket), else
+ * exactly one plain CGI request from the environment and stdin.  Both
+ * feed the same struct request through a struct transport.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fcgiapp.h>
+
+#include "http/http.h"
+#include "quarry/log.h"
+#include "quarry/store.h"
+
+/* ---- CGI: the process environment, stdin and stdout ---- */
+
+static ssize_t
+cgi_read(void *ctx, void *p, size_t n)
+{
+	size_t got;
+
+	(void)ctx;
+	got = fread(p, 1, n, stdin);
+	if (got == 0 && ferror(stdin))
+		return -1;
+	return (ssize_t)got;
+}
+
+static int
+cgi_write(void *ctx, const void *p, size_t n)
+{
+	(void)ctx;
+	return fwrite(p, 1, n, stdout) == n ? 0 : -1;
+}
+
+static const char *
+cgi_getenv(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+/* ---- FastCGI: libfcgi's request streams and parameters ---- */
+
+static ssize_t
+fcgi_read(void *ctx, void *p, size_t n)
+{
+	FCGX_Request *rq = ctx;
+	int got;
+
+	if (n > 1 << 20)
+		n = 1 << 20;
+	got = FCGX_GetStr(p, (int)n, rq->in);
+	return got < 0 ? -1 : got;
+}
+
+static int
+fcgi_write(void *ctx, const void *p, size_t n)
+{
+	FCGX_Request	*rq = ctx;
+	const char	*c = p;
+	int		 chunk;
+
+	while (n > 0) {
+		chunk = n > 1 << 20 ? 1 << 20 : (int)n;
+		if (FCGX_PutStr(c, chunk, rq->out) != chunk)
+			return -1;
+		c += chunk;
+		n -= (size_t)chunk;
+	}
+	return 0;
+}
+
+static const char *
+fcgi_getenv(void *ctx, const char *name)
+{
+	FCGX_Request *rq = ctx;
+
+	return FCGX_GetParam(name, rq->envp);
+}
+
+/*
+ * Serves one request over io.  The store is opened on first use and
+ * kept (one environment handle per process); a failed open is retried
+ * on the next request.
+ */
+static void
+serve_one(const struct transport *io, const struct conf *c, int conf_ok,
+    struct store **sp, enum prog p)
+{
+	struct request	r;
+
+	if (conf_ok && *sp == NULL && store_open(c, 0, sp) != Q_OK)
+		*sp = NULL;
+	http_request_init(&r, io, c, *sp, p);
+	if (!conf_ok)
+		http_error(&r, Q_STORE, "the configuration could not be read");
+	else
+		http_dispatch(&r);
+	http_request_free(&r);
+}
+
+/* Runs a web program (see http.h). */
+int
+http_main(enum prog p, const char *name)
+{
+	static struct conf	 c;
+	struct store		*s = NULL;
+	struct transport	 io;
+	FCGX_Request		 rq;
+	char			 err[512];
+	int			 conf_ok;
+
+	signal(SIGPIPE, SIG_IGN);
+	log_open(name, NULL);
+	conf_ok = conf_load(&c, NULL, err, sizeof(err)) == Q_OK;
+	if (!conf_ok)
+		qlog(LOG_ERR, "%s", err);
+	if (FCGX_IsCGI()) {
+		io.read = cgi_read;
+		io.write = cgi_write;
+		io.getenv = cgi_getenv;
+		io.ctx = NULL;
+		serve_one(&io, &c, conf_ok, &s, p);
+		fflush(stdout);
+		store_close(s);
+		return 0;
+	}
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&rq, 0, 0) != 0) {
+		qlog(LOG_ERR, "cannot start FastCGI");
+		return 1;
+	}
+	io.read = fcgi_read;
+	io.write = fcgi_write;
+	io.getenv = fcgi_getenv;
+	io.ctx = &rq;
+	while (FCGX_Accept_r(&rq) >= 0) {
+		serve_one(&io, &c, conf_ok, &s, p);
+		FCGX_Finish_r(&rq);
+	}
+	store_close(s);
+	return 0;
+}
