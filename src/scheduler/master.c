@@ -1,0 +1,693 @@
+/*
+ * quarryd's master process: keeps up to `workers` worker processes busy,
+ * one job each, and cleans up after any that die.  It never builds
+ * anything itself.  It waits with poll() on the wake FIFO, on a
+ * self-pipe written by its signal handlers and on the pipe of the worker
+ * that is claiming, so it never spins and never misses a signal.
+ *
+ * Claiming happens in the worker (it claims under its own pid, which the
+ * store checks on every renewal); the worker then tells the master which
+ * job it holds, so that the master can requeue or fail that job if the
+ * worker dies.  Only one worker claims at a time: when it reports a job
+ * the next one is started, when it finds the queue empty the master
+ * waits for a nudge or the poll timer.
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "quarry/build.h"
+#include "quarry/format.h"
+#include "quarry/log.h"
+#include "quarry/model.h"
+#include "quarry/store.h"
+#include "quarry/wake.h"
+#include "sched.h"
+
+#define CHECKPOINT_MS	60000	/* store checkpoint interval */
+#define RESPAWN_MS	1000	/* pause after a worker failed to start */
+#define LOCK_NAME	"quarryd.lock"
+
+struct slot {
+	pid_t		 pid;		/* 0: free */
+	int		 fd;		/* claim pipe; -1 once read */
+	int		 claimed;	/* id names the job it holds */
+	int		 killed;	/* killed by us at the end of the grace */
+	char		 id[ID_LEN + 1];
+	unsigned long	 gen;		/* wake generation when started */
+	long long	 started;
+};
+
+struct master {
+	struct conf		*c;
+	const struct sched_opts	*o;
+	struct store		*s;
+	struct slot		*slots;
+	size_t			 nslots;	/* capacity */
+	size_t			 nrunning;
+	int			 nworkers;	/* the pool's size */
+	pid_t			 claiming;	/* worker yet to report */
+	int			 wake_fd;
+	int			 lock_fd;
+	int			 pid_written;
+	int			 work;		/* the queue may hold jobs */
+	unsigned long		 wake_gen;	/* nudges seen */
+	int			 stopping;
+	int			 killed;
+	long long		 stop_at;	/* end of the grace period */
+	long long		 next_poll;
+	long long		 next_stale;
+	long long		 next_checkpoint;
+	long long		 spawn_after;
+};
+
+static int			 sig_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t	 got_term, got_hup;
+
+/* Records the signal and wakes poll() through the self-pipe. */
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term++;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	(void)!write(sig_pipe[1], "s", 1);
+	errno = saved;
+}
+
+static int
+set_flags(int fd, int fl)
+{
+	int old = fcntl(fd, F_GETFL);
+
+	return old < 0 ? -1 : fcntl(fd, F_SETFL, old | fl);
+}
+
+/* Installs the handlers (no SA_RESTART: poll() returns at once). */
+static int
+signals_install(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
+	    sigaction(SIGINT, &sa, NULL) != 0 ||
+	    sigaction(SIGHUP, &sa, NULL) != 0 ||
+	    sigaction(SIGCHLD, &sa, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* The pool size a configuration asks for: 0 means one per core. */
+static int
+pool_size(const struct conf *c)
+{
+	long n;
+
+	if (c->workers > 0)
+		return c->workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+}
+
+/* Makes room for nworkers slots; -1 if memory ran out. */
+static int
+slots_grow(struct master *m)
+{
+	struct slot	*p;
+	size_t		 i, want = (size_t)m->nworkers;
+
+	if (want <= m->nslots)
+		return 0;
+	if ((p = realloc(m->slots, want * sizeof(*p))) == NULL)
+		return -1;
+	for (i = m->nslots; i < want; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].fd = -1;
+	}
+	m->slots = p;
+	m->nslots = want;
+	return 0;
+}
+
+/* The master's store handle, reopened (with recovery) when it was lost. */
+static struct store *
+master_store(struct master *m)
+{
+	enum qerr e;
+
+	if (m->s == NULL && (e = store_open(m->c, 0, &m->s)) != Q_OK) {
+		qlog(LOG_ERR, "cannot open the store: %s", qerr_str(e));
+		m->s = NULL;
+	}
+	return m->s;
+}
+
+/*
+ * Takes the scheduler lock in the store's directory: one quarryd per
+ * store, so that putting back every running job at start is safe.  A
+ * POSIX record lock is not inherited by the workers and goes with the
+ * process, however it dies.
+ */
+static int
+lock_store(struct master *m)
+{
+	struct flock	fl;
+	char		path[PATH_MAX + 32], pid[32];
+	int		n;
+
+	snprintf(path, sizeof(path), "%s/%s", m->c->db_dir, LOCK_NAME);
+	if ((m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660)) < 0) {
+		qlog(LOG_ERR, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(m->lock_fd, F_SETLK, &fl) != 0) {
+		n = (int)read(m->lock_fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		qlog(LOG_ERR, "another quarryd (pid %s) is running on %s",
+		    pid[0] ? pid : "?", m->c->db_dir);
+		return -1;
+	}
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(m->lock_fd, 0) != 0 ||
+	    pwrite(m->lock_fd, pid, (size_t)n, 0) != n)
+		qlog(LOG_WARN, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Writes the pid file, if one is configured. */
+static int
+write_pid_file(struct master *m)
+{
+	FILE *f;
+
+	if (m->c->pid_file[0] == '\0')
+		return 0;
+	if ((f = fopen(m->c->pid_file, "w")) == NULL ||
+	    fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
+		qlog(LOG_ERR, "%s: %s", m->c->pid_file, strerror(errno));
+		return -1;
+	}
+	m->pid_written = 1;
+	return 0;
+}
+
+/* The temporary name build_job_file writes a job's file under. */
+static int
+tmp_path(const struct conf *c, const struct job *j, char *out, size_t len)
+{
+	char file[64];
+	int  n;
+
+	snprintf(file, sizeof(file), "%s.%s", j->id, fmt_extension(j->format));
+	if (files_path(c, file, out, len) != 0)
+		return -1;
+	n = (int)strlen(out);
+	if ((size_t)n + 5 > len)
+		return -1;
+	memcpy(out + n, ".tmp", 5);
+	return 0;
+}
+
+/*
+ * Removes the partial files a killed scheduler left: "<job id>.<ext>.tmp"
+ * in the files directory.  Safe at start only, under the lock, once no
+ * job is running.
+ */
+static void
+remove_partial_files(const struct conf *c)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 id[ID_LEN + 1], path[PATH_MAX];
+	size_t		 n;
+
+	if ((d = opendir(c->files_dir)) == NULL) {
+		qlog(LOG_WARN, "%s: %s", c->files_dir, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n <= ID_LEN + 5 || de->d_name[ID_LEN] != '.' ||
+		    strcmp(de->d_name + n - 4, ".tmp") != 0)
+			continue;
+		memcpy(id, de->d_name, ID_LEN);
+		id[ID_LEN] = '\0';
+		if (!id_valid(id) || files_path(c, de->d_name, path,
+		    sizeof(path)) != 0)
+			continue;
+		if (unlink(path) == 0)
+			qlog(LOG_INFO, "removed the partial file %s",
+			    de->d_name);
+	}
+	closedir(d);
+}
+
+/*
+ * The worker of slot sl died holding its job without recording the
+ * outcome: puts the job back to queued (or fails it once its attempts
+ * are used) and removes its partial file.  A worker killed by a signal
+ * may have died inside the store, so the master's handle is reopened
+ * first: that runs recovery and frees whatever the worker held.
+ */
+static void
+recover_job(struct master *m, struct slot *sl, int status)
+{
+	struct store	*s;
+	struct job	 j;
+	char		 detail[256], tmp[PATH_MAX + 8];
+	double		 secs = (double)(mono_ms() - sl->started) / 1000;
+	enum qerr	 e;
+
+	if (WIFSIGNALED(status)) {
+		store_close(m->s);
+		m->s = NULL;
+	}
+	if ((s = master_store(m)) == NULL)
+		return;		/* the lease runs out; the next start retries */
+	if (sl->killed)
+		snprintf(detail, sizeof(detail), "the build was interrupted: "
+		    "the scheduler stopped");
+	else if (WIFSIGNALED(status))
+		snprintf(detail, sizeof(detail), "the worker died (signal %d, "
+		    "%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(detail, sizeof(detail), "the worker stopped (exit "
+		    "status %d)", WEXITSTATUS(status));
+	/* A shutdown is not the build's fault: it does not use an attempt. */
+	e = job_fail(s, sl->id, (int32_t)sl->pid, detail, 1,
+	    sl->killed ? INT_MAX : m->c->max_attempts);
+	if (e != Q_OK && e != Q_STATE)
+		qlog(LOG_ERR, "job %s: putting it back failed: %s", sl->id,
+		    qerr_str(e));
+	if (job_get(s, sl->id, &j) != Q_OK)
+		return;
+	if (e == Q_OK)
+		qlog(LOG_WARN, "job %s tenant %s: %s after %.3f s (%s)", j.id,
+		    j.tenant, j.state == JS_QUEUED ? "requeued" : "failed",
+		    secs, detail);
+	if (!(j.state == JS_RUNNING && j.worker_pid != (int32_t)sl->pid) &&
+	    tmp_path(m->c, &j, tmp, sizeof(tmp)) == 0 && unlink(tmp) == 0)
+		qlog(LOG_INFO, "job %s: removed its partial file", j.id);
+	job_free(&j);
+}
+
+/* Reads the job a worker reports having claimed, if it has. */
+static void
+read_claim(struct master *m, struct slot *sl)
+{
+	struct worker_claim	wc;
+	ssize_t			n;
+
+	if (sl->fd < 0)
+		return;
+	do
+		n = read(sl->fd, &wc, sizeof(wc));
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return;		/* not yet */
+	if (n == (ssize_t)sizeof(wc)) {
+		wc.id[ID_LEN] = '\0';
+		memcpy(sl->id, wc.id, sizeof(sl->id));
+		sl->claimed = 1;
+		if (m->claiming == sl->pid)
+			m->claiming = 0;	/* the next worker may claim */
+	}
+	close(sl->fd);
+	sl->fd = -1;
+}
+
+/* Collects every worker that ended and cleans up after it. */
+static void
+reap(struct master *m)
+{
+	struct slot	*sl;
+	pid_t		 pid;
+	size_t		 i;
+	int		 status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0, sl = NULL; i < m->nslots; i++)
+			if (m->slots[i].pid == pid)
+				sl = &m->slots[i];
+		if (sl == NULL)
+			continue;
+		read_claim(m, sl);
+		if (m->claiming == pid)
+			m->claiming = 0;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == WX_EMPTY) {
+			if (sl->gen == m->wake_gen)
+				m->work = 0;
+		} else
+			m->work = 1;	/* more may wait, or it was requeued */
+		if (sl->claimed && !(WIFEXITED(status) &&
+		    WEXITSTATUS(status) == WX_DONE))
+			recover_job(m, sl, status);
+		else if (!sl->claimed && !(WIFEXITED(status) &&
+		    WEXITSTATUS(status) == WX_EMPTY)) {
+			qlog(LOG_WARN, "worker %d ended before claiming (status "
+			    "%#x)", (int)pid, status);
+			m->spawn_after = mono_ms() + RESPAWN_MS;
+			if (WIFSIGNALED(status)) {
+				store_close(m->s);
+				m->s = NULL;
+			}
+		}
+		memset(sl, 0, sizeof(*sl));
+		sl->fd = -1;
+		m->nrunning--;
+	}
+}
+
+/* Starts a worker in a free slot; it claims the oldest queued job. */
+static void
+spawn(struct master *m)
+{
+	struct slot	*sl = NULL;
+	sigset_t	 all, old;
+	pid_t		 pid, master = getpid();
+	size_t		 i;
+	int		 p[2];
+
+	for (i = 0; i < m->nslots && sl == NULL; i++)
+		if (m->slots[i].pid == 0)
+			sl = &m->slots[i];
+	if (sl == NULL || pipe2(p, O_CLOEXEC) != 0)
+		return;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if ((pid = fork()) == 0) {
+		/* the worker: dies with the master, ignores stop signals */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != master)
+			_exit(WX_ERROR);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(p[0]);
+		close(sig_pipe[0]);
+		close(sig_pipe[1]);
+		close(m->wake_fd);
+		close(m->lock_fd);
+		for (i = 0; i < m->nslots; i++)
+			if (m->slots[i].fd >= 0)
+				close(m->slots[i].fd);
+		_exit(worker_run(m->c, p[1]));
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(p[1]);
+	if (pid < 0) {
+		qlog(LOG_ERR, "fork: %s", strerror(errno));
+		close(p[0]);
+		m->spawn_after = mono_ms() + RESPAWN_MS;
+		return;
+	}
+	set_flags(p[0], O_NONBLOCK);
+	memset(sl, 0, sizeof(*sl));
+	sl->pid = pid;
+	sl->fd = p[0];
+	sl->gen = m->wake_gen;
+	sl->started = mono_ms();
+	m->claiming = pid;
+	m->nrunning++;
+}
+
+/* SIGHUP: reopens the log and re-reads the configuration. */
+static void
+reload(struct master *m)
+{
+	struct conf	 n;
+	char		 err[512];
+	const char	*path = m->c->path[0] ? m->c->path : m->o->conf_path;
+
+	log_reopen();
+	if (conf_load(&n, path, err, sizeof(err)) != Q_OK) {
+		qlog(LOG_ERR, "SIGHUP: keeping the configuration: %s", err);
+		return;
+	}
+	if (strcmp(n.db_dir, m->c->db_dir) != 0 ||
+	    strcmp(n.files_dir, m->c->files_dir) != 0 ||
+	    strcmp(n.pid_file, m->c->pid_file) != 0)
+		qlog(LOG_WARN, "SIGHUP: db_dir, files_dir and pid_file "
+		    "change only on restart");
+	memcpy(n.db_dir, m->c->db_dir, sizeof(n.db_dir));
+	memcpy(n.files_dir, m->c->files_dir, sizeof(n.files_dir));
+	memcpy(n.pid_file, m->c->pid_file, sizeof(n.pid_file));
+	if (strcmp(n.log_file, m->c->log_file) != 0 &&
+	    log_open("quarryd", n.log_file) != 0) {
+		qlog(LOG_ERR, "SIGHUP: cannot open %s; keeping the log",
+		    n.log_file);
+		memcpy(n.log_file, m->c->log_file, sizeof(n.log_file));
+		log_open("quarryd", n.log_file);
+	}
+	*m->c = n;
+	m->nworkers = pool_size(m->c);
+	if (slots_grow(m) != 0)
+		m->nworkers = (int)m->nslots;
+	m->next_poll = mono_ms();
+	qlog(LOG_INFO, "configuration reloaded: %d workers, poll %d s, "
+	    "lease %d s, %d attempts", m->nworkers, m->c->poll_seconds,
+	    m->c->lease_seconds, m->c->max_attempts);
+}
+
+/* SIGTERM/SIGINT: stop claiming; a second signal ends the grace. */
+static void
+begin_stop(struct master *m)
+{
+	long long now = mono_ms();
+
+	if (!m->stopping) {
+		m->stopping = 1;
+		m->stop_at = now + (long long)m->o->grace_seconds * 1000;
+		qlog(LOG_INFO, "stopping: %zu build(s) running, %d s grace",
+		    m->nrunning, m->o->grace_seconds);
+	} else if (m->stop_at > now) {
+		m->stop_at = now;
+		qlog(LOG_INFO, "stopping now");
+	}
+}
+
+/* At the end of the grace period, kills the builds still running. */
+static void
+kill_workers(struct master *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->nslots; i++)
+		if (m->slots[i].pid > 0 && !m->slots[i].killed) {
+			m->slots[i].killed = 1;
+			kill(m->slots[i].pid, SIGKILL);
+		}
+	m->killed = 1;
+}
+
+/*
+ * The timers: the poll fallback, putting back jobs whose lease ran out
+ * (only while no worker of ours runs: a live worker's lease may lapse
+ * during a long stretch of filtered-out rows, and it is not stale) and
+ * the store checkpoint.
+ */
+static void
+timers(struct master *m)
+{
+	struct store	*s;
+	long long	 now = mono_ms();
+	unsigned	 n;
+	enum qerr	 e;
+
+	if (now >= m->next_poll) {
+		m->work = 1;
+		m->next_poll = now + (long long)m->c->poll_seconds * 1000;
+	}
+	if (now >= m->next_stale && m->nrunning == 0 &&
+	    (s = master_store(m)) != NULL) {
+		m->next_stale = now + (long long)m->c->lease_seconds * 1000;
+		if ((e = job_requeue_stale(s, 0, m->c->max_attempts, &n)) !=
+		    Q_OK)
+			qlog(LOG_ERR, "putting back stale jobs: %s",
+			    qerr_str(e));
+		else if (n > 0) {
+			qlog(LOG_WARN, "put back %u job(s) whose lease ran out",
+			    n);
+			m->work = 1;
+		}
+	}
+	if (now >= m->next_checkpoint && (s = master_store(m)) != NULL) {
+		m->next_checkpoint = now + CHECKPOINT_MS;
+		if ((e = store_checkpoint(s)) != Q_OK)
+			qlog(LOG_WARN, "checkpoint: %s", qerr_str(e));
+	}
+}
+
+/* How long poll() may sleep: until the next timer, at most poll_seconds. */
+static int
+poll_timeout(const struct master *m)
+{
+	long long now = mono_ms(), t = m->next_poll;
+
+	if (m->nrunning == 0 && m->next_stale < t)
+		t = m->next_stale;
+	if (m->next_checkpoint < t)
+		t = m->next_checkpoint;
+	if (m->stopping && !m->killed && m->stop_at < t)
+		t = m->stop_at;
+	if (m->spawn_after > now && m->spawn_after < t)
+		t = m->spawn_after;
+	t -= now;
+	return t < 0 ? 0 : t > INT_MAX ? INT_MAX : (int)t;
+}
+
+/* Waits for a signal, a nudge, a worker's claim or a timer. */
+static void
+wait_events(struct master *m)
+{
+	struct pollfd	 pfd[3];
+	struct slot	*claimer = NULL;
+	char		 buf[64];
+	size_t		 i, n = 0;
+
+	pfd[n].fd = sig_pipe[0];
+	pfd[n++].events = POLLIN;
+	pfd[n].fd = m->wake_fd;
+	pfd[n++].events = POLLIN;
+	for (i = 0; i < m->nslots; i++)
+		if (m->claiming != 0 && m->slots[i].pid == m->claiming &&
+		    m->slots[i].fd >= 0) {
+			claimer = &m->slots[i];
+			pfd[n].fd = claimer->fd;
+			pfd[n++].events = POLLIN;
+		}
+	if (poll(pfd, n, poll_timeout(m)) <= 0)
+		return;
+	if (pfd[0].revents)
+		while (read(sig_pipe[0], buf, sizeof(buf)) > 0)
+			continue;
+	if (pfd[1].revents) {
+		wake_drain(m->wake_fd);
+		m->wake_gen++;
+		m->work = 1;
+	}
+	if (claimer != NULL && pfd[2].revents)
+		read_claim(m, claimer);
+}
+
+/*
+ * Start-up under the lock: every job still running belongs to a
+ * scheduler that died, so it goes back to queued (or fails if it used
+ * its attempts), and partial files go.
+ */
+static int
+recover_at_start(struct master *m)
+{
+	struct store	*s;
+	unsigned	 n;
+	enum qerr	 e;
+
+	if ((s = master_store(m)) == NULL)
+		return -1;
+	if ((e = job_requeue_stale(s, 1, m->c->max_attempts, &n)) != Q_OK) {
+		qlog(LOG_ERR, "putting back interrupted jobs: %s",
+		    qerr_str(e));
+		return -1;
+	}
+	if (n > 0)
+		qlog(LOG_WARN, "put back %u job(s) interrupted by a previous "
+		    "scheduler", n);
+	remove_partial_files(m->c);
+	return 0;
+}
+
+/* Runs the scheduler (see sched.h). */
+int
+master_run(struct conf *c, const struct sched_opts *o)
+{
+	struct master	m;
+	int		rc = 1;
+
+	memset(&m, 0, sizeof(m));
+	m.c = c;
+	m.o = o;
+	m.wake_fd = m.lock_fd = -1;
+	m.nworkers = pool_size(c);
+	if (slots_grow(&m) != 0 || signals_install() != 0) {
+		qlog(LOG_ERR, "start-up: %s", strerror(errno));
+		goto out;
+	}
+	if (lock_store(&m) != 0 || write_pid_file(&m) != 0 ||
+	    recover_at_start(&m) != 0)
+		goto out;
+	if ((m.wake_fd = wake_listen(c)) < 0) {
+		qlog(LOG_ERR, "the wake FIFO in %s: %s", c->db_dir,
+		    strerror(errno));
+		goto out;
+	}
+	qlog(LOG_INFO, "started: %d workers, poll %d s, lease %d s%s",
+	    m.nworkers, c->poll_seconds, c->lease_seconds,
+	    o->drain ? ", draining" : "");
+	m.work = 1;
+	m.next_poll = m.next_stale = mono_ms() +
+	    (long long)c->poll_seconds * 1000;
+	m.next_checkpoint = mono_ms() + CHECKPOINT_MS;
+	for (;;) {
+		if (got_term) {
+			got_term = 0;
+			begin_stop(&m);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			reload(&m);
+		}
+		reap(&m);
+		if (m.stopping && m.nrunning == 0)
+			break;
+		if (m.stopping && !m.killed && mono_ms() >= m.stop_at)
+			kill_workers(&m);
+		if (o->drain && !m.stopping && m.nrunning == 0 && !m.work)
+			break;
+		timers(&m);
+		if (!m.stopping && m.work && m.claiming == 0 &&
+		    m.nrunning < (size_t)m.nworkers &&
+		    mono_ms() >= m.spawn_after)
+			spawn(&m);
+		wait_events(&m);
+	}
+	if (m.s != NULL)
+		store_checkpoint(m.s);
+	qlog(LOG_INFO, "stopped");
+	rc = 0;
+out:
+	store_close(m.s);
+	if (m.wake_fd >= 0)
+		close(m.wake_fd);
+	if (m.pid_written)
+		unlink(c->pid_file);
+	if (m.lock_fd >= 0)
+		close(m.lock_fd);
+	free(m.slots);
+	return rc;
+}

@@ -1,0 +1,203 @@
+/*
+ * A worker process: claims one job, builds its file through the library's
+ * one build path (build_job_file), renews its lease and stores progress
+ * at least once a second while it builds, and records the outcome.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "quarry/build.h"
+#include "quarry/log.h"
+#include "quarry/model.h"
+#include "sched.h"
+
+struct renewal {
+	struct store		*s;
+	const struct conf	*c;
+	const struct job	*j;
+	int32_t			 pid;
+	long long		 last_ms;	/* last lease renewal */
+	int			 lost;		/* the job is no longer ours */
+};
+
+/*
+ * The build's progress callback: at most once a second, renews the lease
+ * and stores rows and bytes.  Stops the build (non-zero) once the job is
+ * no longer running under this worker: cancelled, or taken back.
+ */
+static int
+renew(void *arg, uint64_t rows, uint64_t bytes)
+{
+	struct renewal	*r = arg;
+	long long	 now = mono_ms();
+	enum qerr	 e;
+
+	if (now - r->last_ms < 1000)
+		return 0;
+	r->last_ms = now;
+	e = job_progress(r->s, r->j->id, r->pid, r->c->lease_seconds, rows,
+	    bytes);
+	if (e == Q_STATE) {
+		r->lost = 1;
+		return 1;
+	}
+	if (e != Q_OK)
+		qlog(LOG_WARN, "job %s: storing progress failed: %s",
+		    r->j->id, qerr_str(e));
+	return 0;
+}
+
+/* Tells the master which job this worker holds. */
+static int
+report_claim(int fd, const struct job *j)
+{
+	struct worker_claim	 wc;
+	const char		*p = (const char *)&wc;
+	size_t			 left = sizeof(wc);
+	ssize_t			 n;
+
+	memset(&wc, 0, sizeof(wc));
+	memcpy(wc.id, j->id, sizeof(wc.id));
+	while (left > 0) {
+		n = write(fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		left -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Records a failed build: back to queued if the failure is transient and
+ * attempts remain, else failed.  Logs which.
+ */
+static enum qerr
+record_failure(struct store *s, const struct conf *c, const struct job *j,
+    int32_t pid, const char *detail, int retry, long long t0)
+{
+	enum qerr	e;
+	int		again;
+
+	again = retry && j->attempts < (uint32_t)c->max_attempts;
+	e = job_fail(s, j->id, pid, detail, retry, c->max_attempts);
+	if (e == Q_OK)
+		qlog(LOG_INFO, "job %s tenant %s: %s after %.3f s: %s",
+		    j->id, j->tenant, again ? "requeued" : "failed",
+		    (double)(mono_ms() - t0) / 1000, detail);
+	else if (e == Q_STATE)
+		qlog(LOG_INFO, "job %s tenant %s: no longer running (cancelled)"
+		    " after %.3f s", j->id, j->tenant,
+		    (double)(mono_ms() - t0) / 1000);
+	else
+		qlog(LOG_ERR, "job %s: recording the failure failed: %s",
+		    j->id, qerr_str(e));
+	return e == Q_STATE ? Q_OK : e;
+}
+
+/*
+ * Builds the claimed job j and records the outcome.  Q_OK once the job's
+ * state says what happened (or it was cancelled); any other value means
+ * the outcome is not recorded and the master must clean up.
+ */
+static enum qerr
+build_claimed(struct store *s, const struct conf *c, const struct job *j,
+    int32_t pid)
+{
+	struct definition	 d;
+	struct build_result	 res;
+	struct renewal		 r;
+	char			 file[64], path[PATH_MAX], detail[600];
+	long long		 t0 = mono_ms(), retention;
+	enum qerr		 e;
+
+	if ((e = definition_get(s, j->def_id, &d)) != Q_OK) {
+		snprintf(detail, sizeof(detail), "definition %s: %s",
+		    j->def_id, qerr_str(e));
+		return record_failure(s, c, j, pid, detail, e != Q_NOTFOUND,
+		    t0);
+	}
+	memset(&r, 0, sizeof(r));
+	r.s = s;
+	r.c = c;
+	r.j = j;
+	r.pid = pid;
+	r.last_ms = t0;
+	e = build_job_file(s, c, &d, j, renew, &r, file, &res);
+	retention = d.retention > 0 ? d.retention : c->retention_default;
+	definition_free(&d);
+	if (e == Q_STATE && r.lost) {
+		qlog(LOG_INFO, "job %s tenant %s: stopped after %.3f s (no "
+		    "longer running: cancelled); partial output removed",
+		    j->id, j->tenant, (double)(mono_ms() - t0) / 1000);
+		return Q_OK;
+	}
+	if (e != Q_OK)
+		return record_failure(s, c, j, pid, res.detail, res.retry, t0);
+	e = job_complete(s, j->id, pid, file, res.bytes, res.rows, retention);
+	if (e == Q_OK) {
+		qlog(LOG_INFO, "job %s tenant %s: completed in %.3f s: %llu "
+		    "rows, %llu bytes", j->id, j->tenant,
+		    (double)(mono_ms() - t0) / 1000,
+		    (unsigned long long)res.rows,
+		    (unsigned long long)res.bytes);
+		return Q_OK;
+	}
+	/* Not completed: the file must not stay where it could be served. */
+	if (files_path(c, file, path, sizeof(path)) == 0)
+		unlink(path);
+	if (e == Q_STATE) {
+		qlog(LOG_INFO, "job %s tenant %s: cancelled as it completed "
+		    "(after %.3f s); file removed", j->id, j->tenant,
+		    (double)(mono_ms() - t0) / 1000);
+		return Q_OK;
+	}
+	qlog(LOG_ERR, "job %s: recording completion failed: %s", j->id,
+	    qerr_str(e));
+	return e;
+}
+
+/* Claims and builds one job (see sched.h). */
+int
+worker_run(const struct conf *c, int claim_fd)
+{
+	struct store	*s = NULL;
+	struct job	 j;
+	int32_t		 pid = (int32_t)getpid();
+	int		 rc = WX_ERROR;
+	enum qerr	 e;
+
+	memset(&j, 0, sizeof(j));
+	if ((e = store_open(c, 0, &s)) != Q_OK) {
+		qlog(LOG_ERR, "worker: cannot open the store: %s",
+		    qerr_str(e));
+		goto out;
+	}
+	if ((e = job_claim(s, pid, c->lease_seconds, &j)) != Q_OK) {
+		if (e == Q_NOTFOUND)
+			rc = WX_EMPTY;
+		else
+			qlog(LOG_ERR, "worker: claiming a job failed: %s",
+			    qerr_str(e));
+		goto out;
+	}
+	if (report_claim(claim_fd, &j) != 0)
+		qlog(LOG_WARN, "job %s: telling the master failed: %s", j.id,
+		    strerror(errno));
+	close(claim_fd);
+	claim_fd = -1;
+	qlog(LOG_INFO, "job %s tenant %s: running (attempt %u of %d)", j.id,
+	    j.tenant, j.attempts, c->max_attempts);
+	if (build_claimed(s, c, &j, pid) == Q_OK)
+		rc = WX_DONE;
+	job_free(&j);
+out:
+	if (claim_fd >= 0)
+		close(claim_fd);
+	store_close(s);
+	return rc;
+}
