@@ -1,0 +1,129 @@
+#!/bin/sh
+# run-all.sh: everything 'make test' runs, after 'make deps'.
+#
+#   1. build the plain tree (make all unit-bins)
+#   2. the unit tests, then the integration tests, against it
+#   3. the same build and both suites under ASan + UBSan (make SAN=1)
+#
+# Every suite runs even if an earlier one failed.  Each suite ends with a
+# line "N passed, N failed"; a suite that cannot run (build failure,
+# missing runner) counts as one failure.  The last line sums them all.
+# Exits non-zero on any failure.  MAKEFLAGS_JOBS overrides -j2.
+
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+JOBS=${MAKEFLAGS_JOBS:--j2}
+MAKE=${MAKE:-make}
+passed=0
+failed=0
+notes=""
+log=$(mktemp "${TMPDIR:-/tmp}/quarry-test-log.XXXXXX") || exit 1
+probe_dir=$(mktemp -d "${TMPDIR:-/tmp}/quarry-lsan.XXXXXX") || exit 1
+trap 'rm -f "$log" "$log.rc"; rm -rf "$probe_dir"' EXIT INT TERM
+
+note() {
+	notes="$notes
+  $*"
+	echo "run-all.sh: $*"
+}
+
+# Runs "$@" (a suite), showing its output, and adds its counts: the
+# last "N passed, N failed" line, or 1 failure if it failed without one.
+suite() {
+	label=$1
+	shift
+	echo
+	echo "########## $label"
+	"$@" </dev/null 2>&1 | tee "$log"
+	rc=$(cat "$log.rc" 2>/dev/null || echo 0)
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	if [ -n "$line" ]; then
+		p=${line%% passed*}
+		f=${line#*, }
+		f=${f%% failed}
+	else
+		p=0
+		f=0
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	if [ -z "$line" ] && [ "$rc" -eq 0 ]; then
+		p=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" -gt 0 ] && note "$label: $f failed"
+	rm -f "$log.rc"
+}
+
+# Runs a command and records its exit status for suite() (tee hides it).
+st() {
+	"$@"
+	echo $? >"$log.rc"
+}
+
+# Builds a tree; 0 on success, else counts one failure.
+build() {
+	label=$1
+	shift
+	echo
+	echo "########## build: $label"
+	if "$@" </dev/null; then
+		return 0
+	fi
+	failed=$((failed + 1))
+	note "build ($label) failed: its suites were not run"
+	return 1
+}
+
+integration() {
+	if [ ! -f tests/integration/run.py ]; then
+		echo "tests/integration/run.py does not exist"
+		return 1
+	fi
+	$MAKE -s "$@" integration
+}
+
+# LeakSanitizer cannot run under ptrace (a debugger, strace, some
+# sandboxes).  Detect that once and say so loudly instead of letting
+# every sanitized program fail with LSan's own fatal error.
+lsan_works() {
+	cc=${CC:-cc}
+	printf 'int main(void){return 0;}\n' >"$probe_dir/p.c"
+	$cc -fsanitize=address -o "$probe_dir/p" "$probe_dir/p.c" \
+	    >/dev/null 2>&1 || return 1
+	ASAN_OPTIONS=detect_leaks=1 "$probe_dir/p" >"$probe_dir/out" 2>&1
+}
+
+start=$(date +%s)
+
+# ---- the plain tree ----
+if build plain $MAKE $JOBS all unit-bins; then
+	suite "unit" st $MAKE -s unit
+	suite "integration" st integration
+fi
+
+# ---- ASan + UBSan ----
+leaks=1
+if ! lsan_works; then
+	leaks=0
+	note "LeakSanitizer does not work here (ptrace'd or sandboxed:" \
+	    "$(head -n 1 "$probe_dir/out" 2>/dev/null)); the sanitizer runs" \
+	    "use detect_leaks=0, so LEAKS ARE NOT CHECKED in this run"
+fi
+ASAN_OPTIONS="detect_leaks=$leaks:abort_on_error=1"
+UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export ASAN_OPTIONS UBSAN_OPTIONS
+if build san $MAKE SAN=1 $JOBS all unit-bins; then
+	suite "unit (ASan+UBSan)" st $MAKE -s SAN=1 unit
+	suite "integration (ASan+UBSan)" st integration SAN=1
+fi
+unset ASAN_OPTIONS UBSAN_OPTIONS
+
+echo
+echo "########## summary ($(($(date +%s) - start)) s)"
+[ -n "$notes" ] && echo "notes:$notes"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
