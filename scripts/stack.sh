@@ -1,0 +1,532 @@
+#!/bin/sh
+# stack.sh: the development stack behind make run, make start, make stop
+# (SPEC section 10).
+#
+#   sh scripts/stack.sh run	start, print the demo banner, keep quarryd in
+#				the foreground; Ctrl-C stops both
+#   sh scripts/stack.sh start	start whatever part is not running, in the
+#				background, and wait until the port answers
+#   sh scripts/stack.sh stop	stop whatever part runs
+#
+# Environment: PORT (8080), VARDIR (./var), SERVER (lighttpd), OUT (".",
+# the build tree holding bin/ and cgi-bin/), QUARRY_DEMO (1; 0 = no demo
+# data), STACK_TIMEOUT (seconds to wait for a start or a stop, 20).
+#
+# Layout under VARDIR: quarry.conf, lighttpd.conf (generated from
+# httpd-conf/lighttpd.conf on every start), db/, files/, extractors/, log/,
+# run/quarryd.pid, run/httpd.pid, demo/ and demo.env (the demo tenant).
+#
+# POSIX sh: Debian's /bin/sh is dash.
+
+set -u
+
+PROG=stack.sh
+PORT=${PORT:-8080}
+VARDIR=${VARDIR:-./var}
+SERVER=${SERVER:-lighttpd}
+OUT=${OUT:-.}
+QUARRY_DEMO=${QUARRY_DEMO:-1}
+STACK_TIMEOUT=${STACK_TIMEOUT:-20}
+
+die() {
+	echo "$PROG: $*" >&2
+	exit 1
+}
+
+usage() {
+	echo "usage: sh scripts/stack.sh run|start|stop" >&2
+	exit 2
+}
+
+# Prints the last lines of each log file given that exists.
+log_tail() {
+	for f in "$@"; do
+		if [ -s "$f" ]; then
+			echo "---- last lines of $f" >&2
+			tail -n 15 "$f" >&2
+		fi
+	done
+}
+
+# Prints the pid in pid file $1 when that process is alive (not a zombie)
+# and runs one of the programs in $2 (names separated by '|'); fails
+# otherwise.
+running_pid() {
+	[ -f "$1" ] || return 1
+	_pid=$(head -n 1 "$1" 2>/dev/null | tr -cd '0-9')
+	[ -n "$_pid" ] || return 1
+	kill -0 "$_pid" 2>/dev/null || return 1
+	if [ -r "/proc/$_pid/comm" ]; then
+		_comm=$(cat "/proc/$_pid/comm" 2>/dev/null) || return 1
+		case "|$2|" in
+		*"|$_comm|"*) ;;
+		*) return 1 ;;
+		esac
+		_state=$(sed 's/.*) //' "/proc/$_pid/stat" 2>/dev/null |
+		    cut -c 1)
+		[ "$_state" != Z ] || return 1
+	fi
+	echo "$_pid"
+}
+
+# Prints the pids of the children of process $1 (Linux /proc only).
+children_of() {
+	for _d in /proc/[0-9]*; do
+		_pp=$(sed 's/.*) //' "$_d/stat" 2>/dev/null | cut -d ' ' -f 2)
+		[ "$_pp" = "$1" ] && echo "${_d#/proc/}"
+	done
+	return 0
+}
+
+# Stops the programs of CGIBIN left behind by a web server of this stack
+# that died (they carry QUARRY_CONF=CONF in their environment).
+stop_orphans() {
+	for _d in /proc/[0-9]*; do
+		case "$(readlink "$_d/exe" 2>/dev/null)" in
+		"$CGIBIN"/*) ;;
+		*) continue ;;
+		esac
+		tr '\0' '\n' < "$_d/environ" 2>/dev/null |
+		    grep -qxF "QUARRY_CONF=$CONF" || continue
+		echo "$PROG: stopping leftover ${_d#/proc/}" \
+		    "($(readlink "$_d/exe"))" >&2
+		kill -TERM "${_d#/proc/}" 2>/dev/null
+	done
+	return 0
+}
+
+# Waits up to STACK_TIMEOUT seconds for process $1 to end; fails if it
+# does not.
+wait_gone() {
+	_n=$((STACK_TIMEOUT * 5))
+	while kill -0 "$1" 2>/dev/null; do
+		if [ -r "/proc/$1/stat" ] &&
+		    [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -c 1)" = Z ]; then
+			return 0
+		fi
+		_n=$((_n - 1))
+		[ "$_n" -gt 0 ] || return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+# Stops the process named by pid file $1 if it runs one of the programs
+# $2 ('|'-separated): TERM, then KILL (with its children) after
+# STACK_TIMEOUT seconds.  Removes the pid file.  $3 names it for humans.
+stop_one() {
+	if ! _spid=$(running_pid "$1" "$2"); then
+		rm -f "$1"
+		return 0
+	fi
+	_kids=$(children_of "$_spid")
+	kill -TERM "$_spid" 2>/dev/null
+	if ! wait_gone "$_spid"; then
+		echo "$PROG: $3 (pid $_spid) did not stop; killing it" >&2
+		# shellcheck disable=SC2086
+		kill -KILL "$_spid" $_kids 2>/dev/null
+		wait_gone "$_spid" || :
+	fi
+	rm -f "$1"
+	echo "$PROG: stopped $3 (pid $_spid)"
+}
+
+# Succeeds when something answers on 127.0.0.1:PORT (any HTTP answer, or
+# a connection that is accepted but never answered).
+port_answers() {
+	curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"
+	[ $? -ne 7 ]
+}
+
+# Refuses to go on when another program holds PORT (and ours does not).
+check_port_free() {
+	running_pid "$HTTPD_PID" "$HTTPD_NAMES" >/dev/null && return 0
+	if port_answers; then
+		die "port $PORT on 127.0.0.1 is taken by another program;" \
+		    "pick another with PORT=..."
+	fi
+}
+
+# Sets the absolute paths everything below uses.
+setup_paths() {
+	case "$PORT" in
+	''|*[!0-9]*) die "PORT must be a number, not '$PORT'" ;;
+	esac
+	[ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] ||
+	    die "PORT must be between 1 and 65535"
+	TOP=$(cd "$(dirname "$0")/.." && pwd -P) ||
+	    die "cannot find the source tree"
+	OUTDIR=$(cd "$OUT" 2>/dev/null && pwd -P) ||
+	    die "no build tree at OUT=$OUT (run make first)"
+	if [ "$1" = stop ] && [ ! -d "$VARDIR" ]; then
+		echo "$PROG: nothing runs ($VARDIR does not exist)"
+		exit 0
+	fi
+	mkdir -p "$VARDIR" || die "cannot create VARDIR=$VARDIR"
+	VARDIR=$(cd "$VARDIR" && pwd -P) || die "cannot enter VARDIR"
+	BIN=$OUTDIR/bin
+	CGIBIN=$OUTDIR/cgi-bin
+	CONF=$VARDIR/quarry.conf
+	RUN=$VARDIR/run
+	LOG=$VARDIR/log
+	HTTPD_PID=$RUN/httpd.pid
+	QUARRYD_PID=$RUN/quarryd.pid
+	HTTPD_NAMES="lighttpd|apache2|httpd"
+	QUARRYD_NAMES="quarryd"
+}
+
+# Refuses a SERVER this version cannot start.
+check_server() {
+	case "$SERVER" in
+	lighttpd) ;;
+	apache|cgi)
+		die "SERVER=$SERVER is not yet supported (only lighttpd for" \
+		    "now; Apache and CGI mode come in a later version)" ;;
+	*)	die "unknown SERVER=$SERVER (lighttpd, apache or cgi)" ;;
+	esac
+}
+
+# Checks that the programs the stack runs are built.
+check_programs() {
+	for p in "$BIN/quarryctl" "$BIN/quarryd" "$CGIBIN/definitions.fcgi" \
+	    "$CGIBIN/jobs.fcgi" "$CGIBIN/status.fcgi" "$CGIBIN/files.fcgi"; do
+		[ -x "$p" ] || die "$p is missing; run make first"
+	done
+	command -v lighttpd >/dev/null 2>&1 ||
+	    PATH=$PATH:/usr/sbin:/sbin
+	command -v lighttpd >/dev/null 2>&1 ||
+	    die "lighttpd is not installed (make deps installs it)"
+	command -v curl >/dev/null 2>&1 ||
+	    die "curl is not installed (make deps installs it)"
+}
+
+# Creates the VARDIR layout and quarry.conf (never overwritten).
+make_layout() {
+	mkdir -p "$VARDIR/db" "$VARDIR/files" "$VARDIR/extractors" "$LOG" \
+	    "$RUN" || die "cannot create the layout under $VARDIR"
+	[ -f "$CONF" ] && return 0
+	cat > "$CONF.tmp" <<EOF || die "cannot write $CONF"
+# Quarry configuration of the development stack (written by make start;
+# edit freely, it is never overwritten).  See docs/ for every key.
+db_dir = $VARDIR/db
+files_dir = $VARDIR/files
+extractors_dir = $VARDIR/extractors
+log_file = $LOG/quarryd.log
+pid_file = $QUARRYD_PID
+# Empty: URIs in answers are built from the request's Host header.
+base_url =
+max_body = 1048576
+workers = 2
+lease_seconds = 30
+max_attempts = 3
+poll_seconds = 5
+cache_mb = 32
+retention = 7d
+EOF
+	mv "$CONF.tmp" "$CONF"
+	echo "$PROG: wrote $CONF"
+}
+
+# Creates the store if it does not exist yet; a new store gets the demo
+# data unless QUARRY_DEMO=0.
+init_store() {
+	if [ ! -f "$VARDIR/db/quarry.db" ]; then
+		"$BIN/quarryctl" -c "$CONF" init ||
+		    die "quarryctl init failed"
+		[ "$QUARRY_DEMO" = 0 ] || : > "$VARDIR/demo.pending"
+	fi
+	if [ -f "$VARDIR/demo.pending" ]; then
+		seed_demo
+	fi
+}
+
+# Writes the demo expense dataset (CSV, CRLF lines as RFC 4180 has them)
+# to $1: 12,000 rows, deterministic, with commas, quotes and non-ASCII
+# UTF-8 in the values.
+gen_expenses() {
+	LC_ALL=C awk -v rows=12000 '
+	function q(s) {
+		if (s ~ /[",\r\n]/) {
+			gsub(/"/, "\"\"", s)
+			return "\"" s "\""
+		}
+		return s
+	}
+	function rnd() {	# Park-Miller: exact in doubles
+		seed = (seed * 16807) % 2147483647
+		return seed
+	}
+	BEGIN {
+		seed = 20260101
+		ne = split("Ada Lovelace|José Müller|Zoë Ångström|" \
+		    "Smith, John|Renée O\047Brien|李雷|Παναγιώτης Κ.|" \
+		    "Øyvind Ås|Chloé \"Coco\" Dubois|Nguyễn Văn An|" \
+		    "Grace Hopper|Søren Kierkegaard", emp, "|")
+		nc = split("USD|EUR|GBP|JPY|CHF|SEK", cur, "|")
+		nk = split("Travel|Meals|Lodging|Office supplies|" \
+		    "Software|Mileage|Training", cat, "|")
+		nd = split("Taxi to airport|Dinner with client, \"Acme\"|" \
+		    "Hotel Zürich, 2 nights|Café crème & croissant|" \
+		    "Train Köln–Düsseldorf|Conference ticket \"C in 2026\"|" \
+		    "Books: Ünïcödé handbook|Snacks 🍪 for the team|" \
+		    "Parking, garage level 2|Printer paper (A4, 80 g/m²)|" \
+		    "Mileage 42 km @ 0,30 €|Flight LHR→JFK", desc, "|")
+		split("31 28 31 30 31 30 31 31 30 31 30 31", mlen, " ")
+		printf "report_id,employee,date,amount,currency,category," \
+		    "description\r\n"
+		for (i = 0; i < rows; i++) {
+			doy = rnd() % 365
+			for (m = 1; doy >= mlen[m] + 0; m++)
+				doy -= mlen[m]
+			cents = 100 + rnd() % 250000
+			printf "R%06d,%s,2026-%02d-%02d,%d.%02d,%s,%s,%s\r\n",
+			    100000 + int(i / 4), q(emp[1 + rnd() % ne]),
+			    m, doy + 1, int(cents / 100), cents % 100,
+			    cur[1 + rnd() % nc], q(cat[1 + rnd() % nk]),
+			    q(desc[1 + rnd() % nd])
+		}
+	}' > "$1"
+}
+
+# Seeds the demo tenant "acme": the dataset, a definition, an admin and a
+# user token, saved in VARDIR/demo.env for the banner.
+seed_demo() {
+	echo "$PROG: seeding the demo tenant 'acme'"
+	mkdir -p "$VARDIR/demo" || die "cannot create $VARDIR/demo"
+	gen_expenses "$VARDIR/demo/expenses.csv" ||
+	    die "cannot generate the demo dataset"
+	"$BIN/quarryctl" -c "$CONF" dataset import --tenant acme --replace \
+	    expenses "$VARDIR/demo/expenses.csv" ||
+	    die "importing the demo dataset failed"
+	cat > "$VARDIR/demo/definition.json" <<'EOF'
+{
+  "tenant": "acme",
+  "name": "Standard Accounting Extract",
+  "description": "Approved expense lines",
+  "source": { "dataset": "expenses" },
+  "columns": ["report_id", "employee", "date", "amount", "currency",
+	      "category", "description"],
+  "parameters": [
+    { "name": "from", "type": "date", "required": false },
+    { "name": "currency", "type": "string", "required": false }
+  ],
+  "filters": [
+    { "column": "date", "op": ">=", "parameter": "from" },
+    { "column": "currency", "op": "=", "parameter": "currency" }
+  ],
+  "formats": ["csv"],
+  "approval": false,
+  "retention": "7d",
+  "rows_per_file": 0
+}
+EOF
+	def=$("$BIN/quarryctl" -c "$CONF" definition add \
+	    "$VARDIR/demo/definition.json") && [ -n "$def" ] ||
+	    die "adding the demo definition failed"
+	admin=$("$BIN/quarryctl" -c "$CONF" token create --tenant acme \
+	    --role admin --name demo-admin) && [ -n "$admin" ] ||
+	    die "creating the demo admin token failed"
+	user=$("$BIN/quarryctl" -c "$CONF" token create --tenant acme \
+	    --role user --name demo-user) && [ -n "$user" ] ||
+	    die "creating the demo user token failed"
+	(umask 077 && printf 'DEF=%s\nADMIN_TOKEN=%s\nUSER_TOKEN=%s\n' \
+	    "$def" "$admin" "$user" > "$VARDIR/demo.env.tmp") &&
+	    mv "$VARDIR/demo.env.tmp" "$VARDIR/demo.env" ||
+	    die "cannot write $VARDIR/demo.env"
+	rm -f "$VARDIR/demo.pending"
+}
+
+# Prints the demo banner with ready-to-paste curl commands, when there is
+# demo data.
+banner() {
+	B="http://localhost:$PORT/api/expense/extract/v1.0"
+	if [ ! -f "$VARDIR/demo.env" ]; then
+		echo "Quarry is up on http://localhost:$PORT/ (no demo data)"
+		echo "Administer it with: $BIN/quarryctl -c $CONF ..."
+		return 0
+	fi
+	DEF= ADMIN_TOKEN= USER_TOKEN=
+	. "$VARDIR/demo.env"
+	cat <<EOF
+
+Quarry is up on http://localhost:$PORT/  (VARDIR $VARDIR)
+
+Demo tenant "acme": dataset "expenses" (12,000 rows), one definition and
+two tokens:
+  DEF=$DEF
+  ADMIN_TOKEN=$ADMIN_TOKEN
+  USER_TOKEN=$USER_TOKEN
+The browser page at http://localhost:$PORT/ takes a token too.
+
+Paste into a shell (the Concur dialect, SPEC section 4):
+
+  T=$USER_TOKEN
+  B=$B
+  DEF=$DEF
+
+  # the definitions this token can use
+  curl -s -H "Authorization: OAuth \$T" \$B/
+
+  # start a job (201, Location: the job)
+  curl -si -X POST -H "Authorization: OAuth \$T" \\
+      -H 'Content-Type: application/xml' \$B/\$DEF/job
+
+  # the jobs of the definition, newest first; keep the newest one's id
+  curl -s -H "Authorization: OAuth \$T" \$B/\$DEF/job
+  JOB=\$(curl -s -H "Authorization: OAuth \$T" \$B/\$DEF/job |
+      grep -o '/job/[^<]*</id>' | head -n 1 | sed 's|/job/||; s|</id>||')
+
+  # its status: repeat until Completed
+  curl -s -H "Authorization: OAuth \$T" \$B/\$DEF/job/\$JOB/status
+
+  # the file, byte for byte the imported data
+  curl -s -H "Authorization: OAuth \$T" -o expenses.csv \\
+      \$B/\$DEF/job/\$JOB/file
+  cmp expenses.csv $VARDIR/demo/expenses.csv && echo identical
+
+Administer it: $BIN/quarryctl -c $CONF job list
+Logs: $LOG/
+EOF
+}
+
+# Writes VARDIR/lighttpd.conf from the template.
+write_lighttpd_conf() {
+	sed -e "s|@PORT@|$PORT|g" -e "s|@BIND@|127.0.0.1|g" \
+	    -e "s|@VARDIR@|$VARDIR|g" -e "s|@CGIBIN@|$CGIBIN|g" \
+	    -e "s|@WWW@|$TOP/www|g" -e "s|@CONF@|$CONF|g" \
+	    -e "s|@FILES@|$VARDIR/files|g" \
+	    "$TOP/httpd-conf/lighttpd.conf" > "$VARDIR/lighttpd.conf.tmp" &&
+	    mv "$VARDIR/lighttpd.conf.tmp" "$VARDIR/lighttpd.conf" ||
+	    die "cannot write $VARDIR/lighttpd.conf"
+	if ! lighttpd -tt -f "$VARDIR/lighttpd.conf" >"$LOG/lighttpd.check" \
+	    2>&1; then
+		cat "$LOG/lighttpd.check" >&2
+		die "lighttpd refuses $VARDIR/lighttpd.conf"
+	fi
+	rm -f "$LOG/lighttpd.check"
+}
+
+# Starts the web server unless it runs, then waits until the port
+# answers.
+start_httpd() {
+	if hpid=$(running_pid "$HTTPD_PID" "$HTTPD_NAMES"); then
+		hport=$(sed -n 's/^server\.port[[:space:]]*=[[:space:]]*//p' \
+		    "$VARDIR/lighttpd.conf" 2>/dev/null)
+		if [ -n "$hport" ] && [ "$hport" != "$PORT" ]; then
+			die "the web server of $VARDIR runs on port $hport," \
+			    "not $PORT; 'make stop' first to change the port"
+		fi
+		echo "$PROG: the web server runs already (pid $hpid)"
+	else
+		rm -f "$HTTPD_PID" "$RUN"/*.sock "$RUN"/*.sock-*
+		stop_orphans
+		check_port_free
+		write_lighttpd_conf
+		lighttpd -f "$VARDIR/lighttpd.conf" \
+		    >>"$LOG/lighttpd.out" 2>&1 </dev/null || {
+			log_tail "$LOG/lighttpd.out" "$LOG/lighttpd.error.log"
+			die "lighttpd did not start"
+		}
+		echo "$PROG: started lighttpd on http://127.0.0.1:$PORT/"
+	fi
+	n=$((STACK_TIMEOUT * 5))
+	until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; do
+		n=$((n - 1))
+		if [ "$n" -le 0 ] || ! running_pid "$HTTPD_PID" \
+		    "$HTTPD_NAMES" >/dev/null; then
+			log_tail "$LOG/lighttpd.out" "$LOG/lighttpd.error.log"
+			die "the web server does not answer on port $PORT"
+		fi
+		sleep 0.2
+	done
+}
+
+# Starts quarryd in the background unless it runs; waits for its pid
+# file.  With $1 = fg, stays attached (for run), else detached.
+start_quarryd() {
+	if qpid=$(running_pid "$QUARRYD_PID" "$QUARRYD_NAMES"); then
+		echo "$PROG: quarryd runs already (pid $qpid)"
+		return 0
+	fi
+	rm -f "$QUARRYD_PID"
+	if [ "${1:-}" != fg ] && command -v setsid >/dev/null 2>&1; then
+		setsid "$BIN/quarryd" -c "$CONF" >>"$LOG/quarryd.out" 2>&1 \
+		    </dev/null &
+	else
+		"$BIN/quarryd" -c "$CONF" >>"$LOG/quarryd.out" 2>&1 \
+		    </dev/null &
+	fi
+	qpid=$!
+	QCHILD=$qpid
+	# quarryd writes its own pid file; wait for it, and write it here
+	# if it has not after a few seconds (so stop still works).
+	n=25
+	until running_pid "$QUARRYD_PID" "$QUARRYD_NAMES" >/dev/null; do
+		if ! kill -0 "$qpid" 2>/dev/null; then
+			log_tail "$LOG/quarryd.out" "$LOG/quarryd.log"
+			die "quarryd exited at start"
+		fi
+		n=$((n - 1))
+		if [ "$n" -le 0 ]; then
+			echo "$qpid" > "$QUARRYD_PID"
+			break
+		fi
+		sleep 0.2
+	done
+	qpid=$(head -n 1 "$QUARRYD_PID")
+	echo "$PROG: started quarryd (pid $qpid)"
+}
+
+# Stops both parts of the stack, whatever runs.
+do_stop() {
+	stop_one "$QUARRYD_PID" "$QUARRYD_NAMES" quarryd
+	stop_one "$HTTPD_PID" "$HTTPD_NAMES" "the web server"
+	rm -f "$RUN"/*.sock "$RUN"/*.sock-*
+}
+
+# Everything start and run have in common before quarryd starts.
+prepare() {
+	check_server
+	check_programs
+	check_port_free
+	make_layout
+	init_store
+	start_httpd
+}
+
+do_start() {
+	prepare
+	start_quarryd bg
+	banner
+}
+
+do_run() {
+	if qpid=$(running_pid "$QUARRYD_PID" "$QUARRYD_NAMES"); then
+		die "the stack runs in the background already (quarryd pid" \
+		    "$qpid); 'make stop' first, or use it as it is"
+	fi
+	trap 'do_stop; exit 130' INT
+	trap 'do_stop; exit 143' TERM HUP
+	prepare
+	start_quarryd fg
+	banner
+	echo ""
+	echo "quarryd runs in the foreground; Ctrl-C stops the stack."
+	echo "(its log: $LOG/quarryd.log)"
+	# Wait for quarryd; a signal runs the trap above.
+	wait "$QCHILD" 2>/dev/null
+	status=$?
+	trap - INT TERM HUP
+	echo "$PROG: quarryd exited (status $status); stopping the stack" >&2
+	log_tail "$LOG/quarryd.out" "$LOG/quarryd.log"
+	do_stop
+	exit "$status"
+}
+
+[ $# -eq 1 ] || usage
+case "$1" in
+run)	setup_paths run; do_run ;;
+start)	setup_paths start; do_start ;;
+stop)	setup_paths stop; do_stop ;;
+*)	usage ;;
+esac
