@@ -292,7 +292,9 @@ disposition(struct request *r, const char *filename)
 			ascii = 0;
 		if (*p < 0x20 || *p == 0x7f)
 			continue;
-		if (*p >= 0x80 || *p == '"' || *p == '\\' || *p == '/' ||
+		if (*p >= 0x80 && *p < 0xc0)
+			;	/* one '_' per character, not per byte */
+		else if (*p >= 0x80 || *p == '"' || *p == '\\' || *p == '/' ||
 		    *p == ';' || *p == '%')
 			buf_addc(&a, '_');
 		else

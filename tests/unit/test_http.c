@@ -1,0 +1,519 @@
+/*
+ * Unit tests of the HTTP side: request parsing (path tricks, query
+ * strings), routing (404, 405 with Allow, the program a route belongs
+ * to), authentication, the Concur dialect's XML parsing and rendering,
+ * and the download contract.  Requests go through an in-memory transport
+ * into the real router and handlers, over a real store.
+ */
+#include "testutil.h"
+
+#include <fcntl.h>
+
+#include "api/api.h"
+#include "dialect/dialect.h"
+#include "http/http.h"
+#include "quarry/model.h"
+
+/* ---- an in-memory transport ---- */
+
+struct mem {
+	const char	*env[32];	/* "NAME=value" */
+	const char	*body;
+	size_t		 body_len, body_off;
+	struct buf	 out;
+};
+
+static ssize_t
+mem_read(void *ctx, void *p, size_t n)
+{
+	struct mem *m = ctx;
+	size_t left = m->body_len - m->body_off;
+
+	if (n > left)
+		n = left;
+	memcpy(p, m->body + m->body_off, n);
+	m->body_off += n;
+	return (ssize_t)n;
+}
+
+static int
+mem_write(void *ctx, const void *p, size_t n)
+{
+	struct mem *m = ctx;
+
+	buf_add(&m->out, p, n);
+	return 0;
+}
+
+static const char *
+mem_getenv(void *ctx, const char *name)
+{
+	struct mem	*m = ctx;
+	size_t		 i, n = strlen(name);
+
+	for (i = 0; i < 32 && m->env[i] != NULL; i++)
+		if (strncmp(m->env[i], name, n) == 0 && m->env[i][n] == '=')
+			return m->env[i] + n + 1;
+	return NULL;
+}
+
+/* The world of a dispatch test: a tenant with a definition and tokens. */
+struct world {
+	struct tu	*t;
+	char		 admin[TOKEN_SECRET_LEN + 1];
+	char		 other[TOKEN_SECRET_LEN + 1];	/* another tenant */
+	struct token	 admin_tok;
+	char		 def[ID_LEN + 1];
+	char		 auth[TOKEN_SECRET_LEN + 16];
+	char		 auth_other[TOKEN_SECRET_LEN + 16];
+};
+
+static struct world W;
+
+/*
+ * Runs one request through the router as program p and returns the
+ * status; the whole CGI output is left in out (caller frees).
+ */
+static int
+run(enum prog p, const char *method, const char *uri, const char *auth,
+    const char *body, const char *extra, struct buf *out)
+{
+	struct mem		 m;
+	struct transport	 io = { mem_read, mem_write, mem_getenv, &m };
+	struct request		 r;
+	char			 mline[64], uline[PATH_MAX_LEN + 64];
+	char			 aline[256], cl[64];
+	int			 i = 0, status;
+
+	memset(&m, 0, sizeof(m));
+	snprintf(mline, sizeof(mline), "REQUEST_METHOD=%s", method);
+	snprintf(uline, sizeof(uline), "REQUEST_URI=%s", uri);
+	m.env[i++] = mline;
+	m.env[i++] = uline;
+	m.env[i++] = "HTTP_HOST=example.test:8080";
+	if (auth != NULL) {
+		snprintf(aline, sizeof(aline), "HTTP_AUTHORIZATION=%s", auth);
+		m.env[i++] = aline;
+	}
+	if (body != NULL) {
+		m.body = body;
+		m.body_len = strlen(body);
+		snprintf(cl, sizeof(cl), "CONTENT_LENGTH=%zu", m.body_len);
+		m.env[i++] = cl;
+	}
+	if (extra != NULL)
+		m.env[i++] = extra;
+	http_request_init(&r, &io, &W.t->conf, W.t->s, p);
+	http_dispatch(&r);
+	status = r.status;
+	http_request_free(&r);
+	*out = m.out;
+	return status;
+}
+
+static int
+setup_world(void **state)
+{
+	static const char *doc =
+	    "{\"tenant\":\"acme\",\"name\":\"Std Extract\","
+	    "\"source\":{\"dataset\":\"expenses\"},"
+	    "\"columns\":[\"id\",\"amount\"],\"formats\":[\"csv\"]}";
+	struct definition	 d;
+	struct token		 tok;
+	char			 field[64], err[256], csvp[PATH_MAX];
+	FILE			*f;
+
+	if (tu_setup_store(state) != 0)
+		return -1;
+	memset(&W, 0, sizeof(W));
+	W.t = *state;
+	if (token_create(W.t->s, "acme", ROLE_ADMIN, "a", 0, W.admin,
+	    &W.admin_tok) != Q_OK ||
+	    token_create(W.t->s, "other", ROLE_ADMIN, "o", 0, W.other,
+	    &tok) != Q_OK)
+		return -1;
+	snprintf(W.auth, sizeof(W.auth), "OAuth %s", W.admin);
+	snprintf(W.auth_other, sizeof(W.auth_other), "OAuth %s", W.other);
+	tu_path(csvp, W.t->dir, "e.csv");
+	if (tu_write_file(csvp, "id,amount\n1,2.50\n2,3\n") != 0 ||
+	    (f = fopen(csvp, "r")) == NULL)
+		return -1;
+	if (dataset_import(W.t->s, "acme", "expenses", f, 0, err,
+	    sizeof(err)) != Q_OK) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	if (definition_parse(doc, strlen(doc), &d, field, sizeof(field), err,
+	    sizeof(err)) != Q_OK || definition_add(W.t->s, &d) != Q_OK)
+		return -1;
+	memcpy(W.def, d.id, sizeof(W.def));
+	definition_free(&d);
+	return 0;
+}
+
+/* ---- request parsing ---- */
+
+static void
+test_path_tricks_are_404(void **state)
+{
+	static const char *bad[] = {
+		"/api/expense/extract/v1.0/../x",
+		"/api/expense/extract/v1.0/%2e%2e/x",
+		"/api/expense/extract/v1.0/a%2Fb",
+		"/api/expense/extract/v1.0/a%00b",
+		"/api/expense/extract/v1.0/a%zz",
+		"/api/expense/extract/v1.0/./x",
+		"/api/expense/extract/v1.0//x",
+		"/api/expense/extract/v1.0/a%5cb",
+	};
+	struct buf	out;
+	size_t		i;
+	char		longp[PATH_MAX_LEN + 100];
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(run(PROG_DEFINITIONS, "GET", bad[i], W.auth,
+		    NULL, NULL, &out), 404);
+		assert_non_null(strstr(buf_str(&out), "<Error xmlns=\""
+		    CONCUR_NS "\">"));
+		buf_free(&out);
+	}
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	memcpy(longp, "/api/expense/extract/v1.0/", 26);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", longp, W.auth, NULL,
+	    NULL, &out), 404);
+	buf_free(&out);
+}
+
+static void
+test_query_decoding(void **state)
+{
+	struct mem		 m;
+	struct transport	 io = { mem_read, mem_write, mem_getenv, &m };
+	struct request		 r;
+	char			 v[64];
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.env[0] = "REQUEST_METHOD=GET";
+	m.env[1] = "REQUEST_URI=/osdi/v1/exports?page=2&name=a%20b+c&x=%zz";
+	assert_int_equal(http_request_init(&r, &io, &W.t->conf, W.t->s,
+	    PROG_JOBS), Q_OK);
+	assert_int_equal(r.nseg, 3);
+	assert_string_equal(r.seg[2], "exports");
+	assert_int_equal(http_query(&r, "page", v, sizeof(v)), 0);
+	assert_string_equal(v, "2");
+	assert_int_equal(http_query(&r, "name", v, sizeof(v)), 0);
+	assert_string_equal(v, "a b c");
+	assert_int_not_equal(http_query(&r, "x", v, sizeof(v)), 0);
+	assert_int_not_equal(http_query(&r, "missing", v, sizeof(v)), 0);
+	http_request_free(&r);
+}
+
+/* ---- routing ---- */
+
+static void
+test_unknown_path_and_method(void **state)
+{
+	struct buf out;
+
+	(void)state;
+	assert_int_equal(run(PROG_DEFINITIONS, "GET",
+	    "/api/expense/extract/v1.0/x/y/z/w/v/u", W.auth, NULL, NULL,
+	    &out), 404);
+	buf_free(&out);
+	assert_int_equal(run(PROG_DEFINITIONS, "DELETE",
+	    "/api/expense/extract/v1.0/", W.auth, NULL, NULL, &out), 405);
+	assert_non_null(strstr(buf_str(&out), "Allow: GET, HEAD\r\n"));
+	buf_free(&out);
+	/* A route served by another program is not served here. */
+	assert_int_equal(run(PROG_STATUS, "GET", "/api/expense/extract/v1.0/",
+	    W.auth, NULL, NULL, &out), 404);
+	buf_free(&out);
+	/* Outside every dialect: plain text 404. */
+	assert_int_equal(run(PROG_JOBS, "GET", "/nowhere", W.auth, NULL,
+	    NULL, &out), 404);
+	assert_non_null(strstr(buf_str(&out), "text/plain"));
+	buf_free(&out);
+}
+
+/* ---- authentication and tenants ---- */
+
+static void
+test_auth_statuses(void **state)
+{
+	struct buf	out;
+	char		uri[256];
+
+	(void)state;
+	assert_int_equal(run(PROG_DEFINITIONS, "GET",
+	    "/api/expense/extract/v1.0/", NULL, NULL, NULL, &out), 401);
+	buf_free(&out);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET",
+	    "/api/expense/extract/v1.0/", "Bearer x", NULL, NULL, &out), 401);
+	buf_free(&out);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET",
+	    "/api/expense/extract/v1.0/", "OAuth nope", NULL, NULL, &out),
+	    403);
+	buf_free(&out);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET",
+	    "/api/expense/extract/v1.0/", W.auth, NULL, NULL, &out), 200);
+	assert_non_null(strstr(buf_str(&out), W.def));
+	buf_free(&out);
+	/* Another tenant neither lists nor reads it. */
+	assert_int_equal(run(PROG_DEFINITIONS, "GET",
+	    "/api/expense/extract/v1.0/", W.auth_other, NULL, NULL, &out),
+	    200);
+	assert_null(strstr(buf_str(&out), W.def));
+	buf_free(&out);
+	snprintf(uri, sizeof(uri), "/api/expense/extract/v1.0/%s", W.def);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", uri, W.auth_other,
+	    NULL, NULL, &out), 404);
+	buf_free(&out);
+	assert_int_equal(token_revoke(W.t->s, W.admin_tok.id), Q_OK);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", uri, W.auth, NULL, NULL,
+	    &out), 403);
+	buf_free(&out);
+}
+
+/* ---- jobs through the handlers ---- */
+
+static void
+test_create_conflict_and_body_checks(void **state)
+{
+	struct buf	out;
+	char		uri[256], body[512];
+	size_t		n = 0;
+
+	(void)state;
+	snprintf(uri, sizeof(uri), "/api/expense/extract/v1.0/%s/job", W.def);
+	assert_int_equal(run(PROG_JOBS, "POST", uri, W.auth,
+	    "<definition><id>http://example.test:8080/api/expense/extract/"
+	    "v1.0/AAAAAAAAAAAAAAAAAAAAAA</id></definition>", NULL, &out), 400);
+	buf_free(&out);
+	assert_int_equal(run(PROG_JOBS, "POST", uri, W.auth,
+	    "<!DOCTYPE d [<!ENTITY x \"y\">]><definition>&x;</definition>",
+	    NULL, &out), 400);
+	buf_free(&out);
+	snprintf(body, sizeof(body), "<definition xmlns=\"" CONCUR_NS "\">"
+	    "<id>http://example.test:8080/api/expense/extract/v1.0/%s</id>"
+	    "</definition>", W.def);
+	assert_int_equal(run(PROG_JOBS, "POST", uri, W.auth, body, NULL,
+	    &out), 201);
+	assert_non_null(strstr(buf_str(&out), "Location: http://example.test:"
+	    "8080/api/expense/extract/v1.0/"));
+	assert_non_null(strstr(buf_str(&out), "<status>Queued</status>"));
+	buf_free(&out);
+	assert_int_equal(run(PROG_JOBS, "POST", uri, W.auth, "", NULL, &out),
+	    409);
+	assert_non_null(strstr(buf_str(&out), "Location: "));
+	buf_free(&out);
+	/* Another tenant cannot create a job of it. */
+	assert_int_equal(run(PROG_JOBS, "POST", uri, W.auth_other, "", NULL,
+	    &out), 404);
+	buf_free(&out);
+	assert_int_equal(run(PROG_JOBS, "GET", uri, W.auth, NULL, NULL, &out),
+	    200);
+	for (const char *p = buf_str(&out); (p = strstr(p, "<job>")); p++)
+		n++;
+	assert_int_equal(n, 1);
+	buf_free(&out);
+}
+
+static void
+test_body_over_limit_is_413(void **state)
+{
+	struct buf	 out;
+	char		 uri[256], *big;
+
+	(void)state;
+	W.t->conf.max_body = 100;
+	big = calloc(1, 200);
+	assert_non_null(big);
+	memset(big, ' ', 199);
+	snprintf(uri, sizeof(uri), "/api/expense/extract/v1.0/%s/job", W.def);
+	assert_int_equal(run(PROG_JOBS, "POST", uri, W.auth, big, NULL, &out),
+	    413);
+	buf_free(&out);
+	free(big);
+}
+
+/* ---- the Concur dialect ---- */
+
+static void
+test_concur_parse(void **state)
+{
+	char	id[256], err[256];
+
+	(void)state;
+	assert_int_equal(concur_parse_job_request("", 0, id, sizeof(id), err,
+	    sizeof(err)), Q_OK);
+	assert_string_equal(id, "");
+	assert_int_equal(concur_parse_job_request(" \r\n", 3, id, sizeof(id),
+	    err, sizeof(err)), Q_OK);
+#define P(s) concur_parse_job_request(s, strlen(s), id, sizeof(id), err, \
+	    sizeof(err))
+	assert_int_equal(P("<definition><id> http://h/x </id></definition>"),
+	    Q_OK);
+	assert_string_equal(id, "http://h/x");
+	assert_int_equal(P("<definition xmlns=\"" CONCUR_NS "\"/>"), Q_OK);
+	assert_string_equal(id, "");
+	assert_int_equal(P("<definition xmlns=\"urn:other\"/>"), Q_INVALID);
+	assert_int_equal(P("<job/>"), Q_INVALID);
+	assert_int_equal(P("<definition><id>a</id>"), Q_INVALID);
+	assert_int_equal(P("<definition><name>a</name></definition>"),
+	    Q_INVALID);
+	assert_int_equal(P("<?xml version=\"1.0\"?><!doctype definition>"
+	    "<definition/>"), Q_INVALID);
+	assert_int_equal(P("<!DOCTYPE d SYSTEM \"file:///etc/passwd\">"
+	    "<definition/>"), Q_INVALID);
+	assert_int_equal(P("<definition><id>&amp;</id></definition>"), Q_OK);
+	assert_string_equal(id, "&");
+	assert_int_equal(P("<definition><id><b/></id></definition>"),
+	    Q_INVALID);
+#undef P
+}
+
+static void
+test_concur_render_job(void **state)
+{
+	struct job	j;
+	struct buf	b = BUF_INIT;
+
+	(void)state;
+	memset(&j, 0, sizeof(j));
+	strcpy(j.id, "JJJJJJJJJJJJJJJJJJJJJJ");
+	strcpy(j.def_id, "DDDDDDDDDDDDDDDDDDDDDD");
+	j.created = 1795338902;		/* 2026-11-22T09:15:02Z */
+	j.state = JS_RUNNING;
+	concur_job(&b, "http://h", &j, 1);
+	assert_non_null(strstr(buf_str(&b), "<id>http://h/api/expense/extract/"
+	    "v1.0/DDDDDDDDDDDDDDDDDDDDDD/job/JJJJJJJJJJJJJJJJJJJJJJ</id>"));
+	assert_non_null(strstr(buf_str(&b),
+	    "<start-time>2026-11-22T09:15:02Z</start-time>"));
+	assert_non_null(strstr(buf_str(&b), "<status>Running</status>"));
+	assert_null(strstr(buf_str(&b), "stop-time"));
+	assert_null(strstr(buf_str(&b), "file-link"));
+	buf_reset(&b);
+	j.state = JS_COMPLETED;
+	j.finished = j.created + 60;
+	concur_job(&b, "http://h", &j, 1);
+	assert_non_null(strstr(buf_str(&b),
+	    "<stop-time>2026-11-22T09:16:02Z</stop-time>"));
+	assert_non_null(strstr(buf_str(&b), "/JJJJJJJJJJJJJJJJJJJJJJ/file"
+	    "</file-link>"));
+	assert_non_null(strstr(buf_str(&b), "<status>Completed</status>"));
+	buf_reset(&b);
+	j.state = JS_CANCELLED;
+	concur_job(&b, "http://h", &j, 1);
+	assert_non_null(strstr(buf_str(&b), "<status>Failed</status>"));
+	assert_null(strstr(buf_str(&b), "file-link"));
+	buf_free(&b);
+}
+
+/* ---- downloads ---- */
+
+static int
+send_file(const char *path, const char *extra, struct buf *out)
+{
+	struct mem		 m;
+	struct transport	 io = { mem_read, mem_write, mem_getenv, &m };
+	struct request		 r;
+	int			 status;
+
+	memset(&m, 0, sizeof(m));
+	m.env[0] = "REQUEST_METHOD=GET";
+	m.env[1] = "REQUEST_URI=/x";
+	if (extra != NULL && strncmp(extra, "HEAD", 4) == 0)
+		m.env[0] = "REQUEST_METHOD=HEAD";
+	else if (extra != NULL)
+		m.env[2] = extra;
+	http_request_init(&r, &io, &W.t->conf, W.t->s, PROG_FILES);
+	assert_int_equal(http_send_file(&r, path, "text/csv", "Ré port.csv"),
+	    Q_OK);
+	status = r.status;
+	http_request_free(&r);
+	*out = m.out;
+	return status;
+}
+
+/* The body of a CGI response (after the blank line). */
+static const char *
+body_of(const struct buf *b)
+{
+	const char *p = strstr(buf_str(b), "\r\n\r\n");
+
+	return p ? p + 4 : "";
+}
+
+static void
+test_download_contract(void **state)
+{
+	struct buf	 out;
+	char		 path[PATH_MAX], etag[64], inm[100];
+	const char	*p, *q;
+
+	(void)state;
+	tu_path(path, W.t->dir, "f.csv");
+	assert_int_equal(tu_write_file(path, "0123456789"), 0);
+	assert_int_equal(send_file(path, NULL, &out), 200);
+	assert_string_equal(body_of(&out), "0123456789");
+	assert_non_null(strstr(buf_str(&out), "Content-Length: 10\r\n"));
+	assert_non_null(strstr(buf_str(&out), "Accept-Ranges: bytes\r\n"));
+	assert_non_null(strstr(buf_str(&out), "filename=\"R_ port.csv\"; "
+	    "filename*=UTF-8''R%C3%A9%20port.csv"));
+	p = strstr(buf_str(&out), "ETag: ");
+	assert_non_null(p);
+	q = strstr(p, "\r\n");
+	snprintf(etag, sizeof(etag), "%.*s", (int)(q - p - 6), p + 6);
+	buf_free(&out);
+	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=2-4", &out), 206);
+	assert_string_equal(body_of(&out), "234");
+	assert_non_null(strstr(buf_str(&out), "Content-Range: bytes 2-4/10"));
+	buf_free(&out);
+	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=-3", &out), 206);
+	assert_string_equal(body_of(&out), "789");
+	buf_free(&out);
+	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=7-", &out), 206);
+	assert_string_equal(body_of(&out), "789");
+	buf_free(&out);
+	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=10-", &out), 416);
+	assert_non_null(strstr(buf_str(&out), "Content-Range: bytes */10"));
+	buf_free(&out);
+	snprintf(inm, sizeof(inm), "HTTP_IF_NONE_MATCH=%s", etag);
+	assert_int_equal(send_file(path, inm, &out), 304);
+	assert_string_equal(body_of(&out), "");
+	buf_free(&out);
+	assert_int_equal(send_file(path, "HEAD", &out), 200);
+	assert_non_null(strstr(buf_str(&out), "Content-Length: 10\r\n"));
+	assert_string_equal(body_of(&out), "");
+	buf_free(&out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_path_tricks_are_404,
+		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_query_decoding,
+		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_path_and_method,
+		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_auth_statuses,
+		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_create_conflict_and_body_checks, setup_world,
+		    tu_teardown),
+		cmocka_unit_test_setup_teardown(test_body_over_limit_is_413,
+		    setup_world, tu_teardown),
+		cmocka_unit_test(test_concur_parse),
+		cmocka_unit_test(test_concur_render_job),
+		cmocka_unit_test_setup_teardown(test_download_contract,
+		    setup_world, tu_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
