@@ -98,14 +98,19 @@ integration: all
 test: deps
 	@sh tests/run-all.sh
 
+# The dev stack; passed explicitly (exporting OUT would leak into the
+# SAN=1 sub-make of make test).
+STACK	 = PORT='$(PORT)' VARDIR='$(VARDIR)' SERVER='$(SERVER)' OUT='$(OUT)' \
+	   sh scripts/stack.sh
+
 run: deps all
-	@sh scripts/stack.sh run
+	@$(STACK) run
 
 start: deps all
-	@sh scripts/stack.sh start
+	@$(STACK) start
 
 stop:
-	@sh scripts/stack.sh stop
+	@$(STACK) stop
 
 bench: deps all
 	@sh bench/run.sh

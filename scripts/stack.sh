@@ -367,8 +367,9 @@ Paste into a shell (the Concur dialect, SPEC section 4):
   # the definitions this token can use
   curl -s -H "Authorization: OAuth \$T" \$B/
 
-  # start a job (201, Location: the job)
-  curl -si -X POST -H "Authorization: OAuth \$T" \\
+  # start a job (201, Location: the job); -d '' sends Content-Length: 0,
+  # without which lighttpd answers 411 to any POST
+  curl -si -X POST -d '' -H "Authorization: OAuth \$T" \\
       -H 'Content-Type: application/xml' \$B/\$DEF/job
 
   # the jobs of the definition, newest first; keep the newest one's id
@@ -517,8 +518,10 @@ do_run() {
 	wait "$QCHILD" 2>/dev/null
 	status=$?
 	trap - INT TERM HUP
-	echo "$PROG: quarryd exited (status $status); stopping the stack" >&2
-	log_tail "$LOG/quarryd.out" "$LOG/quarryd.log"
+	if [ "$status" -ne 0 ]; then
+		echo "$PROG: quarryd exited (status $status)" >&2
+		log_tail "$LOG/quarryd.out" "$LOG/quarryd.log"
+	fi
 	do_stop
 	exit "$status"
 }
