@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""
+Runs Quarry's integration tests against real stacks (lighttpd + the four
+FastCGI programs + quarryd) in temporary directories.
+
+    python3 tests/integration/run.py --bin-dir OUT [-k PATTERN] [-v]
+
+OUT holds bin/ and cgi-bin/ (make's OUT: "." or build/san).  Prints one
+line per test, the tail of the stack's logs for each failure, and last a
+summary line "N passed, N failed[, N skipped]"; exits 1 on any failure.
+Set QUARRY_KEEP_TMP=1 to keep the temporary directories.
+"""
+
+import argparse
+import os
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODULES = ["test_concur", "test_cgi"]
+
+
+class Result(unittest.TextTestResult):
+    """Counts outcomes and prints the stack's logs next to a failure."""
+
+    def _logs(self, test):
+        stack = getattr(test, "stack", None)
+        if not hasattr(self, "_shown"):
+            self._shown = set()
+        if test.id() in self._shown:
+            return
+        self._shown.add(test.id())
+        if stack is not None and getattr(stack, "started", False):
+            self.stream.write("\n" + stack.log_tail() + "\n")
+            self.stream.flush()
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._logs(test)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._logs(test)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._logs(test)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    ap.add_argument("--bin-dir", default=".",
+                    help="directory holding bin/ and cgi-bin/")
+    ap.add_argument("-k", dest="patterns", action="append", default=[],
+                    help="only tests whose name contains PATTERN")
+    ap.add_argument("-v", action="store_true", help="verbose (default)")
+    args = ap.parse_args()
+
+    repo = os.path.dirname(os.path.dirname(HERE))
+    bin_dir = os.path.abspath(args.bin_dir)
+    os.environ["QUARRY_BIN_DIR"] = bin_dir
+    sys.path.insert(0, HERE)
+
+    missing = [p for p in ("bin/quarryctl", "bin/quarryd",
+                           "cgi-bin/definitions.fcgi", "cgi-bin/jobs.fcgi",
+                           "cgi-bin/status.fcgi", "cgi-bin/files.fcgi")
+               if not os.access(os.path.join(bin_dir, p), os.X_OK)]
+    if missing:
+        print("integration: missing in %s: %s (run make first)" % (
+            bin_dir, ", ".join(missing)))
+        print("0 passed, 1 failed")
+        return 1
+    if not os.path.exists(os.path.join(repo, "scripts", "stack.sh")):
+        print("integration: scripts/stack.sh is missing")
+        print("0 passed, 1 failed")
+        return 1
+
+    loader = unittest.TestLoader()
+    if args.patterns:
+        loader.testNamePatterns = ["*%s*" % p for p in args.patterns]
+    suite = unittest.TestSuite()
+    for name in MODULES:
+        suite.addTests(loader.loadTestsFromName(name))
+
+    t0 = time.time()
+    runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,
+                                     resultclass=Result)
+    res = runner.run(suite)
+    skipped = len(res.skipped)
+    failing, holders = set(), 0
+    for t, _ in res.failures + res.errors:
+        if isinstance(t, unittest.case._SubTest):
+            failing.add(t.test_case.id())
+        elif isinstance(t, unittest.TestCase):
+            failing.add(t.id())
+        else:
+            holders += 1        # setUpClass/tearDownClass and the like
+    failed = len(failing) + holders + len(res.unexpectedSuccesses)
+    passed = res.testsRun - skipped - len(res.expectedFailures) - \
+        len(res.unexpectedSuccesses) - len(failing)
+    print("integration: %.1fs with binaries from %s" % (time.time() - t0,
+                                                         bin_dir))
+    line = "%d passed, %d failed" % (passed, failed)
+    if skipped:
+        line += ", %d skipped" % skipped
+    print(line)
+    return 0 if failed == 0 and res.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
