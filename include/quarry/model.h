@@ -224,6 +224,27 @@ enum qerr job_complete(struct store *s, const char *id, int32_t pid,
 enum qerr job_fail(struct store *s, const char *id, int32_t pid,
 	      const char *detail, int retry, int max_attempts);
 /*
+ * Cancels a pending, queued or running job (a running build notices at
+ * its next progress report and stops).  Q_STATE if it is finished; before
+ * says the state it was in.
+ */
+enum qerr job_cancel(struct store *s, const char *id, struct job *out,
+	      enum job_state *before);
+/* pending_approval -> queued; Q_STATE in any other state. */
+enum qerr job_approve(struct store *s, const char *id, struct job *out);
+/* pending_approval -> rejected with reason as detail. */
+enum qerr job_reject(struct store *s, const char *id, const char *reason,
+	      struct job *out);
+/*
+ * failed or cancelled -> queued with its attempts reset (an admin's
+ * retry).  Q_EXISTS if an equal job is active meanwhile.
+ */
+enum qerr job_requeue(struct store *s, const char *id, struct job *out);
+/* completed -> expired, and its file in files_dir is deleted. */
+enum qerr job_remove_file(struct store *s, const char *files_dir,
+	      const char *id, struct job *out);
+
+/*
  * Puts back every running job whose lease ran out (all running jobs if
  * all), failing those that used their attempts.  Counts them in *n.
  */

@@ -13,6 +13,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <limits.h>
+#include <stdio.h>
 
 #include "quarry/model.h"
 #include "quarry/rec.h"
@@ -71,6 +74,9 @@ job_transition_allowed(enum job_state from, enum job_state to)
 		    to == JS_CANCELLED || to == JS_QUEUED;
 	case JS_COMPLETED:
 		return to == JS_EXPIRED;
+	case JS_FAILED:
+	case JS_CANCELLED:
+		return to == JS_QUEUED;		/* an admin's requeue */
 	default:
 		return 0;
 	}
@@ -366,6 +372,7 @@ job_get(struct store *s, const char *id, struct job *out)
 
 struct job_listing {
 	struct stx	*tx;
+	enum table	 table;	/* T_JOBS_BY_DEF or T_JOBS_BY_TENANT */
 	const void	*prefix;
 	size_t		 plen;
 	size_t		 limit;
@@ -395,9 +402,8 @@ tx_collect(struct stx *tx, void *arg)
 
 	buf_reset(&l->ids);
 	l->n = 0;
-	return stx_scan(tx, l->prefix == NULL ? T_JOBS_BY_TENANT :
-	    (l->plen == ID_LEN ? T_JOBS_BY_DEF : T_JOBS_BY_TENANT),
-	    l->prefix ? l->prefix : "", l->plen, NULL, 0, collect_id, l);
+	return stx_scan(tx, l->table, l->prefix ? l->prefix : "", l->plen,
+	    NULL, 0, collect_id, l);
 }
 
 /*
@@ -453,6 +459,7 @@ job_list_by_def(struct store *s, const char *def_id, size_t limit,
 	if (!id_valid(def_id))
 		return Q_NOTFOUND;
 	memset(&l, 0, sizeof(l));
+	l.table = T_JOBS_BY_DEF;
 	l.prefix = def_id;
 	l.plen = ID_LEN;
 	l.limit = limit;
@@ -469,6 +476,7 @@ job_list(struct store *s, const char *tenant, job_cb cb, void *arg)
 	char			p[TENANT_MAX + 1];
 
 	memset(&l, 0, sizeof(l));
+	l.table = T_JOBS_BY_TENANT;
 	if (tenant != NULL) {
 		if (!name_valid(tenant))
 			return Q_OK;
@@ -751,4 +759,167 @@ job_requeue_stale(struct store *s, int all, int max_attempts, unsigned *n)
 	*n = st.n;
 	buf_free(&st.ids);
 	return e;
+}
+
+/* ---- actions on one job: cancel, approve, reject, requeue, remove ---- */
+
+enum job_action { ACT_CANCEL, ACT_APPROVE, ACT_REJECT, ACT_REQUEUE,
+    ACT_REMOVE_FILE };
+
+struct action {
+	const char	*id;
+	enum job_action	 what;
+	const char	*reason;
+	struct job	*out;		/* the job after the action */
+	enum job_state	 before;
+	char		 file[64];	/* a file to delete once committed */
+};
+
+/* Inserts j's active key again; Q_EXISTS if another job holds it. */
+static enum qerr
+active_put(struct stx *tx, const struct job *j)
+{
+	struct buf	k = BUF_INIT;
+	enum qerr	e;
+
+	active_key(&k, j);
+	e = k.oom ? Q_NOMEM : stx_put_new(tx, T_ACTIVE, k.data, k.len, j->id,
+	    ID_LEN);
+	buf_free(&k);
+	return e;
+}
+
+static enum qerr
+set_detail(struct job *j, const char *detail)
+{
+	char *d;
+
+	if ((d = strdup(detail)) == NULL)
+		return Q_NOMEM;
+	free(j->detail);
+	j->detail = d;
+	return Q_OK;
+}
+
+static enum qerr
+tx_action(struct stx *tx, void *arg)
+{
+	struct action	*a = arg;
+	struct job	*j = a->out;
+	enum qerr	 e;
+
+	job_free(j);
+	a->file[0] = '\0';
+	if ((e = get_job(tx, a->id, j)) != Q_OK)
+		return e;
+	a->before = j->state;
+	switch (a->what) {
+	case ACT_CANCEL:
+		if (!job_state_active(j->state))
+			return Q_STATE;
+		if ((e = set_detail(j, "cancelled")) != Q_OK)
+			return e;
+		return transition(tx, j, JS_CANCELLED);
+	case ACT_APPROVE:
+		if (j->state != JS_PENDING_APPROVAL)
+			return Q_STATE;
+		return transition(tx, j, JS_QUEUED);
+	case ACT_REJECT:
+		if (j->state != JS_PENDING_APPROVAL)
+			return Q_STATE;
+		if ((e = set_detail(j, a->reason && *a->reason ? a->reason :
+		    "rejected")) != Q_OK)
+			return e;
+		return transition(tx, j, JS_REJECTED);
+	case ACT_REQUEUE:
+		if (j->state != JS_FAILED && j->state != JS_CANCELLED)
+			return Q_STATE;
+		/* A fresh start: the active-job rule applies again. */
+		if ((e = active_put(tx, j)) != Q_OK)
+			return e;
+		j->attempts = 0;
+		j->rows = j->bytes = 0;
+		j->finished = 0;
+		if ((e = set_detail(j, "")) != Q_OK)
+			return e;
+		return transition(tx, j, JS_QUEUED);
+	case ACT_REMOVE_FILE:
+		if (j->state != JS_COMPLETED)
+			return Q_STATE;
+		snprintf(a->file, sizeof(a->file), "%s", j->file);
+		if ((e = set_detail(j, "the file was deleted")) != Q_OK)
+			return e;
+		return transition(tx, j, JS_EXPIRED);
+	}
+	return Q_STATE;
+}
+
+static enum qerr
+act(struct store *s, const char *id, enum job_action what,
+    const char *reason, struct job *out, enum job_state *before, char *file)
+{
+	struct action	a;
+	enum qerr	e;
+
+	memset(out, 0, sizeof(*out));
+	if (!id_valid(id))
+		return Q_NOTFOUND;
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	a.what = what;
+	a.reason = reason;
+	a.out = out;
+	e = store_txn(s, tx_action, &a);
+	if (before != NULL)
+		*before = a.before;
+	if (file != NULL)
+		snprintf(file, 64, "%s", e == Q_OK ? a.file : "");
+	return e;
+}
+
+/* Cancels an active job (see model.h). */
+enum qerr
+job_cancel(struct store *s, const char *id, struct job *out,
+    enum job_state *before)
+{
+	return act(s, id, ACT_CANCEL, NULL, out, before, NULL);
+}
+
+/* Approves a job waiting for approval: it is queued. */
+enum qerr
+job_approve(struct store *s, const char *id, struct job *out)
+{
+	return act(s, id, ACT_APPROVE, NULL, out, NULL, NULL);
+}
+
+/* Rejects a job waiting for approval, with reason as its detail. */
+enum qerr
+job_reject(struct store *s, const char *id, const char *reason,
+    struct job *out)
+{
+	return act(s, id, ACT_REJECT, reason, out, NULL, NULL);
+}
+
+/* Queues a failed or cancelled job again (see model.h). */
+enum qerr
+job_requeue(struct store *s, const char *id, struct job *out)
+{
+	return act(s, id, ACT_REQUEUE, NULL, out, NULL, NULL);
+}
+
+/* Deletes a completed job's file: the job is expired (see model.h). */
+enum qerr
+job_remove_file(struct store *s, const char *files_dir, const char *id,
+    struct job *out)
+{
+	char		file[64], path[PATH_MAX];
+	enum qerr	e;
+
+	if ((e = act(s, id, ACT_REMOVE_FILE, NULL, out, NULL, file)) != Q_OK)
+		return e;
+	if (file[0] != '\0' && strchr(file, '/') == NULL &&
+	    snprintf(path, sizeof(path), "%s/%s", files_dir, file) <
+	    (int)sizeof(path))
+		unlink(path);
+	return Q_OK;
 }

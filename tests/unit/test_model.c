@@ -534,6 +534,9 @@ test_state_machine(void **state)
 		[JS_RUNNING] = { [JS_COMPLETED] = 1, [JS_FAILED] = 1,
 		    [JS_CANCELLED] = 1, [JS_QUEUED] = 1 },
 		[JS_COMPLETED] = { [JS_EXPIRED] = 1 },
+		/* an admin's requeue ('quarryctl job requeue') */
+		[JS_FAILED] = { [JS_QUEUED] = 1 },
+		[JS_CANCELLED] = { [JS_QUEUED] = 1 },
 	};
 	enum job_state	from, to, parsed;
 

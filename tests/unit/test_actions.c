@@ -1,0 +1,200 @@
+/*
+ * Unit tests of the actions on one job (cancel, approve, reject,
+ * requeue, remove file) over a real store: each moves the job along the
+ * state machine and keeps the queue and the active-job key right.
+ */
+#include "testutil.h"
+
+#include "quarry/model.h"
+
+static void
+add_def(struct tu *t, const char *tenant, int approval, struct definition *d)
+{
+	char	doc[512], field[64], err[256];
+
+	snprintf(doc, sizeof(doc), "{\"tenant\":\"%s\",\"name\":\"n\","
+	    "\"source\":{\"dataset\":\"x\"},\"formats\":[\"csv\"],"
+	    "\"approval\":%s}", tenant, approval ? "true" : "false");
+	assert_int_equal(definition_parse(doc, strlen(doc), d, field,
+	    sizeof(field), err, sizeof(err)), Q_OK);
+	assert_int_equal(definition_add(t->s, d), Q_OK);
+}
+
+static void
+test_cancel_frees_the_active_key(void **state)
+{
+	struct tu		*t = *state;
+	struct definition	 d;
+	struct job		 j, k, got;
+	char			 ex[ID_LEN + 1];
+	enum job_state		 before;
+
+	add_def(t, "acme", 0, &d);
+	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &j, ex),
+	    Q_OK);
+	assert_int_equal(job_cancel(t->s, j.id, &got, &before), Q_OK);
+	assert_int_equal(before, JS_QUEUED);
+	assert_int_equal(got.state, JS_CANCELLED);
+	assert_int_not_equal(got.finished, 0);
+	job_free(&got);
+	/* Nothing left to claim, and an equal job may be created again. */
+	assert_int_equal(job_claim(t->s, 1, 30, &got), Q_NOTFOUND);
+	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &k, ex),
+	    Q_OK);
+	/* Cancelling a finished job is refused. */
+	assert_int_equal(job_cancel(t->s, j.id, &got, &before), Q_STATE);
+	job_free(&got);
+	/* A running job is cancelled; its worker's next report sees it. */
+	assert_int_equal(job_claim(t->s, 7, 30, &got), Q_OK);
+	job_free(&got);
+	assert_int_equal(job_cancel(t->s, k.id, &got, &before), Q_OK);
+	assert_int_equal(before, JS_RUNNING);
+	job_free(&got);
+	assert_int_equal(job_progress(t->s, k.id, 7, 30, 1, 1), Q_STATE);
+	assert_int_equal(job_cancel(t->s, "AAAAAAAAAAAAAAAAAAAAAA", &got,
+	    &before), Q_NOTFOUND);
+	job_free(&j);
+	job_free(&k);
+	definition_free(&d);
+}
+
+static void
+test_approve_and_reject(void **state)
+{
+	struct tu		*t = *state;
+	struct definition	 d;
+	struct job		 a, b, got;
+	char			 ex[ID_LEN + 1];
+
+	add_def(t, "acme", 1, &d);
+	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &a, ex),
+	    Q_OK);
+	assert_int_equal(a.state, JS_PENDING_APPROVAL);
+	/* Pending jobs are not claimed. */
+	assert_int_equal(job_claim(t->s, 1, 30, &got), Q_NOTFOUND);
+	assert_int_equal(job_approve(t->s, a.id, &got), Q_OK);
+	assert_int_equal(got.state, JS_QUEUED);
+	job_free(&got);
+	assert_int_equal(job_approve(t->s, a.id, &got), Q_STATE);
+	job_free(&got);
+	assert_int_equal(job_claim(t->s, 1, 30, &got), Q_OK);
+	assert_string_equal(got.id, a.id);
+	job_free(&got);
+	assert_int_equal(job_create(t->s, &d, "o", "{\"x\":\"1\"}", FMT_CSV,
+	    &b, ex), Q_OK);
+	assert_int_equal(job_reject(t->s, b.id, "not this month", &got), Q_OK);
+	assert_int_equal(got.state, JS_REJECTED);
+	assert_string_equal(got.detail, "not this month");
+	job_free(&got);
+	assert_int_equal(job_reject(t->s, b.id, "again", &got), Q_STATE);
+	job_free(&got);
+	job_free(&a);
+	job_free(&b);
+	definition_free(&d);
+}
+
+static void
+test_requeue_failed(void **state)
+{
+	struct tu		*t = *state;
+	struct definition	 d;
+	struct job		 j, k, got;
+	char			 ex[ID_LEN + 1];
+
+	add_def(t, "acme", 0, &d);
+	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &j, ex),
+	    Q_OK);
+	assert_int_equal(job_claim(t->s, 3, 30, &got), Q_OK);
+	job_free(&got);
+	assert_int_equal(job_fail(t->s, j.id, 3, "boom", 0, 3), Q_OK);
+	/* Meanwhile an equal job is active: requeue would break the rule. */
+	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &k, ex),
+	    Q_OK);
+	assert_int_equal(job_requeue(t->s, j.id, &got), Q_EXISTS);
+	job_free(&got);
+	assert_int_equal(job_cancel(t->s, k.id, &got, NULL), Q_OK);
+	job_free(&got);
+	assert_int_equal(job_requeue(t->s, j.id, &got), Q_OK);
+	assert_int_equal(got.state, JS_QUEUED);
+	assert_int_equal(got.attempts, 0);
+	assert_string_equal(got.detail, "");
+	job_free(&got);
+	assert_int_equal(job_claim(t->s, 4, 30, &got), Q_OK);
+	assert_string_equal(got.id, j.id);
+	job_free(&got);
+	job_free(&j);
+	job_free(&k);
+	definition_free(&d);
+}
+
+static void
+test_remove_file(void **state)
+{
+	struct tu		*t = *state;
+	struct definition	 d;
+	struct job		 j, got;
+	char			 ex[ID_LEN + 1], path[PATH_MAX];
+
+	add_def(t, "acme", 0, &d);
+	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &j, ex),
+	    Q_OK);
+	assert_int_equal(job_remove_file(t->s, t->conf.files_dir, j.id, &got),
+	    Q_STATE);
+	job_free(&got);
+	assert_int_equal(job_claim(t->s, 3, 30, &got), Q_OK);
+	job_free(&got);
+	tu_path(path, t->conf.files_dir, "out.csv");
+	assert_int_equal(tu_write_file(path, "a\r\n"), 0);
+	assert_int_equal(job_complete(t->s, j.id, 3, "out.csv", 3, 0, 60),
+	    Q_OK);
+	assert_int_equal(job_remove_file(t->s, t->conf.files_dir, j.id, &got),
+	    Q_OK);
+	assert_int_equal(got.state, JS_EXPIRED);
+	job_free(&got);
+	assert_int_equal(access(path, F_OK), -1);
+	job_free(&j);
+	definition_free(&d);
+}
+
+static int
+count_job(const struct job *j, void *arg)
+{
+	(void)j;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* A tenant name as long as an id must list its own jobs, not a def's. */
+static void
+test_list_by_tenant_of_id_length(void **state)
+{
+	struct tu		*t = *state;
+	struct definition	 d;
+	struct job		 j;
+	char			 ex[ID_LEN + 1], tenant[ID_LEN];
+	int			 n = 0;
+
+	memset(tenant, 'a', ID_LEN - 1);
+	tenant[ID_LEN - 1] = '\0';
+	add_def(t, tenant, 0, &d);
+	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &j, ex),
+	    Q_OK);
+	assert_int_equal(job_list(t->s, tenant, count_job, &n), Q_OK);
+	assert_int_equal(n, 1);
+	job_free(&j);
+	definition_free(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TU_STORE_TEST(test_cancel_frees_the_active_key),
+		TU_STORE_TEST(test_approve_and_reject),
+		TU_STORE_TEST(test_requeue_failed),
+		TU_STORE_TEST(test_remove_file),
+		TU_STORE_TEST(test_list_by_tenant_of_id_length),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
