@@ -139,6 +139,13 @@ enum qerr definition_parse(const char *json, size_t len,
 enum qerr definition_add(struct store *s, struct definition *d);
 enum qerr definition_get(struct store *s, const char *id,
 	      struct definition *out);
+/*
+ * Replaces definition id with the parsed d (same tenant; jobs keep
+ * pointing at it; created is kept, modified set).  Q_NOTFOUND if no
+ * definition of d's tenant has that id.
+ */
+enum qerr definition_update(struct store *s, const char *id,
+	      struct definition *d);
 /* Q_EXISTS if the definition has an active job. */
 enum qerr definition_rm(struct store *s, const char *id);
 typedef int (*definition_cb)(const struct definition *d, void *arg);

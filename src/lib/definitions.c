@@ -587,6 +587,44 @@ struct def_find {
 };
 
 static enum qerr
+tx_def_update(struct stx *tx, void *arg)
+{
+	struct definition	*d = arg;
+	struct definition	 old;
+	struct buf		 v = BUF_INIT;
+	enum qerr		 e;
+
+	if ((e = stx_get(tx, T_DEFS, d->id, ID_LEN, &v)) != Q_OK)
+		goto out;
+	if ((e = def_decode(v.data, v.len, &old)) != Q_OK)
+		goto out;
+	if (strcmp(old.tenant, d->tenant) != 0)
+		e = Q_NOTFOUND;		/* another tenant's id: not there */
+	d->created = old.created;
+	definition_free(&old);
+	if (e != Q_OK)
+		goto out;
+	buf_reset(&v);
+	def_encode(&v, d);
+	e = v.oom ? Q_NOMEM : stx_put(tx, T_DEFS, d->id, ID_LEN, v.data,
+	    v.len);
+out:
+	buf_free(&v);
+	return e;
+}
+
+/* Replaces definition id of d's tenant with d (see model.h). */
+enum qerr
+definition_update(struct store *s, const char *id, struct definition *d)
+{
+	if (!id_valid(id))
+		return Q_NOTFOUND;
+	memcpy(d->id, id, sizeof(d->id));
+	d->modified = q_seams.now();
+	return store_txn(s, tx_def_update, d);
+}
+
+static enum qerr
 tx_def_get(struct stx *tx, void *arg)
 {
 	struct def_find	*f = arg;

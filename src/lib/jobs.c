@@ -269,6 +269,9 @@ tx_job_create(struct stx *tx, void *arg)
 	size_t		 tl;
 	enum qerr	 e;
 
+	/* The definition must still exist (a delete may have raced us). */
+	if ((e = stx_get(tx, T_DEFS, j->def_id, ID_LEN, &v)) != Q_OK)
+		goto out;
 	active_key(&k, j);
 	if (k.oom) {
 		e = Q_NOMEM;
