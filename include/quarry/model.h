@@ -180,6 +180,8 @@ struct job {
 	uint64_t rows;
 	uint64_t bytes;
 	char	*detail;		/* reason of a failure, rejection */
+	char	*name;			/* given at creation, else the def's */
+	time_t	 approved;		/* 0 unless approved by an admin */
 	char	 file[64];		/* name in files_dir, "" if none */
 	uint64_t file_size;
 	int32_t	 worker_pid;
@@ -201,6 +203,10 @@ int	 job_transition_allowed(enum job_state from, enum job_state to);
 enum qerr job_create(struct store *s, const struct definition *d,
 	      const char *owner, const char *params, enum fmt format,
 	      struct job *out, char existing[ID_LEN + 1]);
+/* The same, with a display name (NULL = the definition's name). */
+enum qerr job_create_named(struct store *s, const struct definition *d,
+	      const char *owner, const char *name, const char *params,
+	      enum fmt format, struct job *out, char existing[ID_LEN + 1]);
 enum qerr job_get(struct store *s, const char *id, struct job *out);
 typedef int (*job_cb)(const struct job *j, void *arg);
 /* Jobs of a definition, newest first, at most limit (0 = all). */

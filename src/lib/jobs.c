@@ -4,6 +4,8 @@
  * Record 'J' version 1 (key id): id, tenant, def_id, owner, state, format,
  * params, seq, created, updated, started, finished, expires, lease_until,
  * attempts, rows, bytes, detail, file, file_size, worker_pid.
+ * Version 2 appends name and approved; a version 1 record reads as an
+ * unnamed, never approved job.
  *
  * Indexes kept in the same transaction as the record:
  *	T_JOBS_BY_DEF	 def_id + be64(~seq)		newest first
@@ -21,7 +23,7 @@
 #include "quarry/rec.h"
 #include "quarry/seams.h"
 
-#define JOB_V 1
+#define JOB_V 2		/* 2 added name and approved; 1 is still read */
 
 static const char *const state_names[JS_NSTATES] = {
 	"pending_approval", "queued", "running", "completed", "failed",
@@ -87,7 +89,8 @@ job_free(struct job *j)
 {
 	free(j->params);
 	free(j->detail);
-	j->params = j->detail = NULL;
+	free(j->name);
+	j->params = j->detail = j->name = NULL;
 }
 
 static void
@@ -115,6 +118,8 @@ job_encode(struct buf *b, const struct job *j)
 	rec_str(b, j->file);
 	rec_u64(b, j->file_size);
 	rec_u64(b, (uint64_t)(uint32_t)j->worker_pid);
+	rec_str(b, j->name ? j->name : "");
+	rec_u64(b, (uint64_t)j->approved);
 }
 
 static enum qerr
@@ -125,7 +130,7 @@ job_decode(const void *p, size_t n, struct job *j)
 
 	memset(j, 0, sizeof(*j));
 	rec_open(&r, p, n, 'J');
-	if (r.version != JOB_V)
+	if (r.version != 1 && r.version != JOB_V)
 		return Q_STORE;
 	rec_get_strn(&r, j->id, sizeof(j->id));
 	rec_get_strn(&r, j->tenant, sizeof(j->tenant));
@@ -148,6 +153,13 @@ job_decode(const void *p, size_t n, struct job *j)
 	rec_get_strn(&r, j->file, sizeof(j->file));
 	j->file_size = rec_get_u64(&r);
 	j->worker_pid = (int32_t)(uint32_t)rec_get_u64(&r);
+	if (r.version >= 2) {
+		j->name = rec_get_str(&r);
+		j->approved = (time_t)rec_get_u64(&r);
+	} else
+		j->name = strdup("");
+	if (j->name == NULL)
+		r.err = 1;
 	if (r.err || st >= JS_NSTATES || fm >= FMT_COUNT) {
 		job_free(j);
 		return Q_STORE;
@@ -322,6 +334,16 @@ job_create(struct store *s, const struct definition *d, const char *owner,
     const char *params, enum fmt format, struct job *out,
     char existing[ID_LEN + 1])
 {
+	return job_create_named(s, d, owner, NULL, params, format, out,
+	    existing);
+}
+
+/* Creates a named job of d (see model.h). */
+enum qerr
+job_create_named(struct store *s, const struct definition *d,
+    const char *owner, const char *name, const char *params, enum fmt format,
+    struct job *out, char existing[ID_LEN + 1])
+{
 	struct create	c;
 	enum qerr	e;
 
@@ -335,7 +357,9 @@ job_create(struct store *s, const struct definition *d, const char *owner,
 	out->state = d->approval ? JS_PENDING_APPROVAL : JS_QUEUED;
 	out->format = format;
 	if ((out->params = strdup(params)) == NULL ||
-	    (out->detail = strdup("")) == NULL) {
+	    (out->detail = strdup("")) == NULL ||
+	    (out->name = strdup(name ? name : (d->name ? d->name : ""))) ==
+	    NULL) {
 		job_free(out);
 		return Q_NOMEM;
 	}
@@ -826,6 +850,7 @@ tx_action(struct stx *tx, void *arg)
 	case ACT_APPROVE:
 		if (j->state != JS_PENDING_APPROVAL)
 			return Q_STATE;
+		j->approved = q_seams.now();
 		return transition(tx, j, JS_QUEUED);
 	case ACT_REJECT:
 		if (j->state != JS_PENDING_APPROVAL)
