@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include "quarry/model.h"
+#include "quarry/rec.h"
 
 static void
 add_def(struct tu *t, const char *tenant, int approval, struct definition *d)
@@ -185,6 +186,52 @@ test_list_by_tenant_of_id_length(void **state)
 	definition_free(&d);
 }
 
+static enum qerr
+put_v1(struct stx *tx, void *arg)
+{
+	struct buf	*b = arg;
+
+	return stx_put(tx, T_JOBS, "VVVVVVVVVVVVVVVVVVVVVV", ID_LEN, b->data,
+	    b->len);
+}
+
+/* A job written by version 1 of the record still reads (docs/store.md). */
+static void
+test_reads_version_1_job(void **state)
+{
+	struct tu	*t = *state;
+	struct buf	 b = BUF_INIT;
+	struct job	 j;
+	int		 i;
+
+	rec_begin(&b, 'J', 1);
+	rec_str(&b, "VVVVVVVVVVVVVVVVVVVVVV");
+	rec_str(&b, "acme");
+	rec_str(&b, "DDDDDDDDDDDDDDDDDDDDDD");
+	rec_str(&b, "owner");
+	rec_u64(&b, JS_COMPLETED);
+	rec_u64(&b, FMT_TSV);
+	rec_str(&b, "{}");
+	for (i = 0; i < 10; i++)	/* seq .. bytes */
+		rec_u64(&b, 100 + (uint64_t)i);
+	rec_str(&b, "");
+	rec_str(&b, "f.tsv");
+	rec_u64(&b, 42);
+	rec_u64(&b, 0);
+	assert_int_equal(store_txn(t->s, put_v1, &b), Q_OK);
+	buf_free(&b);
+	assert_int_equal(job_get(t->s, "VVVVVVVVVVVVVVVVVVVVVV", &j), Q_OK);
+	assert_int_equal(j.state, JS_COMPLETED);
+	assert_int_equal(j.format, FMT_TSV);
+	assert_int_equal(j.created, 101);
+	assert_int_equal(j.bytes, 109);
+	assert_string_equal(j.file, "f.tsv");
+	assert_int_equal(j.file_size, 42);
+	assert_string_equal(j.name, "");
+	assert_int_equal(j.approved, 0);
+	job_free(&j);
+}
+
 int
 main(void)
 {
@@ -194,6 +241,7 @@ main(void)
 		TU_STORE_TEST(test_requeue_failed),
 		TU_STORE_TEST(test_remove_file),
 		TU_STORE_TEST(test_list_by_tenant_of_id_length),
+		TU_STORE_TEST(test_reads_version_1_job),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
