@@ -71,26 +71,30 @@ running_pid() {
 
 # Prints the pids of the children of process $1 (Linux /proc only).
 children_of() {
-	for _d in /proc/[0-9]*; do
-		_pp=$(sed 's/.*) //' "$_d/stat" 2>/dev/null | cut -d ' ' -f 2)
-		[ "$_pp" = "$1" ] && echo "${_d#/proc/}"
-	done
+	awk -v parent="$1" '{
+		sub(/.*\) /, "")	# past "pid (comm) "; $2 is the ppid
+		if ($2 == parent) {
+			split(FILENAME, f, "/")
+			print f[3]
+		}
+		nextfile
+	}' /proc/[0-9]*/stat 2>/dev/null
 	return 0
 }
 
 # Stops the programs of CGIBIN left behind by a web server of this stack
 # that died (they carry QUARRY_CONF=CONF in their environment).
 stop_orphans() {
-	for _d in /proc/[0-9]*; do
-		case "$(readlink "$_d/exe" 2>/dev/null)" in
-		"$CGIBIN"/*) ;;
-		*) continue ;;
-		esac
-		tr '\0' '\n' < "$_d/environ" 2>/dev/null |
+	# shellcheck disable=SC2012
+	for _p in $(ls -l /proc/[0-9]*/exe 2>/dev/null | awk -v dir="$CGIBIN/" '{
+		t = NF; if ($t == "(deleted)") t--	# rebuilt since
+		if (index($t, dir) == 1) { split($(t - 2), f, "/"); print f[3] }
+	    }'); do
+		tr '\0' '\n' < "/proc/$_p/environ" 2>/dev/null |
 		    grep -qxF "QUARRY_CONF=$CONF" || continue
-		echo "$PROG: stopping leftover ${_d#/proc/}" \
-		    "($(readlink "$_d/exe"))" >&2
-		kill -TERM "${_d#/proc/}" 2>/dev/null
+		echo "$PROG: stopping leftover $_p" \
+		    "($(readlink "/proc/$_p/exe"))" >&2
+		kill -TERM "$_p" 2>/dev/null
 	done
 	return 0
 }
@@ -119,10 +123,10 @@ stop_one() {
 		rm -f "$1"
 		return 0
 	fi
-	_kids=$(children_of "$_spid")
 	kill -TERM "$_spid" 2>/dev/null
 	if ! wait_gone "$_spid"; then
 		echo "$PROG: $3 (pid $_spid) did not stop; killing it" >&2
+		_kids=$(children_of "$_spid")
 		# shellcheck disable=SC2086
 		kill -KILL "$_spid" $_kids 2>/dev/null
 		wait_gone "$_spid" || :
@@ -482,6 +486,7 @@ start_quarryd() {
 do_stop() {
 	stop_one "$QUARRYD_PID" "$QUARRYD_NAMES" quarryd
 	stop_one "$HTTPD_PID" "$HTTPD_NAMES" "the web server"
+	stop_orphans
 	rm -f "$RUN"/*.sock "$RUN"/*.sock-*
 }
 
