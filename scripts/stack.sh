@@ -349,7 +349,8 @@ banner() {
 		echo "Administer it with: $BIN/quarryctl -c $CONF ..."
 		return 0
 	fi
-	DEF= ADMIN_TOKEN= USER_TOKEN=
+	DEF='' ADMIN_TOKEN='' USER_TOKEN=''
+	# shellcheck disable=SC1091
 	. "$VARDIR/demo.env"
 	cat <<EOF
 
