@@ -9,6 +9,9 @@
 #include "api/api.h"
 #include "quarry/build.h"
 #include "quarry/format.h"
+#include "quarry/jsonutil.h"
+#include "quarry/params.h"
+#include "quarry/wake.h"
 
 /* Loads a definition of the caller's tenant (see api.h). */
 enum qerr
@@ -117,4 +120,131 @@ api_send_job_file(struct request *r, const struct job *j)
 		return Q_GONE;
 	}
 	return e;
+}
+
+/* Reads and parses a JSON body (see api.h). */
+enum qerr
+api_body_json(struct request *r, int required, struct json_object **out)
+{
+	char		err[256];
+	enum qerr	e;
+
+	*out = NULL;
+	if ((e = http_read_body(r)) != Q_OK) {
+		if (e == Q_TOOBIG)
+			snprintf(r->err_msg, sizeof(r->err_msg), "the body is "
+			    "larger than %zu bytes", r->conf->max_body);
+		else
+			snprintf(r->err_msg, sizeof(r->err_msg), "the body "
+			    "could not be read");
+		return e;
+	}
+	if (r->body.len == 0 && !required)
+		return Q_OK;
+	if (r->body.len == 0) {
+		snprintf(r->err_msg, sizeof(r->err_msg), "a JSON body is "
+		    "required");
+		return Q_INVALID;
+	}
+	if ((e = json_parse_strict(r->body.data, r->body.len, out, err,
+	    sizeof(err))) != Q_OK) {
+		snprintf(r->err_msg, sizeof(r->err_msg), "malformed JSON: %s",
+		    err);
+		return e;
+	}
+	if (!json_object_is_type(*out, json_type_object)) {
+		json_object_put(*out);
+		*out = NULL;
+		snprintf(r->err_msg, sizeof(r->err_msg), "the body must be a "
+		    "JSON object");
+		return Q_INVALID;
+	}
+	return Q_OK;
+}
+
+/* Refuses callers without the admin role (see api.h). */
+enum qerr
+api_admin(struct request *r)
+{
+	if (r->tok.role == ROLE_ADMIN)
+		return Q_OK;
+	snprintf(r->err_msg, sizeof(r->err_msg), "this needs an admin token");
+	return Q_FORBIDDEN;
+}
+
+/* Creates a job with checked parameters and format (see api.h). */
+enum qerr
+api_create_job(struct request *r, const struct definition *d,
+    struct json_object *params, const char *format, const char *name,
+    struct job *out, char existing[ID_LEN + 1])
+{
+	struct buf	 canon = BUF_INIT;
+	char		 bad[96], err[256];
+	enum fmt	 f = d->formats[0];
+	size_t		 i;
+	enum qerr	 e;
+
+	memset(out, 0, sizeof(*out));
+	existing[0] = '\0';
+	if (format != NULL) {
+		if (fmt_parse(format, &f) != 0)
+			i = d->nformats;
+		else
+			for (i = 0; i < d->nformats && d->formats[i] != f; i++)
+				continue;
+		if (i == d->nformats) {
+			snprintf(r->err_target, sizeof(r->err_target),
+			    "format");
+			snprintf(r->err_msg, sizeof(r->err_msg), "format '%.32s'"
+			    " is not offered by this definition", format);
+			return Q_INVALID;
+		}
+	}
+	e = params_canonical(d, params, &canon, bad, sizeof(bad), err,
+	    sizeof(err));
+	if (e != Q_OK) {
+		snprintf(r->err_target, sizeof(r->err_target), "parameters%s%s",
+		    strcmp(bad, "parameters") && bad[0] ? "." : "",
+		    strcmp(bad, "parameters") ? bad : "");
+		snprintf(r->err_msg, sizeof(r->err_msg), "%s", err);
+		buf_free(&canon);
+		return e;
+	}
+	e = job_create_named(r->store, d, r->tok.id, name, buf_str(&canon), f,
+	    out, existing);
+	buf_free(&canon);
+	if (e == Q_OK)
+		wake_scheduler(r->conf);
+	return e;
+}
+
+struct visible {
+	struct request	*r;
+	unsigned	 states;	/* bit per job_state; 0 = all */
+	job_cb		 cb;
+	void		*arg;
+};
+
+static int
+visible_job(const struct job *j, void *arg)
+{
+	struct visible *v = arg;
+
+	if (!http_may_see_job(v->r, j))
+		return 0;
+	if (v->states != 0 && !(v->states & (1u << j->state)))
+		return 0;
+	return v->cb(j, v->arg);
+}
+
+/* Lists the jobs the caller may see, newest first (see api.h). */
+enum qerr
+api_list_jobs(struct request *r, const char *def_id, unsigned states,
+    job_cb cb, void *arg)
+{
+	struct visible v = { r, states, cb, arg };
+
+	if (def_id != NULL)
+		return job_list_by_def(r->store, def_id, 0, visible_job, &v);
+	return job_list(r->store, r->tok.tenant, visible_job, &v);
 }

@@ -57,8 +57,8 @@ concur_create_job(struct request *r)
 	e = params_canonical(&d, NULL, &canon, bad, sizeof(bad), err,
 	    sizeof(err));
 	if (e != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "parameter %s: %s",
-		    bad, err);
+		snprintf(r->err_target, sizeof(r->err_target), "%s", bad);
+		snprintf(r->err_msg, sizeof(r->err_msg), "%s", err);
 		goto out;
 	}
 	e = job_create(r->store, &d, r->tok.id, buf_str(&canon), d.formats[0],

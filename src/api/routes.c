@@ -7,6 +7,10 @@
 #include "dialect/dialect.h"
 
 #define CC CONCUR_MOUNT
+#define GR GRAPH_MOUNT
+#define OS OSDI_MOUNT
+#define G &dialect_graph
+#define O &dialect_osdi
 
 const struct route routes[] = {
 	{ PROG_DEFINITIONS, M_GET, CC, &dialect_concur,
@@ -20,6 +24,33 @@ const struct route routes[] = {
 	    concur_job_status },
 	{ PROG_FILES, M_GET, CC "/*/job/*/file", &dialect_concur,
 	    concur_job_file },
+
+	{ PROG_DEFINITIONS, M_GET, GR "/definitions", G,
+	    graph_list_definitions },
+	{ PROG_DEFINITIONS, M_POST, GR "/definitions", G,
+	    graph_create_definition },
+	{ PROG_DEFINITIONS, M_GET, GR "/definitions/*", G,
+	    graph_show_definition },
+	{ PROG_DEFINITIONS, M_PUT, GR "/definitions/*", G,
+	    graph_replace_definition },
+	{ PROG_DEFINITIONS, M_DELETE, GR "/definitions/*", G,
+	    graph_delete_definition },
+	{ PROG_JOBS, M_GET, GR "/exportJobs", G, graph_list_jobs },
+	{ PROG_JOBS, M_POST, GR "/exportJobs", G, graph_create_job },
+	{ PROG_STATUS, M_GET, GR "/exportJobs/*", G, graph_show_job },
+	{ PROG_JOBS, M_DELETE, GR "/exportJobs/*", G, graph_delete_job },
+	{ PROG_FILES, M_GET, GR "/exportJobs/*/content", G,
+	    graph_job_content },
+	{ PROG_JOBS, M_POST, GR "/exportJobs/*/approve", G,
+	    graph_approve_job },
+	{ PROG_JOBS, M_POST, GR "/exportJobs/*/reject", G, graph_reject_job },
+
+	{ PROG_JOBS, M_GET, OS, O, osdi_entry },
+	{ PROG_JOBS, M_GET, OS "/exports", O, osdi_list_exports },
+	{ PROG_JOBS, M_POST, OS "/exports", O, osdi_create_export },
+	{ PROG_STATUS, M_GET, OS "/exports/*", O, osdi_show_export },
+	{ PROG_JOBS, M_DELETE, OS "/exports/*", O, osdi_delete_export },
+	{ PROG_FILES, M_GET, OS "/exports/*/download", O, osdi_download },
 };
 
 const size_t nroutes = sizeof(routes) / sizeof(routes[0]);

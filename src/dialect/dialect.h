@@ -14,6 +14,8 @@
 #include "quarry/buf.h"
 #include "quarry/model.h"
 
+struct json_object;
+
 struct dialect {
 	const char	*name;
 	const char	*mount;		/* URL prefix, no final '/' */
@@ -32,6 +34,8 @@ struct dialect {
 };
 
 extern const struct dialect dialect_concur;
+extern const struct dialect dialect_graph;
+extern const struct dialect dialect_osdi;
 
 /* ---- Concur (concur.c) ---- */
 
@@ -62,5 +66,34 @@ void	 concur_jobs_end(struct buf *b);
  */
 enum qerr concur_parse_job_request(const char *p, size_t n, char *def_uri,
 	      size_t len, char *err, size_t errlen);
+
+/* ---- Graph (graph.c) ---- */
+
+#define GRAPH_MOUNT "/api/v1"
+#define GRAPH_CTYPE "application/json"
+
+/* The job as Graph shows it: id, status, statusDetail, … */
+struct json_object *graph_job(const struct request *r, const struct job *j);
+/* The definition's document with id and its times. */
+struct json_object *graph_definition(const struct definition *d);
+/* Graph's word for a job state ("notStarted", "succeeded", …). */
+const char *graph_status_word(enum job_state s);
+/* Sends obj (taking it) as JSON with status. */
+void	 json_send(struct request *r, int status, const char *ctype,
+	     struct json_object *obj);
+
+/* ---- OSDI (osdi.c) ---- */
+
+#define OSDI_MOUNT "/osdi/v1"
+#define OSDI_CTYPE "application/hal+json"
+#define OSDI_CURIES "https://opensupporter.github.io/osdi-docs/{rel}"
+
+/* An export: identifiers, dates, name, status, links, … */
+struct json_object *osdi_export(const struct request *r, const struct job *j);
+/* The curies link array. */
+struct json_object *osdi_curies(void);
+const char *osdi_status_word(enum job_state s);
+/* Adds the headers every OSDI answer carries. */
+void	 osdi_headers(struct request *r);
 
 #endif

@@ -84,8 +84,10 @@ struct request {
 
 	/* An error's details for the dialect's body. */
 	char			 err_msg[512];
-	char			 err_target[128];
-	char			 err_code[64];	/* dialect-specific inner code */
+	char			 err_target[400];
+	char			 err_code[64];	/* a dialect's error code, if
+						   not the status's own */
+	char			 err_inner[64];	/* Graph's innerError.code */
 };
 
 /* ---- requests (request.c) ---- */

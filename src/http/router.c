@@ -13,6 +13,8 @@
 
 static const struct dialect *const dialects[] = {
 	&dialect_concur,
+	&dialect_graph,
+	&dialect_osdi,
 };
 
 /* The dialect whose mount the raw path is under, or NULL. */

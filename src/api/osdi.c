@@ -1,0 +1,353 @@
+/*
+ * The OSDI dialect's handlers (SPEC section 6): the entry point and the
+ * exports collection, HAL+JSON with curies and page arithmetic.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "api/api.h"
+#include "dialect/dialect.h"
+
+#define PER_PAGE_DEFAULT	25
+#define PER_PAGE_MAX		100
+
+static struct json_object *
+link_to(const char *url)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "href", json_object_new_string(url));
+	return o;
+}
+
+static void
+send_hal(struct request *r, int status, struct json_object *o)
+{
+	osdi_headers(r);
+	json_send(r, status, OSDI_CTYPE, o);
+}
+
+/* GET /osdi/v1/: the API entry point. */
+enum qerr
+osdi_entry(struct request *r)
+{
+	struct json_object	*o, *l;
+	char			 url[400];
+	enum qerr		 e;
+
+	if ((e = http_auth(r)) != Q_OK)
+		return e;
+	o = json_object_new_object();
+	json_object_object_add(o, "motd", json_object_new_string(
+	    "Quarry export jobs: create an export, poll it, download it."));
+	json_object_object_add(o, "vendor_name",
+	    json_object_new_string("Quarry"));
+	json_object_object_add(o, "product_name",
+	    json_object_new_string("Quarry"));
+	json_object_object_add(o, "osdi_version",
+	    json_object_new_string("1.1"));
+	l = json_object_new_object();
+	snprintf(url, sizeof(url), "%s" OSDI_MOUNT "/", r->base);
+	json_object_object_add(l, "self", link_to(url));
+	snprintf(url, sizeof(url), "%s" OSDI_MOUNT "/exports", r->base);
+	json_object_object_add(l, "osdi:exports", link_to(url));
+	json_object_object_add(l, "curies", osdi_curies());
+	json_object_object_add(o, "_links", l);
+	send_hal(r, 200, o);
+	return Q_OK;
+}
+
+/* A positive integer query parameter in [1, max], or def if absent. */
+static int
+int_param(struct request *r, const char *name, long max, long def, long *out)
+{
+	char	 v[32], *end;
+	long	 n;
+
+	*out = def;
+	if (http_query(r, name, v, sizeof(v)) != 0)
+		return 0;
+	n = strtol(v, &end, 10);
+	if (*v < '1' || *v > '9' || *end != '\0' || n > max) {
+		snprintf(r->err_target, sizeof(r->err_target), "%s", name);
+		snprintf(r->err_msg, sizeof(r->err_msg), "%s must be an "
+		    "integer from 1 to %ld", name, max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+struct slice {
+	struct request		*r;
+	long			 first, last;	/* 0-based, inclusive */
+	long			 n;		/* visible jobs seen */
+	struct json_object	*embedded, *hrefs;
+};
+
+static int
+add_export(const struct job *j, void *arg)
+{
+	struct slice		*s = arg;
+	struct json_object	*e;
+	char			 url[400];
+
+	if (s->n >= s->first && s->n <= s->last) {
+		e = osdi_export(s->r, j);
+		json_object_array_add(s->embedded, e);
+		snprintf(url, sizeof(url), "%s" OSDI_MOUNT "/exports/%s",
+		    s->r->base, j->id);
+		json_object_array_add(s->hrefs, link_to(url));
+	}
+	s->n++;
+	return 0;
+}
+
+static struct json_object *
+page_link(struct request *r, long page, long per_page)
+{
+	char url[400];
+
+	snprintf(url, sizeof(url), "%s" OSDI_MOUNT "/exports?page=%ld&"
+	    "per_page=%ld", r->base, page, per_page);
+	return link_to(url);
+}
+
+/* GET /osdi/v1/exports?page&per_page */
+enum qerr
+osdi_list_exports(struct request *r)
+{
+	struct slice		 s;
+	struct json_object	*o, *l, *emb;
+	long			 page, per_page, pages;
+	enum qerr		 e;
+
+	if ((e = http_auth(r)) != Q_OK)
+		return e;
+	if (int_param(r, "page", 1000000, 1, &page) != 0 ||
+	    int_param(r, "per_page", PER_PAGE_MAX, PER_PAGE_DEFAULT,
+	    &per_page) != 0)
+		return Q_INVALID;
+	memset(&s, 0, sizeof(s));
+	s.r = r;
+	s.first = (page - 1) * per_page;
+	s.last = s.first + per_page - 1;
+	s.embedded = json_object_new_array();
+	s.hrefs = json_object_new_array();
+	if ((e = api_list_jobs(r, NULL, 0, add_export, &s)) != Q_OK) {
+		json_object_put(s.embedded);
+		json_object_put(s.hrefs);
+		return e;
+	}
+	pages = (s.n + per_page - 1) / per_page;
+	o = json_object_new_object();
+	json_object_object_add(o, "page", json_object_new_int64(page));
+	json_object_object_add(o, "per_page", json_object_new_int64(per_page));
+	json_object_object_add(o, "total_pages", json_object_new_int64(pages));
+	json_object_object_add(o, "total_records", json_object_new_int64(s.n));
+	l = json_object_new_object();
+	json_object_object_add(l, "self", page_link(r, page, per_page));
+	if (page < pages)
+		json_object_object_add(l, "next",
+		    page_link(r, page + 1, per_page));
+	if (page > 1)
+		json_object_object_add(l, "previous",
+		    page_link(r, page - 1 < pages ? page - 1 :
+		    (pages > 0 ? pages : 1), per_page));
+	json_object_object_add(l, "osdi:exports", s.hrefs);
+	json_object_object_add(l, "curies", osdi_curies());
+	json_object_object_add(o, "_links", l);
+	emb = json_object_new_object();
+	json_object_object_add(emb, "osdi:exports", s.embedded);
+	json_object_object_add(o, "_embedded", emb);
+	send_hal(r, 200, o);
+	return Q_OK;
+}
+
+/* GET /osdi/v1/exports/{id} */
+enum qerr
+osdi_show_export(struct request *r)
+{
+	struct job	j;
+	enum qerr	e;
+
+	if ((e = http_auth(r)) != Q_OK)
+		return e;
+	if ((e = api_job(r, NULL, r->capture[0], &j)) != Q_OK) {
+		snprintf(r->err_msg, sizeof(r->err_msg), "no such export");
+		return e;
+	}
+	send_hal(r, 200, osdi_export(r, &j));
+	job_free(&j);
+	return Q_OK;
+}
+
+/*
+ * The definition id named by a definition URL of any dialect (absolute
+ * or a path): …/api/expense/extract/v1.0/{id} or …/api/v1/definitions/{id}.
+ */
+static int
+definition_of_href(const char *href, char id[ID_LEN + 1])
+{
+	static const char *const mounts[] = {
+		CONCUR_MOUNT "/", GRAPH_MOUNT "/definitions/",
+	};
+	const char	*p = href, *rest;
+	size_t		 i, n;
+
+	if (strncmp(p, "http://", 7) == 0 || strncmp(p, "https://", 8) == 0) {
+		p = strchr(p + 8, '/');
+		if (p == NULL)
+			return -1;
+	}
+	for (i = 0; i < sizeof(mounts) / sizeof(mounts[0]); i++) {
+		n = strlen(mounts[i]);
+		if (strncmp(p, mounts[i], n) != 0)
+			continue;
+		rest = p + n;
+		if (strlen(rest) != ID_LEN || !id_valid(rest))
+			return -1;
+		memcpy(id, rest, ID_LEN + 1);
+		return 0;
+	}
+	return -1;
+}
+
+/* A string member (absent is fine); -1 with err_msg on another type. */
+static int
+opt_string(struct request *r, struct json_object *o, const char *name,
+    size_t max, const char **out)
+{
+	struct json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, name, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_string) ||
+	    (size_t)json_object_get_string_len(v) > max) {
+		snprintf(r->err_target, sizeof(r->err_target), "%s", name);
+		snprintf(r->err_msg, sizeof(r->err_msg), "%s must be a string "
+		    "of at most %zu bytes", name, max);
+		return -1;
+	}
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+/*
+ * POST /osdi/v1/exports {"name", "export_type", "parameters"?,
+ * "_links": {"osdi:resource": {"href": definition URL}}}
+ */
+enum qerr
+osdi_create_export(struct request *r)
+{
+	struct json_object	*o = NULL, *l, *res, *h, *params = NULL;
+	struct definition	 d;
+	struct job		 j;
+	const char		*name, *type;
+	char			 def[ID_LEN + 1], existing[ID_LEN + 1];
+	enum qerr		 e;
+
+	memset(&d, 0, sizeof(d));
+	memset(&j, 0, sizeof(j));
+	if ((e = http_auth(r)) != Q_OK)
+		return e;
+	if ((e = api_body_json(r, 1, &o)) != Q_OK)
+		return e;
+	e = Q_INVALID;
+	if (opt_string(r, o, "name", NAME_MAX_LEN, &name) != 0 ||
+	    opt_string(r, o, "export_type", 16, &type) != 0)
+		goto out;
+	if (!json_object_object_get_ex(o, "_links", &l) ||
+	    !json_object_object_get_ex(l, "osdi:resource", &res) ||
+	    !json_object_object_get_ex(res, "href", &h) ||
+	    !json_object_is_type(h, json_type_string) ||
+	    definition_of_href(json_object_get_string(h), def) != 0 ||
+	    api_definition(r, def, &d) != Q_OK) {
+		snprintf(r->err_target, sizeof(r->err_target),
+		    "_links.osdi:resource.href");
+		snprintf(r->err_msg, sizeof(r->err_msg), "_links.osdi:resource"
+		    ".href must be the URL of one of your definitions");
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "parameters", &params) &&
+	    params == NULL)
+		params = NULL;
+	e = api_create_job(r, &d, params, type, name, &j, existing);
+	if (e == Q_EXISTS) {
+		http_header(r, "Location", "%s" OSDI_MOUNT "/exports/%s",
+		    r->base, existing);
+		snprintf(r->err_target, sizeof(r->err_target),
+		    "%s" OSDI_MOUNT "/exports/%s", r->base, existing);
+		snprintf(r->err_msg, sizeof(r->err_msg), "Another export of "
+		    "this definition with these parameters is still active");
+		goto out;
+	}
+	if (e != Q_OK) {
+		if (strcmp(r->err_target, "format") == 0)
+			snprintf(r->err_target, sizeof(r->err_target),
+			    "export_type");
+		goto out;
+	}
+	http_header(r, "Location", "%s" OSDI_MOUNT "/exports/%s", r->base,
+	    j.id);
+	send_hal(r, 201, osdi_export(r, &j));
+out:
+	json_object_put(o);
+	definition_free(&d);
+	job_free(&j);
+	return e;
+}
+
+/* DELETE /osdi/v1/exports/{id}: cancels it if active, drops its file. */
+enum qerr
+osdi_delete_export(struct request *r)
+{
+	struct json_object	*o;
+	struct job		 j, got;
+	enum qerr		 e = Q_OK;
+
+	if ((e = http_auth(r)) != Q_OK)
+		return e;
+	if ((e = api_job(r, NULL, r->capture[0], &j)) != Q_OK) {
+		snprintf(r->err_msg, sizeof(r->err_msg), "no such export");
+		return e;
+	}
+	memset(&got, 0, sizeof(got));
+	if (job_state_active(j.state))
+		e = job_cancel(r->store, j.id, &got, NULL);
+	else if (j.state == JS_COMPLETED)
+		e = job_remove_file(r->store, r->conf->files_dir, j.id, &got);
+	if (e == Q_STATE)
+		e = Q_OK;
+	job_free(&got);
+	job_free(&j);
+	if (e != Q_OK)
+		return e;
+	o = json_object_new_object();
+	json_object_object_add(o, "notice",
+	    json_object_new_string("This export was successfully deleted."));
+	send_hal(r, 200, o);
+	return Q_OK;
+}
+
+/* GET /osdi/v1/exports/{id}/download */
+enum qerr
+osdi_download(struct request *r)
+{
+	struct job	j;
+	enum qerr	e;
+
+	if ((e = http_auth(r)) != Q_OK)
+		return e;
+	if ((e = api_job(r, NULL, r->capture[0], &j)) != Q_OK) {
+		snprintf(r->err_msg, sizeof(r->err_msg), "no such export");
+		return e;
+	}
+	e = api_send_job_file(r, &j);
+	job_free(&j);
+	return e;
+}

@@ -1,0 +1,221 @@
+/*
+ * The Graph dialect (SPEC section 5): Microsoft Graph's exportJobs, a
+ * long-running operation in plain JSON.  Bearer credentials, Graph's
+ * status words, and {"error":{…}} bodies.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "dialect/dialect.h"
+#include "quarry/format.h"
+
+/* Graph's words for the core states (SPEC section 2). */
+const char *
+graph_status_word(enum job_state s)
+{
+	switch (s) {
+	case JS_PENDING_APPROVAL:
+	case JS_QUEUED:		return "notStarted";
+	case JS_RUNNING:	return "running";
+	case JS_COMPLETED:
+	case JS_EXPIRED:	return "succeeded";
+	case JS_FAILED:
+	case JS_REJECTED:
+	case JS_CANCELLED:
+	case JS_NSTATES:	break;
+	}
+	return "failed";
+}
+
+/* "Authorization: Bearer <token>" (RFC 6750 section 2.1). */
+static int
+graph_credential(const struct request *r, char *out, size_t len)
+{
+	const char	*h = http_env(r, "HTTP_AUTHORIZATION");
+	size_t		 n;
+
+	if (h == NULL || strncasecmp(h, "Bearer", 6) != 0 ||
+	    (h[6] != ' ' && h[6] != '\t'))
+		return -1;
+	for (h += 6; *h == ' ' || *h == '\t'; h++)
+		continue;
+	n = strlen(h);
+	if (n == 0)
+		return -1;
+	if (n >= len || strcspn(h, " \t") != n) {
+		snprintf(out, len, "-");
+		return 0;
+	}
+	memcpy(out, h, n + 1);
+	return 0;
+}
+
+/* Graph's error code for a status, unless the handler chose one. */
+static const char *
+graph_code(int status)
+{
+	switch (status) {
+	case 400: return "badRequest";
+	case 401: return "unauthenticated";
+	case 403: return "accessDenied";
+	case 404: return "itemNotFound";
+	case 405: return "methodNotAllowed";
+	case 409: return "conflict";
+	case 410: return "resourceGone";
+	case 413: return "requestTooLarge";
+	case 507: return "insufficientStorage";
+	case 503: return "serviceNotAvailable";
+	}
+	return "generalException";
+}
+
+/* Sends obj as JSON and releases it. */
+void
+json_send(struct request *r, int status, const char *ctype,
+    struct json_object *obj)
+{
+	const char *s;
+
+	if (obj == NULL) {
+		r->out.oom = 1;
+		http_send(r, status, ctype);
+		return;
+	}
+	s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s == NULL)
+		r->out.oom = 1;
+	else {
+		buf_adds(&r->out, s);
+		buf_addc(&r->out, '\n');
+	}
+	json_object_put(obj);
+	http_send(r, status, ctype);
+}
+
+static void
+graph_error(struct request *r, int status, enum qerr e)
+{
+	struct json_object *o, *err, *inner;
+	const char *s;
+
+	(void)e;
+	if (status == 401)
+		http_header(r, "WWW-Authenticate", "Bearer realm=\"Quarry\"");
+	o = json_object_new_object();
+	err = json_object_new_object();
+	inner = json_object_new_object();
+	json_object_object_add(err, "code", json_object_new_string(
+	    r->err_code[0] ? r->err_code : graph_code(status)));
+	json_object_object_add(err, "message",
+	    json_object_new_string(r->err_msg));
+	if (r->err_target[0] != '\0')
+		json_object_object_add(err, "target",
+		    json_object_new_string(r->err_target));
+	if (r->err_inner[0] != '\0')
+		json_object_object_add(inner, "code",
+		    json_object_new_string(r->err_inner));
+	json_object_object_add(inner, "date", json_object_new_string(r->now));
+	json_object_object_add(inner, "request-id",
+	    json_object_new_string(r->reqid));
+	json_object_object_add(err, "innerError", inner);
+	json_object_object_add(o, "error", err);
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	buf_adds(&r->out, s ? s : "{}");
+	buf_addc(&r->out, '\n');
+	json_object_put(o);
+}
+
+const struct dialect dialect_graph = {
+	"graph",
+	GRAPH_MOUNT,
+	graph_credential,
+	401,
+	graph_error,
+	GRAPH_CTYPE,
+	graph_status_word,
+};
+
+static struct json_object *
+time_or_null(time_t t)
+{
+	char s[RFC3339_LEN];
+
+	if (t == 0)
+		return NULL;
+	time_rfc3339(t, s);
+	return json_object_new_string(s);
+}
+
+/* The job as Graph shows it (SPEC section 5). */
+struct json_object *
+graph_job(const struct request *r, const struct job *j)
+{
+	struct json_object	*o = json_object_new_object();
+	struct json_object	*p, *params = NULL;
+	char			 url[512];
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "id", json_object_new_string(j->id));
+	json_object_object_add(o, "status",
+	    json_object_new_string(graph_status_word(j->state)));
+	json_object_object_add(o, "statusDetail", json_object_new_string(
+	    j->detail && *j->detail ? j->detail : job_state_name(j->state)));
+	json_object_object_add(o, "definitionId",
+	    json_object_new_string(j->def_id));
+	if (j->name != NULL && *j->name != '\0')
+		json_object_object_add(o, "displayName",
+		    json_object_new_string(j->name));
+	if (j->params != NULL)
+		params = json_tokener_parse(j->params);
+	json_object_object_add(o, "parameters",
+	    params ? params : json_object_new_object());
+	json_object_object_add(o, "format",
+	    json_object_new_string(fmt_name(j->format)));
+	json_object_object_add(o, "createdDateTime", time_or_null(j->created));
+	json_object_object_add(o, "lastActionDateTime",
+	    time_or_null(j->updated ? j->updated : j->created));
+	json_object_object_add(o, "expirationDateTime",
+	    time_or_null(j->state == JS_COMPLETED || j->state == JS_EXPIRED ?
+	    j->expires : 0));
+	p = json_object_new_object();
+	json_object_object_add(p, "rowsWritten",
+	    json_object_new_int64((int64_t)j->rows));
+	json_object_object_add(p, "bytesWritten",
+	    json_object_new_int64((int64_t)(j->state == JS_COMPLETED ?
+	    j->file_size : j->bytes)));
+	json_object_object_add(o, "progress", p);
+	if (j->state == JS_COMPLETED) {
+		snprintf(url, sizeof(url), "%s" GRAPH_MOUNT
+		    "/exportJobs/%s/content", r->base, j->id);
+		json_object_object_add(o, "resourceLocation",
+		    json_object_new_string(url));
+	}
+	return o;
+}
+
+/* The stored document with id, createdDateTime, modifiedDateTime. */
+struct json_object *
+graph_definition(const struct definition *d)
+{
+	struct json_object *o = NULL;
+
+	if (d->doc != NULL)
+		o = json_tokener_parse(d->doc);
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = json_object_new_object();
+	}
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "id", json_object_new_string(d->id));
+	json_object_object_add(o, "createdDateTime", time_or_null(d->created));
+	json_object_object_add(o, "modifiedDateTime",
+	    time_or_null(d->modified ? d->modified : d->created));
+	return o;
+}
