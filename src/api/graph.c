@@ -410,11 +410,13 @@ graph_list_jobs(struct request *r)
 	/* Only the three options of SPEC section 5; any other $key is 400. */
 	for (q = r->query; *q != '\0'; q += strcspn(q, "&"), q += *q == '&') {
 		if (*q == '$' || strncmp(q, "%24", 3) == 0) {
-			size_t kl = strcspn(q, "=&");
+			size_t		 kl = strcspn(q, "=&");
+			const char	*k = q + (*q == '$' ? 1 : 3);
+			size_t		 n = kl - (size_t)(k - q);
 
-			if (!(kl == 4 && strncmp(q, "$top", 4) == 0) &&
-			    !(kl == 10 && strncmp(q, "$skiptoken", 10) == 0) &&
-			    !(kl == 7 && strncmp(q, "$filter", 7) == 0)) {
+			if (!(n == 3 && strncmp(k, "top", 3) == 0) &&
+			    !(n == 9 && strncmp(k, "skiptoken", 9) == 0) &&
+			    !(n == 6 && strncmp(k, "filter", 6) == 0)) {
 				snprintf(r->err_target, sizeof(r->err_target),
 				    "%.*s", (int)(kl > 64 ? 64 : kl), q);
 				snprintf(r->err_msg, sizeof(r->err_msg),

@@ -249,15 +249,16 @@ int
 http_query(const struct request *r, const char *name, char *out, size_t len)
 {
 	const char	*p = r->query, *e, *eq;
-	size_t		 nl = strlen(name);
+	char		 key[64];
 
 	while (*p != '\0') {
 		e = strchr(p, '&');
 		if (e == NULL)
 			e = p + strlen(p);
 		eq = memchr(p, '=', (size_t)(e - p));
-		if (eq != NULL && (size_t)(eq - p) == nl &&
-		    strncmp(p, name, nl) == 0)
+		/* Keys are compared decoded: "%24top" is "$top". */
+		if (eq != NULL && pct_decode(p, (size_t)(eq - p), key,
+		    sizeof(key), 1) == 0 && strcmp(key, name) == 0)
 			return pct_decode(eq + 1, (size_t)(e - eq - 1), out,
 			    len, 1);
 		p = *e ? e + 1 : e;
