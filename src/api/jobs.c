@@ -6,8 +6,6 @@
 
 #include "api/api.h"
 #include "dialect/dialect.h"
-#include "quarry/params.h"
-#include "quarry/wake.h"
 
 /* The most jobs a Concur job list shows (SPEC section 4). */
 #define CONCUR_JOBS_MAX 100
@@ -22,9 +20,9 @@ concur_create_job(struct request *r)
 {
 	struct definition	 d;
 	struct job		 j;
-	struct buf		 uri = BUF_INIT, canon = BUF_INIT;
+	struct buf		 uri = BUF_INIT;
 	char			 given[1024], existing[ID_LEN + 1];
-	char			 bad[128], err[256];
+	char			 err[256];
 	enum qerr		 e;
 
 	memset(&j, 0, sizeof(j));
@@ -54,15 +52,7 @@ concur_create_job(struct request *r)
 		e = Q_INVALID;
 		goto out;
 	}
-	e = params_canonical(&d, NULL, &canon, bad, sizeof(bad), err,
-	    sizeof(err));
-	if (e != Q_OK) {
-		snprintf(r->err_target, sizeof(r->err_target), "%s", bad);
-		snprintf(r->err_msg, sizeof(r->err_msg), "%s", err);
-		goto out;
-	}
-	e = job_create(r->store, &d, r->tok.id, buf_str(&canon), d.formats[0],
-	    &j, existing);
+	e = api_create_job(r, &d, NULL, NULL, NULL, &j, existing);
 	if (e == Q_EXISTS) {
 		struct job ex;
 
@@ -78,7 +68,6 @@ concur_create_job(struct request *r)
 	}
 	if (e != Q_OK)
 		goto out;
-	wake_scheduler(r->conf);
 	buf_reset(&uri);
 	concur_job_uri(&uri, r->base, &j);
 	http_header(r, "Location", "%s", buf_str(&uri));
@@ -88,7 +77,6 @@ out:
 	job_free(&j);
 	definition_free(&d);
 	buf_free(&uri);
-	buf_free(&canon);
 	return e;
 }
 
