@@ -7,7 +7,8 @@ FastCGI programs + quarryd) in temporary directories.
 
 OUT holds bin/ and cgi-bin/ (make's OUT: "." or build/san).  Prints one
 line per test, the tail of the stack's logs for each failure, and last a
-summary line "N passed, N failed[, N skipped]"; exits 1 on any failure.
+summary line "N passed, N failed" (skips are counted on the line
+before it); exits 1 on any failure.
 Set QUARRY_KEEP_TMP=1 to keep the temporary directories.
 """
 
@@ -34,6 +35,17 @@ class Result(unittest.TextTestResult):
         if stack is not None and getattr(stack, "started", False):
             self.stream.write("\n" + stack.log_tail() + "\n")
             self.stream.flush()
+
+    def startTest(self, test):
+        self._t0 = time.time()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        took = time.time() - getattr(self, "_t0", time.time())
+        if took >= 5:
+            self.stream.write("    (%s took %.1f s)\n" % (
+                test.id().rsplit(".", 1)[-1], took))
 
     def addFailure(self, test, err):
         super().addFailure(test, err)
@@ -102,10 +114,9 @@ def main():
         len(res.unexpectedSuccesses) - len(failing)
     print("integration: %.1fs with binaries from %s" % (time.time() - t0,
                                                          bin_dir))
-    line = "%d passed, %d failed" % (passed, failed)
     if skipped:
-        line += ", %d skipped" % skipped
-    print(line)
+        print("integration: %d skipped (reasons above)" % skipped)
+    print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 and res.wasSuccessful() else 1
 
 

@@ -811,7 +811,15 @@ class ActiveJobTest(StackTestCase):
             t.join(60)
         codes = sorted(r.status for r in results)
         self.assertEqual(codes, [201] + [409] * 7, results)
-        self.assertEqual(len(self.job_ids(def_id, self.user)), 1)
+        made = [r.header("Location") for r in results if r.status == 201]
+        self.assertEqual(self.job_ids(def_id, self.user), made)
+        job_id = last_segment(made[0])
+        for r in results:
+            if r.status == 409:
+                self.assertConcurError(r, 409)
+                self.assertTrue(r.header("Location") == made[0] or
+                                job_id in r.text(), "the 409 does not "
+                                "point at the active job: %r" % r)
 
     def test_other_definitions_are_not_blocked(self):
         a = self.stack.definition("acme", "Busy A", "small", ["k"])
