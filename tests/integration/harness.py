@@ -31,6 +31,8 @@ BIN_DIR = os.environ.get("QUARRY_BIN_DIR", REPO)
 
 NS = "http://www.concursolutions.com/api/expense/extract/2010/02"
 BASE = "/api/expense/extract/v1.0"
+SANITIZER_RE = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:|"
+                          r"SUMMARY: UndefinedBehaviorSanitizer")
 RFC3339_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 # Every stack still up, so that atexit and signals can stop them.
@@ -260,13 +262,36 @@ class Stack:
                 break
             time.sleep(0.05)
 
+    def sanitizer_reports(self):
+        """Excerpts of AddressSanitizer, LeakSanitizer and UBSan reports
+        found in VARDIR/log (an ASan build writes them there)."""
+        found = []
+        logdir = os.path.join(self.vardir, "log")
+        if not os.path.isdir(logdir):
+            return found
+        for n in sorted(os.listdir(logdir)):
+            p = os.path.join(logdir, n)
+            if not os.path.isfile(p):
+                continue
+            with open(p, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            for i, line in enumerate(lines):
+                if SANITIZER_RE.search(line):
+                    found.append("%s:\n%s" % (n, "\n".join(
+                        lines[max(0, i - 2):i + 25])))
+                    break
+        return found
+
     def stop(self, keep=False):
-        """Stops everything and removes VARDIR (unless keep)."""
+        """Stops everything and removes VARDIR (unless keep).  Sanitizer
+        reports found in the logs are left in self.sanitizer."""
+        self.sanitizer = []
         try:
             if self.started:
                 self.stop_services()
             else:
                 self.kill_leftovers()
+            self.sanitizer = self.sanitizer_reports()
         finally:
             self.started = False
             if self in _live_stacks:
@@ -435,6 +460,10 @@ class StackTestCase(unittest.TestCase):
     def tearDownClass(cls):
         if cls.stack is not None:
             cls.stack.stop()
+            if cls.stack.sanitizer:
+                raise AssertionError("sanitizer reports in the logs of %s:"
+                                     "\n%s" % (cls.__name__, "\n".join(
+                                         cls.stack.sanitizer)))
 
     @classmethod
     def seed(cls):

@@ -9,7 +9,7 @@ import re
 import subprocess
 import xml.etree.ElementTree as ET
 
-from harness import BASE, StackTestCase, q
+from harness import BASE, SANITIZER_RE, StackTestCase, q
 
 SMALL_CSV = b"k,v\r\na,1\r\nb,\"x,y\"\r\n"
 
@@ -99,6 +99,8 @@ class CGIModeTest(StackTestCase):
                            cwd=self.stack.vardir, timeout=60)
         res = CGIResult(p.returncode, p.stdout, p.stderr)
         self.assertEqual(p.returncode, 0, res)
+        self.assertNotRegex(p.stderr.decode("utf-8", "replace"),
+                            SANITIZER_RE, "sanitizer report from %s" % prog)
         return res
 
     def test_definitions_status_jobs_and_files_as_cgi(self):

@@ -392,9 +392,15 @@ class ConcurAPITest(StackTestCase):
                                token=self.user)
         b = self.stack.request("GET", BASE + "/" + random_id(),
                                token=self.user)
-        ia = self.assertConcurError(a, 404).find(q("Id")).text
-        ib = self.assertConcurError(b, 404).find(q("Id")).text
+        ia = self.assertConcurError(a, 404).find(q("Id")).text.strip()
+        ib = self.assertConcurError(b, 404).find(q("Id")).text.strip()
         self.assertNotEqual(ia, ib)
+        # the reference is written to the log too (SPEC section 4)
+        deadline = time.time() + 5
+        while ib not in self.stack.log_tail(100000):
+            self.assertLess(time.time(), deadline,
+                            "error id %s is in no file under log/" % ib)
+            time.sleep(0.1)
 
     # ---- the admin CLI sees what HTTP did ----
 
