@@ -96,6 +96,7 @@ class Stack:
         self.vardir = tempfile.mkdtemp(prefix="quarry-it-")
         self.port = None
         self.started = False
+        _live_stacks.append(self)
 
     # ---- lifecycle ----
 

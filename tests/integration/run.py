@@ -19,7 +19,7 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODULES = ["test_concur", "test_cgi"]
+MODULES = ["test_concur", "test_cgi", "test_graph", "test_osdi", "test_dialects"]
 
 
 class Result(unittest.TextTestResult):
