@@ -40,7 +40,10 @@ void	 writer_free(struct writer *w);
 const char *fmt_content_type(enum fmt f);
 const char *fmt_extension(enum fmt f);
 
-/* Appends s with XML's five special characters escaped. */
+/*
+ * Appends s with XML's five special characters escaped (and CR as a
+ * reference); controls XML 1.0 cannot hold at all become U+FFFD.
+ */
 void	 xml_escape(struct buf *b, const char *s, size_t n);
 /* Appends s as a JSON string literal (with the quotes). */
 void	 json_escape(struct buf *b, const char *s, size_t n);

@@ -42,7 +42,14 @@ xml_escape(struct buf *b, const char *s, size_t n)
 		case '"': rep = "&quot;"; break;
 		case '\'': rep = "&apos;"; break;
 		case '\r': rep = "&#13;"; break;
-		default: continue;
+		case '\t':
+		case '\n': continue;
+		default:
+			/* XML 1.0 cannot hold other controls: U+FFFD. */
+			if ((unsigned char)s[i] >= 0x20)
+				continue;
+			rep = "\xef\xbf\xbd";
+			break;
 		}
 		buf_add(b, s + start, i - start);
 		buf_adds(b, rep);

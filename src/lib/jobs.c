@@ -264,6 +264,8 @@ transition(struct stx *tx, struct job *j, enum job_state to)
 	return put_job(tx, j);
 }
 
+static enum qerr set_detail(struct job *j, const char *detail);
+
 /* ---- create ---- */
 
 struct create {
@@ -543,6 +545,7 @@ tx_claim(struct stx *tx, void *arg)
 	char		 id[ID_LEN + 1];
 	enum qerr	 e;
 
+	job_free(c->j);		/* a retried transaction starts afresh */
 	buf_reset(&c->first);
 	if ((e = stx_scan(tx, T_QUEUE, "", 0, NULL, 0, first_id,
 	    &c->first)) != Q_OK)
@@ -570,6 +573,7 @@ job_claim(struct store *s, int32_t pid, int lease_seconds, struct job *out)
 	struct claim	c = { pid, lease_seconds, out, BUF_INIT };
 	enum qerr	e;
 
+	memset(out, 0, sizeof(*out));
 	e = store_txn(s, tx_claim, &c);
 	buf_free(&c.first);
 	return e;
@@ -760,11 +764,11 @@ tx_requeue_stale(struct stx *tx, void *arg)
 			    "interrupted (worker or scheduler stopped)", 1,
 			    st->max_attempts, &result);
 			if (e == Q_OK && result == JS_FAILED) {
-				free(j.detail);
-				j.detail = strdup("failed: the build was "
+				e = set_detail(&j, "failed: the build was "
 				    "interrupted and the maximum number of "
 				    "attempts was reached");
-				e = put_job(tx, &j);
+				if (e == Q_OK)
+					e = put_job(tx, &j);
 			}
 			st->n++;
 		}

@@ -274,6 +274,18 @@ test_names(void **state)
 	assert_string_equal(fmt_extension(FMT_TSV), "tsv");
 }
 
+/* Controls XML 1.0 cannot hold become U+FFFD; tab and LF stay. */
+static void
+test_xml_controls(void **state)
+{
+	struct buf b = BUF_INIT;
+
+	(void)state;
+	xml_escape(&b, "a\x01b\tc\nd\re<", 10);
+	assert_string_equal(buf_str(&b), "a\xef\xbf\xbdb\tc\nd&#13;e&lt;");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -288,6 +300,7 @@ main(void)
 		TU_TEST(test_disk_full_at_end),
 		TU_TEST(test_disk_full_mid_file),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_xml_controls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
