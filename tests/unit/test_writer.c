@@ -282,7 +282,7 @@ test_xml_controls(void **state)
 
 	(void)state;
 	xml_escape(&b, "a\x01b\tc\nd\re<", 10);
-	assert_string_equal(buf_str(&b), "a\xef\xbf\xbdb\tc\nd&#13;e&lt;");
+	assert_string_equal(buf_str(&b), "a\xef\xbf\xbd" "b\tc\nd&#13;e&lt;");
 	buf_free(&b);
 }
 
