@@ -281,7 +281,7 @@ test_xml_controls(void **state)
 	struct buf b = BUF_INIT;
 
 	(void)state;
-	xml_escape(&b, "a\x01b\tc\nd\re<", 10);
+	xml_escape(&b, "a\001b\tc\nd\re<", 10);
 	assert_string_equal(buf_str(&b), "a\xef\xbf\xbd" "b\tc\nd&#13;e&lt;");
 	buf_free(&b);
 }
