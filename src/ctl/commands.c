@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "quarry/wake.h"
 #include "quarry/build.h"
 #include "quarry/jsonutil.h"
 #include "quarry/model.h"
@@ -416,6 +417,45 @@ show_job(const struct job *j)
 }
 
 /* job list | show */
+/*
+ * job cancel|approve|reject|requeue ID: one action, printing the job's
+ * new state; the scheduler is woken for jobs that became queued.
+ */
+static int
+job_action(struct ctl *c, const char *what, const struct opts *o)
+{
+	struct job	 j;
+	enum qerr	 e;
+
+	if (o->npos != 1 || (o->reason != NULL && strcmp(what, "reject") != 0))
+		return 2;
+	if (strcmp(what, "cancel") == 0)
+		e = job_cancel(ctl_store(c), o->pos[0], &j, NULL);
+	else if (strcmp(what, "approve") == 0)
+		e = job_approve(ctl_store(c), o->pos[0], &j);
+	else if (strcmp(what, "reject") == 0)
+		e = job_reject(ctl_store(c), o->pos[0], o->reason, &j);
+	else if (strcmp(what, "requeue") == 0)
+		e = job_requeue(ctl_store(c), o->pos[0], &j);
+	else
+		return 2;
+	if (e == Q_STATE)
+		fprintf(stderr, "quarryctl: job %s: cannot %s a job in this "
+		    "state\n", o->pos[0], what);
+	else if (e == Q_EXISTS)
+		fprintf(stderr, "quarryctl: job %s: an equal job is active; "
+		    "not requeued\n", o->pos[0]);
+	if (e != Q_OK) {
+		job_free(&j);
+		return e == Q_STATE || e == Q_EXISTS ? 1 : fail(o->pos[0], e);
+	}
+	printf("%s %s\n", j.id, job_state_name(j.state));
+	if (j.state == JS_QUEUED)
+		wake_scheduler(&c->conf);
+	job_free(&j);
+	return 0;
+}
+
 int
 cmd_job(struct ctl *c, int argc, char **argv)
 {
@@ -449,7 +489,7 @@ cmd_job(struct ctl *c, int argc, char **argv)
 		job_free(&j);
 		return 0;
 	}
-	return 2;
+	return job_action(c, argv[1], &o);
 }
 
 struct bar {

@@ -35,6 +35,8 @@ usage(void)
 	    "  definition add FILE.json | definition list [--tenant T]\n"
 	    "  definition show ID | definition rm ID\n"
 	    "  job list [--tenant T] [--state S] | job show ID\n"
+	    "  job cancel ID | job approve ID | job reject ID [--reason R]\n"
+	    "  job requeue ID\n"
 	    "  export DEFINITION_ID [--param k=v]... [--format F] --out FILE\n",
 	    stderr);
 }
