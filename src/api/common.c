@@ -148,8 +148,7 @@ api_body_json(struct request *r, int required, struct json_object **out)
 	}
 	if ((e = json_parse_strict(r->body.data, r->body.len, out, err,
 	    sizeof(err))) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "malformed JSON: %s",
-		    err);
+		snprintf(r->err_msg, sizeof(r->err_msg), "%s", err);
 		return e;
 	}
 	if (!json_object_is_type(*out, json_type_object)) {
