@@ -11,6 +11,14 @@
  * worker dies.  Only one worker claims at a time: when it reports a job
  * the next one is started, when it finds the queue empty the master
  * waits for a nudge or the poll timer.
+ *
+ * The master holds no store handle while workers run: a worker killed
+ * inside Berkeley DB may die holding one of the environment's mutexes,
+ * and a long-lived handle could then block on it for ever.  The master
+ * opens the store for each of its few operations and closes it at once;
+ * an open after a worker's death runs recovery (DB_REGISTER), which
+ * frees whatever the worker held.  Checkpoints while busy are left to a
+ * worker, after its build.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -52,7 +60,6 @@ struct slot {
 struct master {
 	struct conf		*c;
 	const struct sched_opts	*o;
-	struct store		*s;
 	struct slot		*slots;
 	size_t			 nslots;	/* capacity */
 	size_t			 nrunning;
@@ -69,6 +76,7 @@ struct master {
 	long long		 next_poll;
 	long long		 next_stale;
 	long long		 next_checkpoint;
+	int			 checkpoint_due; /* the next worker does it */
 	long long		 spawn_after;
 };
 
@@ -149,17 +157,22 @@ slots_grow(struct master *m)
 	return 0;
 }
 
-/* The master's store handle, reopened (with recovery) when it was lost. */
+/*
+ * Opens a store handle for one operation of the master (see the top of
+ * this file); NULL if it cannot, with the reason logged.  The caller
+ * closes it with store_close as soon as it is done.
+ */
 static struct store *
 master_store(struct master *m)
 {
-	enum qerr e;
+	struct store	*s;
+	enum qerr	 e;
 
-	if (m->s == NULL && (e = store_open(m->c, 0, &m->s)) != Q_OK) {
+	if ((e = store_open(m->c, 0, &s)) != Q_OK) {
 		qlog(LOG_ERR, "cannot open the store: %s", qerr_str(e));
-		m->s = NULL;
+		return NULL;
 	}
-	return m->s;
+	return s;
 }
 
 /*
@@ -270,8 +283,7 @@ remove_partial_files(const struct conf *c)
  * The worker of slot sl died holding its job without recording the
  * outcome: puts the job back to queued (or fails it once its attempts
  * are used) and removes its partial file.  A worker killed by a signal
- * may have died inside the store, so the master's handle is reopened
- * first: that runs recovery and frees whatever the worker held.
+ * may have died inside the store: the open here runs recovery first.
  */
 static void
 recover_job(struct master *m, struct slot *sl, int status)
@@ -282,10 +294,6 @@ recover_job(struct master *m, struct slot *sl, int status)
 	double		 secs = (double)(mono_ms() - sl->started) / 1000;
 	enum qerr	 e;
 
-	if (WIFSIGNALED(status)) {
-		store_close(m->s);
-		m->s = NULL;
-	}
 	if ((s = master_store(m)) == NULL)
 		return;		/* the lease runs out; the next start retries */
 	if (sl->killed)
@@ -303,8 +311,10 @@ recover_job(struct master *m, struct slot *sl, int status)
 	if (e != Q_OK && e != Q_STATE)
 		qlog(LOG_ERR, "job %s: putting it back failed: %s", sl->id,
 		    qerr_str(e));
-	if (job_get(s, sl->id, &j) != Q_OK)
+	if (job_get(s, sl->id, &j) != Q_OK) {
+		store_close(s);
 		return;
+	}
 	if (e == Q_OK)
 		qlog(LOG_WARN, "job %s tenant %s: %s after %.3f s (%s)", j.id,
 		    j.tenant, j.state == JS_QUEUED ? "requeued" : "failed",
@@ -313,6 +323,7 @@ recover_job(struct master *m, struct slot *sl, int status)
 	    tmp_path(m->c, &j, tmp, sizeof(tmp)) == 0 && unlink(tmp) == 0)
 		qlog(LOG_INFO, "job %s: removed its partial file", j.id);
 	job_free(&j);
+	store_close(s);
 }
 
 /* Reads the job a worker reports having claimed, if it has. */
@@ -371,10 +382,6 @@ reap(struct master *m)
 			qlog(LOG_WARN, "worker %d ended before claiming (status "
 			    "%#x)", (int)pid, status);
 			m->spawn_after = mono_ms() + RESPAWN_MS;
-			if (WIFSIGNALED(status)) {
-				store_close(m->s);
-				m->s = NULL;
-			}
 		}
 		memset(sl, 0, sizeof(*sl));
 		sl->fd = -1;
@@ -390,7 +397,7 @@ spawn(struct master *m)
 	sigset_t	 all, old;
 	pid_t		 pid, master = getpid();
 	size_t		 i;
-	int		 p[2];
+	int		 p[2], checkpoint = m->checkpoint_due;
 
 	for (i = 0; i < m->nslots && sl == NULL; i++)
 		if (m->slots[i].pid == 0)
@@ -417,7 +424,7 @@ spawn(struct master *m)
 		for (i = 0; i < m->nslots; i++)
 			if (m->slots[i].fd >= 0)
 				close(m->slots[i].fd);
-		_exit(worker_run(m->c, p[1]));
+		_exit(worker_run(m->c, p[1], checkpoint));
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[1]);
@@ -435,6 +442,7 @@ spawn(struct master *m)
 	sl->started = mono_ms();
 	m->claiming = pid;
 	m->nrunning++;
+	m->checkpoint_due = 0;
 }
 
 /* SIGHUP: reopens the log and re-reads the configuration. */
@@ -510,7 +518,7 @@ kill_workers(struct master *m)
  * The timers: the poll fallback, putting back jobs whose lease ran out
  * (only while no worker of ours runs: a live worker's lease may lapse
  * during a long stretch of filtered-out rows, and it is not stale) and
- * the store checkpoint.
+ * the store checkpoint (by the next worker while any runs).
  */
 static void
 timers(struct master *m)
@@ -527,8 +535,9 @@ timers(struct master *m)
 	if (now >= m->next_stale && m->nrunning == 0 &&
 	    (s = master_store(m)) != NULL) {
 		m->next_stale = now + (long long)m->c->lease_seconds * 1000;
-		if ((e = job_requeue_stale(s, 0, m->c->max_attempts, &n)) !=
-		    Q_OK)
+		e = job_requeue_stale(s, 0, m->c->max_attempts, &n);
+		store_close(s);
+		if (e != Q_OK)
 			qlog(LOG_ERR, "putting back stale jobs: %s",
 			    qerr_str(e));
 		else if (n > 0) {
@@ -537,10 +546,15 @@ timers(struct master *m)
 			m->work = 1;
 		}
 	}
-	if (now >= m->next_checkpoint && (s = master_store(m)) != NULL) {
+	if (now >= m->next_checkpoint) {
 		m->next_checkpoint = now + CHECKPOINT_MS;
-		if ((e = store_checkpoint(s)) != Q_OK)
-			qlog(LOG_WARN, "checkpoint: %s", qerr_str(e));
+		if (m->nrunning > 0)
+			m->checkpoint_due = 1;
+		else if ((s = master_store(m)) != NULL) {
+			if ((e = store_checkpoint(s)) != Q_OK)
+				qlog(LOG_WARN, "checkpoint: %s", qerr_str(e));
+			store_close(s);
+		}
 	}
 }
 
@@ -610,7 +624,9 @@ recover_at_start(struct master *m)
 
 	if ((s = master_store(m)) == NULL)
 		return -1;
-	if ((e = job_requeue_stale(s, 1, m->c->max_attempts, &n)) != Q_OK) {
+	e = job_requeue_stale(s, 1, m->c->max_attempts, &n);
+	store_close(s);
+	if (e != Q_OK) {
 		qlog(LOG_ERR, "putting back interrupted jobs: %s",
 		    qerr_str(e));
 		return -1;
@@ -626,8 +642,9 @@ recover_at_start(struct master *m)
 int
 master_run(struct conf *c, const struct sched_opts *o)
 {
-	struct master	m;
-	int		rc = 1;
+	struct master	 m;
+	struct store	*s;
+	int		 rc = 1;
 
 	memset(&m, 0, sizeof(m));
 	m.c = c;
@@ -676,12 +693,13 @@ master_run(struct conf *c, const struct sched_opts *o)
 			spawn(&m);
 		wait_events(&m);
 	}
-	if (m.s != NULL)
-		store_checkpoint(m.s);
+	if ((s = master_store(&m)) != NULL) {
+		store_checkpoint(s);
+		store_close(s);
+	}
 	qlog(LOG_INFO, "stopped");
 	rc = 0;
 out:
-	store_close(m.s);
 	if (m.wake_fd >= 0)
 		close(m.wake_fd);
 	if (m.pid_written)

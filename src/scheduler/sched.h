@@ -53,9 +53,9 @@ int	 master_run(struct conf *c, const struct sched_opts *o);
 /*
  * In a freshly forked child: opens its own store handle, claims the
  * oldest queued job, writes a struct worker_claim to claim_fd, builds the
- * job's file and records the outcome.  Returns an enum worker_exit for
- * _exit(); never returns to the master's code.
+ * job's file and records the outcome; then writes a store checkpoint
+ * if checkpoint is set.  Returns an enum worker_exit for _exit().
  */
-int	 worker_run(const struct conf *c, int claim_fd);
+int	 worker_run(const struct conf *c, int claim_fd, int checkpoint);
 
 #endif

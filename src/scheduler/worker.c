@@ -163,7 +163,7 @@ build_claimed(struct store *s, const struct conf *c, const struct job *j,
 
 /* Claims and builds one job (see sched.h). */
 int
-worker_run(const struct conf *c, int claim_fd)
+worker_run(const struct conf *c, int claim_fd, int checkpoint)
 {
 	struct store	*s = NULL;
 	struct job	 j;
@@ -195,6 +195,8 @@ worker_run(const struct conf *c, int claim_fd)
 	if (build_claimed(s, c, &j, pid) == Q_OK)
 		rc = WX_DONE;
 	job_free(&j);
+	if (checkpoint && (e = store_checkpoint(s)) != Q_OK)
+		qlog(LOG_WARN, "checkpoint: %s", qerr_str(e));
 out:
 	if (claim_fd >= 0)
 		close(claim_fd);
