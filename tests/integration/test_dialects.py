@@ -184,6 +184,59 @@ class CrossDialectTest(JSONStackTestCase):
             self.assertIsNotNone(c.find(q("stop-time")))
             self.assertIsNone(c.find(q("file-link")))
 
+    def test_expired_reads_alike(self):
+        """A finished job whose file was deleted is expired: Graph
+        succeeded, Concur Completed, OSDI expired, and the file is 410
+        in every dialect (SPEC section 2)."""
+        def_id = self.new_def("Expired")
+        jid = self.graph_create(self.user, def_id)["id"]
+        self.wait_graph(self.user, jid)
+        self.files_everywhere(self.user, def_id, jid)
+        r = self.graph("DELETE", "exportJobs/" + jid, token=self.user)
+        self.assertEqual(r.status, 204, r)
+        self.assertEqual(self.check_same_everywhere(self.user, def_id, jid),
+                         ("succeeded", "Completed", "expired"))
+        self.assertGraphError(self.graph(
+            "GET", "exportJobs/%s/content" % jid, token=self.user), 410)
+        self.assertOsdiError(self.osdi(
+            "GET", "exports/%s/download" % jid, token=self.user), 410)
+        r = self.concur("GET", self.concur_job_path(def_id, jid) + "/file",
+                        self.user)
+        self.assertConcurError(r, 410)
+        self.assertNotIn("download_link", self.osdi_export(self.user, jid))
+
+    def test_wrong_methods_are_405_with_allow(self):
+        def_id = self.new_def("Methods")
+        jid = self.graph_create(self.user, def_id)["id"]
+        self.wait_graph(self.user, jid)
+        for method, path, allowed in (
+                ("PUT", GRAPH + "/exportJobs/" + jid, "DELETE"),
+                ("PATCH", GRAPH + "/exportJobs/" + jid, "GET"),
+                ("DELETE", GRAPH + "/exportJobs", "POST"),
+                ("PUT", GRAPH + "/exportJobs/%s/content" % jid, "GET"),
+                ("GET", GRAPH + "/exportJobs/%s/approve" % jid, "POST"),
+                ("PATCH", GRAPH + "/definitions/" + def_id, "PUT"),
+                ("DELETE", GRAPH + "/definitions", "POST")):
+            with self.subTest(method=method, path=path):
+                r = self.graph(method, path, "{}" if method in (
+                    "PUT", "PATCH") else None, self.admin)
+                self.assertGraphError(r, 405)
+                allow = [m.strip() for m in
+                         (r.header("Allow") or "").split(",")]
+                self.assertIn(allowed, allow, r.headers)
+                self.assertNotIn(method, allow)
+        for method, path, allowed in (
+                ("DELETE", OSDI + "/exports", "POST"),
+                ("POST", OSDI + "/exports/" + jid, "DELETE"),
+                ("POST", OSDI + "/", "GET")):
+            with self.subTest(method=method, path=path):
+                r = self.osdi(method, path, "{}" if method == "POST"
+                              else None, self.admin)
+                self.assertOsdiError(r, 405)
+                allow = [m.strip() for m in
+                         (r.header("Allow") or "").split(",")]
+                self.assertIn(allowed, allow, r.headers)
+
     def test_foreign_jobs_are_404_in_every_dialect(self):
         def_id = self.new_def("Foreign")
         jid = self.graph_create(self.user2, def_id)["id"]
