@@ -1,0 +1,73 @@
+/*
+ * Unit tests of the strict JSON entry point: one value, no trailing
+ * text, no NUL (raw or escaped), a depth limit.
+ */
+#include "testutil.h"
+
+#include "quarry/jsonutil.h"
+
+static enum qerr
+parse(const char *s)
+{
+	struct json_object	*o = NULL;
+	char			 err[128];
+	enum qerr		 e;
+
+	e = json_parse_strict(s, strlen(s), &o, err, sizeof(err));
+	json_object_put(o);
+	return e;
+}
+
+static void
+test_values(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("{\"a\":[1,2,{\"b\":null}]}"), Q_OK);
+	assert_int_equal(parse(" \"x\" \n"), Q_OK);
+	assert_int_equal(parse("{\"a\":1} {}"), Q_INVALID);
+	assert_int_equal(parse("{\"a\":1,}"), Q_INVALID);
+	assert_int_equal(parse("[1, ]"), Q_INVALID);
+	assert_int_equal(parse("[\",]\"]"), Q_OK);
+	assert_int_equal(parse("{'a':1}"), Q_INVALID);
+	assert_int_equal(parse("{\"a\":"), Q_INVALID);
+	assert_int_equal(parse("\"\\xff\""), Q_INVALID);
+}
+
+static void
+test_escaped_nul_is_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("{\"id\":\"abc\\u0000junk\"}"), Q_INVALID);
+	assert_int_equal(parse("{\"a\\u0000b\":1}"), Q_INVALID);
+	/* An escaped backslash followed by u0000 is plain text. */
+	assert_int_equal(parse("{\"id\":\"abc\\\\u0000\"}"), Q_OK);
+	assert_int_equal(parse("{\"id\":\"\\u0041\"}"), Q_OK);
+}
+
+static void
+test_depth_limit(void **state)
+{
+	char	deep[2 * (JSON_MAX_DEPTH + 2) + 1];
+	size_t	i, n = JSON_MAX_DEPTH + 2;
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		deep[i] = '[';
+		deep[2 * n - 1 - i] = ']';
+	}
+	deep[2 * n] = '\0';
+	assert_int_equal(parse(deep), Q_INVALID);
+	assert_int_equal(parse("[[[[1]]]]"), Q_OK);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_escaped_nul_is_refused),
+		cmocka_unit_test(test_depth_limit),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
