@@ -250,7 +250,7 @@ for n in 1 2 3; do
 	W=$(pgrep -P "$QPID" | head -n 1)
 	kill -9 $W
 done
-if waitfor 10 state_is "$J" failed; then
+if waitfor 60 state_is "$J" failed; then
 	ok "3c: after max_attempts interrupted builds the job fails"
 else
 	fail "3c: job $J is $(field "$J" state) after 3 kills"
