@@ -113,7 +113,7 @@ stop:
 	@$(STACK) stop
 
 bench: deps all
-	@sh bench/run.sh
+	@OUT='$(OUT)' sh bench/run.sh $(BENCH)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/quarry/cgi-bin
