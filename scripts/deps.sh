@@ -11,7 +11,7 @@ set -eu
 # What building, running and testing Quarry needs.
 BUILD="gcc make pkg-config libdb5.3-dev libfcgi-dev libjson-c-dev libxml2-dev libcmocka-dev"
 RUN="lighttpd"
-TEST="python3 curl"
+TEST="python3 curl procps"
 OPTIONAL="valgrind"
 
 want="$BUILD $RUN $TEST"

@@ -2,7 +2,8 @@
 # run-all.sh: everything 'make test' runs, after 'make deps'.
 #
 #   1. build the plain tree (make all unit-bins)
-#   2. the unit tests, then the integration tests, against it
+#   2. the unit tests, the integration tests and the scheduler's crash
+#      tests (tests/scheduler/run.sh), against it
 #   3. the same build and both suites under ASan + UBSan (make SAN=1)
 #
 # Every suite runs even if an earlier one failed.  Each suite ends with a
@@ -103,6 +104,7 @@ start=$(date +%s)
 if build plain $MAKE $JOBS all unit-bins; then
 	suite "unit" st $MAKE -s unit
 	suite "integration" st integration
+	suite "scheduler (kill -9, recovery)" st sh tests/scheduler/run.sh .
 fi
 
 # ---- ASan + UBSan ----

@@ -50,6 +50,13 @@ struct stx;
  */
 enum qerr store_open(const struct conf *conf, int flags, struct store **out);
 void	  store_close(struct store *s);
+/*
+ * How many times s had to drop an environment that needed recovery
+ * without closing it (a process died inside it).  Each leaks some memory
+ * and descriptors, so a long-lived process should exit soon after this
+ * becomes non-zero (a FastCGI program does, after its request).
+ */
+unsigned  store_abandoned(const struct store *s);
 
 typedef enum qerr (*store_fn)(struct stx *tx, void *arg);
 

@@ -31,6 +31,7 @@ struct store {
 	struct conf	 conf;
 	int		 flags;
 	int		 need_recovery;	/* DB_RUNRECOVERY seen: reopen */
+	unsigned	 abandoned;	/* environments dropped unclosed */
 };
 
 struct stx {
@@ -230,13 +231,42 @@ store_open(const struct conf *conf, int flags, struct store **out)
 	return Q_OK;
 }
 
+/*
+ * Drops handles of an environment that needs recovery without closing
+ * them: a process that died inside Berkeley DB may hold a mutex those
+ * closes would wait on forever.  Their memory and descriptors are lost
+ * until the process exits; store_abandoned() tells long-lived processes
+ * to exit at a convenient point and start afresh.
+ */
+static void
+abandon_handles(struct store *s)
+{
+	int i;
+
+	for (i = 0; i < T_NTABLES; i++)
+		s->db[i] = NULL;
+	if (s->env != NULL)
+		s->abandoned++;
+	s->env = NULL;
+}
+
 void
 store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	close_handles(s);
+	if (s->need_recovery)
+		abandon_handles(s);
+	else
+		close_handles(s);
 	free(s);
+}
+
+/* How many environments this handle had to abandon (see store.h). */
+unsigned
+store_abandoned(const struct store *s)
+{
+	return s == NULL ? 0 : s->abandoned;
 }
 
 static void
@@ -265,7 +295,7 @@ store_txn(struct store *s, store_fn fn, void *arg)
 	for (attempt = 0; attempt < TXN_RETRIES; attempt++) {
 		if (s->need_recovery || s->env == NULL) {
 			qlog(LOG_WARN, "store: reopening with recovery");
-			close_handles(s);
+			abandon_handles(s);
 			if ((e = open_handles(s)) != Q_OK) {
 				backoff(attempt);
 				continue;
@@ -427,7 +457,7 @@ store_scan(struct store *s, enum table t, const void *prefix, size_t pl,
     scan_fn fn, void *arg)
 {
 	if (s->need_recovery || s->env == NULL) {
-		close_handles(s);
+		abandon_handles(s);
 		if (open_handles(s) != Q_OK)
 			return Q_STORE;
 	}
@@ -441,6 +471,8 @@ store_checkpoint(struct store *s)
 {
 	int rc;
 
+	if (s->env == NULL)
+		return Q_STORE;
 	if ((rc = s->env->txn_checkpoint(s->env, 0, 0, 0)) != 0)
 		return map(s, rc);
 	return map(s, s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE));
