@@ -10,7 +10,8 @@ set -eu
 
 # What building, running and testing Quarry needs.
 BUILD="gcc make pkg-config libdb5.3-dev libfcgi-dev libjson-c-dev libxml2-dev libcmocka-dev"
-RUN="lighttpd"
+# Apache (SERVER=apache, SERVER=cgi, and the suite runs against both).
+RUN="lighttpd apache2 libapache2-mod-fcgid libapache2-mod-xsendfile spawn-fcgi"
 TEST="python3 curl procps"
 OPTIONAL="valgrind"
 
@@ -57,8 +58,8 @@ fi
 echo "deps.sh: installing $missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 
-# Package installation must not start system services (lighttpd's init
-# script would start a server on port 80).  Only when no policy exists
+# Package installation must not start system services (the init scripts
+# of lighttpd and apache2 would start a server on port 80).  Only when no policy exists
 # already, add one for the duration of the install and remove it after.
 policy=/usr/sbin/policy-rc.d
 ours=0
