@@ -29,6 +29,8 @@ struct conf {
 	int	 poll_seconds;		   /* scheduler's fallback poll */
 	int	 cache_mb;		   /* store cache size */
 	long long retention_default;	   /* seconds, if a definition has none */
+	int	 retry_backoff;		   /* seconds before the 2nd attempt */
+	long long history;		   /* seconds finished jobs are kept */
 };
 
 /* Fills c with every default. */

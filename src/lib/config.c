@@ -23,6 +23,8 @@ conf_defaults(struct conf *c)
 	c->poll_seconds = 5;
 	c->cache_mb = 32;
 	c->retention_default = 7 * 86400;
+	c->retry_backoff = 10;
+	c->history = 30 * 86400;
 }
 
 static int
@@ -120,6 +122,18 @@ conf_set(struct conf *c, const char *key, const char *v)
 		if (duration_parse(v, &d))
 			return Q_INVALID;
 		c->retention_default = d;
+		return Q_OK;
+	}
+	if (strcmp(key, "retry_backoff_seconds") == 0) {
+		if (int_in(v, 0, 86400, &n))
+			return Q_INVALID;
+		c->retry_backoff = (int)n;
+		return Q_OK;
+	}
+	if (strcmp(key, "history") == 0) {
+		if (duration_parse(v, &d))
+			return Q_INVALID;
+		c->history = d;
 		return Q_OK;
 	}
 	return Q_INVALID;
