@@ -11,13 +11,13 @@
 # answers, and print ratios.
 #
 # Knobs (environment): OUT (the build tree), BENCH_DURATION (seconds per
-# wrk run, 10), BENCH_ROUNDS (how many times each measurement is
-# repeated, alternating with its baseline, 2), BENCH_THREADS (wrk -t, 2),
+# wrk run, 5), BENCH_ROUNDS (how many times each measurement is
+# repeated, alternating with its baseline, 4), BENCH_THREADS (wrk -t, 2),
 # BENCH_CONNECTIONS (wrk -c, 16), BENCH_KEEP=1 (keep BENCH_TMP),
 # BENCH_STRICT=1 (a ratio below its goal fails the benchmark).
 
-BENCH_DURATION=${BENCH_DURATION:-10}
-BENCH_ROUNDS=${BENCH_ROUNDS:-2}
+BENCH_DURATION=${BENCH_DURATION:-5}
+BENCH_ROUNDS=${BENCH_ROUNDS:-4}
 BENCH_THREADS=${BENCH_THREADS:-2}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-16}
 BENCH_KEEP=${BENCH_KEEP:-0}
@@ -207,9 +207,17 @@ bench_wrk() {
 	return 0
 }
 
-# Prints $1 / $2 with two decimals.
+# Prints $1 / $2 with three decimals.
 bench_ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'
+}
+
+# Prints the median of the numbers in $@.
+bench_median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+	    END { if (NR == 0) print 0
+		else if (NR % 2) print v[(NR + 1) / 2]
+		else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # Prints the mean of the numbers in $@.
