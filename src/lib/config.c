@@ -25,6 +25,9 @@ conf_defaults(struct conf *c)
 	c->retention_default = 7 * 86400;
 	c->retry_backoff = 10;
 	c->history = 30 * 86400;
+	c->extractor_timeout = 3600;
+	c->extractor_max_output = 10ULL << 30;
+	c->extractor_max_memory = 4ULL << 30;
 }
 
 static int
@@ -47,6 +50,37 @@ int_in(const char *v, long lo, long hi, long *out)
 	if (errno || end == v || *end != '\0' || n < lo || n > hi)
 		return -1;
 	*out = n;
+	return 0;
+}
+
+/* A byte count: digits with an optional K, M, G or T (powers of 1024). */
+static int
+size_in(const char *v, unsigned long long *out)
+{
+	char			*end;
+	unsigned long long	 n;
+	int			 shift = 0;
+
+	errno = 0;
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	n = strtoull(v, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (shift && (end[0] == 'i' && end[1] == 'B'))
+		end += 2;
+	else if (*end == 'B')
+		end++;
+	if (*end != '\0' || (shift && n > (~0ULL >> shift)))
+		return -1;
+	*out = n << shift;
 	return 0;
 }
 
@@ -124,6 +158,17 @@ conf_set(struct conf *c, const char *key, const char *v)
 		c->retention_default = d;
 		return Q_OK;
 	}
+	if (strcmp(key, "extractor_timeout") == 0) {
+		if (duration_parse(v, &d) || d < 1)
+			return Q_INVALID;
+		c->extractor_timeout = d;
+		return Q_OK;
+	}
+	if (strcmp(key, "extractor_max_output") == 0)
+		return size_in(v, &c->extractor_max_output) ||
+		    c->extractor_max_output == 0 ? Q_INVALID : Q_OK;
+	if (strcmp(key, "extractor_max_memory") == 0)
+		return size_in(v, &c->extractor_max_memory) ? Q_INVALID : Q_OK;
 	if (strcmp(key, "retry_backoff_seconds") == 0) {
 		if (int_in(v, 0, 86400, &n))
 			return Q_INVALID;
