@@ -25,7 +25,6 @@ enum qerr graph_delete_definition(struct request *r);
 /* jobs.fcgi */
 enum qerr concur_create_job(struct request *r);
 enum qerr concur_list_jobs(struct request *r);
-enum qerr concur_show_job(struct request *r);
 enum qerr graph_create_job(struct request *r);
 enum qerr graph_list_jobs(struct request *r);
 enum qerr graph_delete_job(struct request *r);
@@ -37,7 +36,7 @@ enum qerr osdi_create_export(struct request *r);
 enum qerr osdi_delete_export(struct request *r);
 
 /* status.fcgi */
-enum qerr concur_job_status(struct request *r);
+enum qerr concur_show_job(struct request *r);
 enum qerr graph_show_job(struct request *r);
 enum qerr osdi_show_export(struct request *r);
 
@@ -60,6 +59,15 @@ enum qerr api_definition(struct request *r, const char *id,
  */
 enum qerr api_job(struct request *r, const char *def_id, const char *id,
 	      struct job *out);
+/*
+ * Authenticates r, then loads job id as api_job does; on Q_NOTFOUND the
+ * message names the dialect's noun.
+ */
+enum qerr api_auth_job(struct request *r, const char *def_id,
+	      const char *id, struct job *out);
+/* Authenticates r and sends the file of job id (api_send_job_file). */
+enum qerr api_download(struct request *r, const char *def_id,
+	      const char *id);
 /*
  * Sends a job's file with SPEC section 7's headers: Q_NOTFOUND until it
  * is completed, Q_GONE once expired.

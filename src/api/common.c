@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "dialect/dialect.h"
 #include "quarry/build.h"
 #include "quarry/format.h"
 #include "quarry/jsonutil.h"
@@ -83,6 +84,35 @@ download_name(const struct definition *d, const struct job *j, char *out,
 	day[10] = '\0';
 	snprintf(out + o, len - o, "%s%s.%s", o ? "-" : "export-", day,
 	    fmt_extension(j->format));
+}
+
+/* Authenticates r and loads the job it names (see api.h). */
+enum qerr
+api_auth_job(struct request *r, const char *def_id, const char *id,
+    struct job *out)
+{
+	enum qerr e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = http_auth(r)) != Q_OK)
+		return e;
+	if ((e = api_job(r, def_id, id, out)) != Q_OK)
+		snprintf(r->err_msg, sizeof(r->err_msg), "no such %s",
+		    r->dialect ? r->dialect->job_noun : "job");
+	return e;
+}
+
+/* Answers a download of the job r names (see api.h). */
+enum qerr
+api_download(struct request *r, const char *def_id, const char *id)
+{
+	struct job	j;
+	enum qerr	e;
+
+	if ((e = api_auth_job(r, def_id, id, &j)) == Q_OK)
+		e = api_send_job_file(r, &j);
+	job_free(&j);
+	return e;
 }
 
 /* Sends a job's file (see api.h). */

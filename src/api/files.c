@@ -1,25 +1,26 @@
 /*
- * files.fcgi: downloads of finished jobs' files.
+ * files.fcgi: downloads of finished jobs' files, in every dialect.  The
+ * download contract itself is api_send_job_file / http_send_file.
  */
-#include <stdio.h>
-
 #include "api/api.h"
-#include "dialect/dialect.h"
 
-/* GET …/{def}/job/{job}/file: the file once completed; 410 once expired. */
+/* GET /api/expense/extract/v1.0/{def}/job/{job}/file */
 enum qerr
 concur_job_file(struct request *r)
 {
-	struct job	j;
-	enum qerr	e;
+	return api_download(r, r->capture[0], r->capture[1]);
+}
 
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
-	if ((e = api_job(r, r->capture[0], r->capture[1], &j)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such job");
-		return e;
-	}
-	e = api_send_job_file(r, &j);
-	job_free(&j);
-	return e;
+/* GET /api/v1/exportJobs/{id}/content */
+enum qerr
+graph_job_content(struct request *r)
+{
+	return api_download(r, NULL, r->capture[0]);
+}
+
+/* GET /osdi/v1/exports/{id}/download */
+enum qerr
+osdi_download(struct request *r)
+{
+	return api_download(r, NULL, r->capture[0]);
 }

@@ -17,7 +17,6 @@
 
 #define TOP_DEFAULT	100
 #define TOP_MAX		1000
-#define RETRY_AFTER	2	/* seconds a client should wait to poll */
 
 /* ---- definitions ---- */
 
@@ -475,26 +474,6 @@ graph_list_jobs(struct request *r)
 	return Q_OK;
 }
 
-/* GET /api/v1/exportJobs/{id}: the poll, with Retry-After while active. */
-enum qerr
-graph_show_job(struct request *r)
-{
-	struct job	j;
-	enum qerr	e;
-
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
-	if ((e = api_job(r, NULL, r->capture[0], &j)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such export job");
-		return e;
-	}
-	if (job_state_active(j.state))
-		http_header(r, "Retry-After", "%d", RETRY_AFTER);
-	json_send(r, 200, GRAPH_CTYPE, graph_job(r, &j));
-	job_free(&j);
-	return Q_OK;
-}
-
 /*
  * DELETE /api/v1/exportJobs/{id}: cancels an active job (202 if it was
  * running and stops within a second, else 204), deletes a finished
@@ -508,10 +487,8 @@ graph_delete_job(struct request *r)
 	enum qerr	e;
 	int		status = 204;
 
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
-	if ((e = api_job(r, NULL, r->capture[0], &j)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such export job");
+	if ((e = api_auth_job(r, NULL, r->capture[0], &j)) != Q_OK) {
+		job_free(&j);
 		return e;
 	}
 	if (job_state_active(j.state)) {
@@ -533,24 +510,6 @@ graph_delete_job(struct request *r)
 	return e;
 }
 
-/* GET /api/v1/exportJobs/{id}/content */
-enum qerr
-graph_job_content(struct request *r)
-{
-	struct job	j;
-	enum qerr	e;
-
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
-	if ((e = api_job(r, NULL, r->capture[0], &j)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such export job");
-		return e;
-	}
-	e = api_send_job_file(r, &j);
-	job_free(&j);
-	return e;
-}
-
 /* POST …/approve and …/reject {"reason"} (admin). */
 static enum qerr
 decide(struct request *r, int approve)
@@ -560,13 +519,10 @@ decide(struct request *r, int approve)
 	const char		*reason = NULL;
 	enum qerr		 e;
 
-	if ((e = http_auth(r)) != Q_OK || (e = api_admin(r)) != Q_OK)
-		return e;
-	if ((e = api_job(r, NULL, r->capture[0], &j)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such export job");
-		return e;
-	}
+	e = api_auth_job(r, NULL, r->capture[0], &j);
 	job_free(&j);
+	if (e != Q_OK || (e = api_admin(r)) != Q_OK)
+		return e;
 	if ((e = api_body_json(r, 0, &o)) != Q_OK)
 		return e;
 	if (o != NULL && json_object_object_get_ex(o, "reason", &v)) {

@@ -124,21 +124,3 @@ concur_list_jobs(struct request *r)
 	return Q_OK;
 }
 
-/* GET …/{def}/job/{job}: one job. */
-enum qerr
-concur_show_job(struct request *r)
-{
-	struct job	j;
-	enum qerr	e;
-
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
-	if ((e = api_job(r, r->capture[0], r->capture[1], &j)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such job");
-		return e;
-	}
-	concur_job(&r->out, r->base, &j, 1);
-	job_free(&j);
-	http_send(r, 200, CONCUR_CTYPE);
-	return Q_OK;
-}

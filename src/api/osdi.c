@@ -167,24 +167,6 @@ osdi_list_exports(struct request *r)
 	return Q_OK;
 }
 
-/* GET /osdi/v1/exports/{id} */
-enum qerr
-osdi_show_export(struct request *r)
-{
-	struct job	j;
-	enum qerr	e;
-
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
-	if ((e = api_job(r, NULL, r->capture[0], &j)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such export");
-		return e;
-	}
-	send_hal(r, 200, osdi_export(r, &j));
-	job_free(&j);
-	return Q_OK;
-}
-
 /*
  * The definition id named by a definition URL of any dialect (absolute
  * or a path): …/api/expense/extract/v1.0/{id} or …/api/v1/definitions/{id}.
@@ -310,10 +292,8 @@ osdi_delete_export(struct request *r)
 	struct job		 j, got;
 	enum qerr		 e = Q_OK;
 
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
-	if ((e = api_job(r, NULL, r->capture[0], &j)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such export");
+	if ((e = api_auth_job(r, NULL, r->capture[0], &j)) != Q_OK) {
+		job_free(&j);
 		return e;
 	}
 	memset(&got, 0, sizeof(got));
@@ -334,20 +314,3 @@ osdi_delete_export(struct request *r)
 	return Q_OK;
 }
 
-/* GET /osdi/v1/exports/{id}/download */
-enum qerr
-osdi_download(struct request *r)
-{
-	struct job	j;
-	enum qerr	e;
-
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
-	if ((e = api_job(r, NULL, r->capture[0], &j)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such export");
-		return e;
-	}
-	e = api_send_job_file(r, &j);
-	job_free(&j);
-	return e;
-}

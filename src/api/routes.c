@@ -21,7 +21,7 @@ const struct route routes[] = {
 	{ PROG_JOBS, M_POST, CC "/*/job", &dialect_concur, concur_create_job },
 	{ PROG_JOBS, M_GET, CC "/*/job/*", &dialect_concur, concur_show_job },
 	{ PROG_STATUS, M_GET, CC "/*/job/*/status", &dialect_concur,
-	    concur_job_status },
+	    concur_show_job },
 	{ PROG_FILES, M_GET, CC "/*/job/*/file", &dialect_concur,
 	    concur_job_file },
 

@@ -90,6 +90,7 @@ const struct dialect dialect_concur = {
 	concur_error,
 	CONCUR_CTYPE,
 	concur_status_word,
+	"job",
 };
 
 void

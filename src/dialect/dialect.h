@@ -31,6 +31,7 @@ struct dialect {
 	const char	*error_ctype;
 	/* The dialect's word for a job state. */
 	const char	*(*status_word)(enum job_state s);
+	const char	*job_noun;	/* "job", "export job", "export" */
 };
 
 extern const struct dialect dialect_concur;
@@ -78,6 +79,8 @@ struct json_object *graph_job(const struct request *r, const struct job *j);
 struct json_object *graph_definition(const struct definition *d);
 /* Graph's word for a job state ("notStarted", "succeeded", …). */
 const char *graph_status_word(enum job_state s);
+/* An RFC 3339 time as a JSON string, or null for 0. */
+struct json_object *json_time(time_t t);
 /* Sends obj (taking it) as JSON with status. */
 void	 json_send(struct request *r, int status, const char *ctype,
 	     struct json_object *obj);

@@ -138,10 +138,12 @@ const struct dialect dialect_graph = {
 	graph_error,
 	GRAPH_CTYPE,
 	graph_status_word,
+	"export job",
 };
 
-static struct json_object *
-time_or_null(time_t t)
+/* An RFC 3339 time as a JSON string, or JSON null for 0. */
+struct json_object *
+json_time(time_t t)
 {
 	char s[RFC3339_LEN];
 
@@ -177,11 +179,11 @@ graph_job(const struct request *r, const struct job *j)
 	    params ? params : json_object_new_object());
 	json_object_object_add(o, "format",
 	    json_object_new_string(fmt_name(j->format)));
-	json_object_object_add(o, "createdDateTime", time_or_null(j->created));
+	json_object_object_add(o, "createdDateTime", json_time(j->created));
 	json_object_object_add(o, "lastActionDateTime",
-	    time_or_null(j->updated ? j->updated : j->created));
+	    json_time(j->updated ? j->updated : j->created));
 	json_object_object_add(o, "expirationDateTime",
-	    time_or_null(j->state == JS_COMPLETED || j->state == JS_EXPIRED ?
+	    json_time(j->state == JS_COMPLETED || j->state == JS_EXPIRED ?
 	    j->expires : 0));
 	p = json_object_new_object();
 	json_object_object_add(p, "rowsWritten",
@@ -214,8 +216,8 @@ graph_definition(const struct definition *d)
 	if (o == NULL)
 		return NULL;
 	json_object_object_add(o, "id", json_object_new_string(d->id));
-	json_object_object_add(o, "createdDateTime", time_or_null(d->created));
+	json_object_object_add(o, "createdDateTime", json_time(d->created));
 	json_object_object_add(o, "modifiedDateTime",
-	    time_or_null(d->modified ? d->modified : d->created));
+	    json_time(d->modified ? d->modified : d->created));
 	return o;
 }

@@ -113,6 +113,7 @@ const struct dialect dialect_osdi = {
 	osdi_error,
 	OSDI_CTYPE,
 	osdi_status_word,
+	"export",
 };
 
 static struct json_object *
@@ -125,17 +126,6 @@ href(const char *base, const char *fmt, const char *id)
 	snprintf(url + strlen(url), sizeof(url) - strlen(url), fmt, id);
 	json_object_object_add(o, "href", json_object_new_string(url));
 	return o;
-}
-
-static struct json_object *
-date_or_null(time_t t)
-{
-	char s[RFC3339_LEN];
-
-	if (t == 0)
-		return NULL;
-	time_rfc3339(t, s);
-	return json_object_new_string(s);
 }
 
 /* The curies every collection and entry point links. */
@@ -167,14 +157,14 @@ osdi_export(const struct request *r, const struct job *j)
 	json_object_object_add(o, "identifiers", ids);
 	json_object_object_add(o, "origin_system",
 	    json_object_new_string("Quarry"));
-	json_object_object_add(o, "created_date", date_or_null(j->created));
+	json_object_object_add(o, "created_date", json_time(j->created));
 	json_object_object_add(o, "modified_date",
-	    date_or_null(j->updated ? j->updated : j->created));
+	    json_time(j->updated ? j->updated : j->created));
 	json_object_object_add(o, "action_date",
-	    date_or_null(j->updated ? j->updated : j->created));
-	json_object_object_add(o, "approved_date", date_or_null(j->approved));
+	    json_time(j->updated ? j->updated : j->created));
+	json_object_object_add(o, "approved_date", json_time(j->approved));
 	json_object_object_add(o, "processed_date",
-	    date_or_null(job_state_finished(j->state) ? j->finished : 0));
+	    json_time(job_state_finished(j->state) ? j->finished : 0));
 	json_object_object_add(o, "name",
 	    json_object_new_string(j->name ? j->name : ""));
 	json_object_object_add(o, "status",
