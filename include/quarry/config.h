@@ -14,6 +14,13 @@
 
 #define CONF_DEFAULT_PATH "/etc/quarry/quarry.conf"
 
+/* Who sends a download's bytes (config key sendfile). */
+enum sendfile_mode {
+	SENDFILE_OFF = 0,	/* files.fcgi streams the file itself */
+	SENDFILE_LIGHTTPD,	/* X-Sendfile to lighttpd's mod_fastcgi */
+	SENDFILE_APACHE		/* X-Sendfile to Apache's mod_xsendfile */
+};
+
 struct conf {
 	char	 path[PATH_MAX];	   /* the file read ("" if none) */
 	char	 db_dir[PATH_MAX];	   /* Berkeley DB environment */
@@ -34,6 +41,7 @@ struct conf {
 	long long extractor_timeout;	   /* wall-clock seconds per run */
 	unsigned long long extractor_max_output; /* stdout bytes per run */
 	unsigned long long extractor_max_memory; /* RLIMIT_AS; 0 = none */
+	enum sendfile_mode sendfile;	   /* download offload; default off */
 };
 
 /* Fills c with every default. */

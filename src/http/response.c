@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,6 +316,33 @@ disposition(struct request *r, const char *filename)
 	buf_free(&u);
 }
 
+/*
+ * With config sendfile = lighttpd | apache, hands the body of a GET to
+ * the web server: status 200, the headers set so far and "X-Sendfile:
+ * <absolute path>", no Content-Length and no body.  The server sends the
+ * bytes and answers Range itself (206, 416, If-Range), from the ETag and
+ * Last-Modified given here.  Returns 1 if it did so, 0 if the program
+ * must stream the file (offload off, or a path the servers would read
+ * differently: not resolvable, or holding '%' or a control character).
+ */
+static int
+offload(struct request *r, const char *path, const char *ctype)
+{
+	char			 abs[PATH_MAX];
+	const unsigned char	*p;
+
+	if (r->conf == NULL || r->conf->sendfile == SENDFILE_OFF)
+		return 0;
+	if (realpath(path, abs) == NULL)
+		return 0;
+	for (p = (const unsigned char *)abs; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '%')
+			return 0;
+	http_header(r, "X-Sendfile", "%s", abs);
+	send_head(r, 200, ctype, -1);
+	return 1;
+}
+
 /* Sends a finished file (see http.h). */
 enum qerr
 http_send_file(struct request *r, const char *path, const char *ctype,
@@ -367,6 +395,10 @@ http_send_file(struct request *r, const char *path, const char *ctype,
 		    (long long)st.st_size);
 		buf_reset(&r->out);
 		http_send(r, 416, NULL);
+		return Q_OK;
+	}
+	if (r->method == M_GET && offload(r, path, ctype)) {
+		close(fd);
 		return Q_OK;
 	}
 	if (partial > 0)

@@ -181,6 +181,17 @@ conf_set(struct conf *c, const char *key, const char *v)
 		c->history = d;
 		return Q_OK;
 	}
+	if (strcmp(key, "sendfile") == 0) {
+		if (strcmp(v, "off") == 0 || *v == '\0')
+			c->sendfile = SENDFILE_OFF;
+		else if (strcmp(v, "lighttpd") == 0)
+			c->sendfile = SENDFILE_LIGHTTPD;
+		else if (strcmp(v, "apache") == 0)
+			c->sendfile = SENDFILE_APACHE;
+		else
+			return Q_INVALID;
+		return Q_OK;
+	}
 	return Q_INVALID;
 }
 
