@@ -25,7 +25,7 @@ CFLAGS	?= $(OPT) -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude \
 	   $(XML_CFLAGS) $(SANFLAGS)
 LDFLAGS	+= $(SANFLAGS)
-LIBS	 = -ldb -ljson-c
+LIBS	 = -ldb -ljson-c -lzip
 
 LIB_SRC	 = $(wildcard src/lib/*.c) $(wildcard src/format/*.c) \
 	   $(wildcard src/source/*.c)

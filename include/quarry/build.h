@@ -35,11 +35,21 @@ enum qerr build_to_fd(struct store *s, const struct conf *c,
 /*
  * Builds a job's file in the files directory: written to a temporary
  * name, fsync'ed, renamed to its final name (returned in file), and the
- * directory fsync'ed.  On failure nothing is left behind.
+ * directory fsync'ed.  On failure nothing is left behind.  With the
+ * definition's rows_per_file > 0 the file is "<id>.zip", a zip archive
+ * of parts "<name>-part0001.<ext>" of that many rows each (header in
+ * every part; at least one part, even with no rows).
  */
 enum qerr build_job_file(struct store *s, const struct conf *c,
 	      const struct definition *d, const struct job *j, progress_fn pf,
 	      void *parg, char file[64], struct build_result *res);
+
+/*
+ * Removes every temporary file of job id from the files directory: the
+ * "<id>.*.tmp*" names a build writes (the file, split parts, the zip
+ * being written).  For a worker that died during a build.
+ */
+void	 build_discard(const struct conf *c, const char *id);
 
 /* The path of a file in the files directory. */
 int	 files_path(const struct conf *c, const char *file, char *out,
