@@ -4,7 +4,7 @@
 # Quiet when nothing is missing.  As root, installs what is missing with
 # apt-get (non-interactive, no recommends).  Otherwise prints the exact
 # command to run and exits 1.  Set QUARRY_DEPS_OPTIONAL=1 to also want the
-# optional packages (valgrind).
+# optional packages (valgrind; wrk for make bench).
 
 set -eu
 
@@ -13,7 +13,7 @@ BUILD="gcc make pkg-config libdb5.3-dev libfcgi-dev libjson-c-dev libxml2-dev li
 # Apache (SERVER=apache, SERVER=cgi, and the suite runs against both).
 RUN="lighttpd apache2 libapache2-mod-fcgid libapache2-mod-xsendfile spawn-fcgi"
 TEST="python3 curl procps"
-OPTIONAL="valgrind"
+OPTIONAL="valgrind wrk"
 
 want="$BUILD $RUN $TEST"
 if [ "${QUARRY_DEPS_OPTIONAL:-0}" = 1 ]; then
