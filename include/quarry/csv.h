@@ -58,5 +58,10 @@ int	csv_read_stream(struct csv_reader *r, FILE *in);
 
 /* Appends one field to out, quoted when RFC 4180 requires it. */
 void	csv_put_field(struct buf *out, const char *p, size_t n, char sep);
+/*
+ * The same into dst, which has room for 2 * n + 2 bytes; returns the
+ * bytes written (no NUL).
+ */
+size_t	csv_encode_field(char *dst, const char *p, size_t n, char sep);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * RFC 4180 reader and field writer.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,29 +234,48 @@ csv_read_stream(struct csv_reader *r, FILE *in)
 	return csv_finish(r);
 }
 
+/* Writes one field at dst, quoted when RFC 4180 section 2 requires it. */
+size_t
+csv_encode_field(char *dst, const char *p, size_t n, char sep)
+{
+	const char	*end = p + n, *q;
+	char		*d = dst;
+	unsigned char	 c;
+
+	for (q = p; q < end; q++) {
+		c = (unsigned char)*q;
+		/* Most bytes are above '"' and the common separators. */
+		if (c > '"' ? c == (unsigned char)sep :
+		    c == '"' || c == '\n' || c == '\r' ||
+		    c == (unsigned char)sep)
+			break;
+	}
+	if (q == end) {
+		memcpy(dst, p, n);
+		return n;
+	}
+	*d++ = '"';
+	memcpy(d, p, (size_t)(q - p));
+	d += q - p;
+	for (; q < end; q++) {
+		if (*q == '"')
+			*d++ = '"';
+		*d++ = *q;
+	}
+	*d++ = '"';
+	return (size_t)(d - dst);
+}
+
 /* Appends one field, quoted when RFC 4180 section 2 requires it. */
 void
 csv_put_field(struct buf *out, const char *p, size_t n, char sep)
 {
-	size_t	i, start;
-	int	quote = 0;
-
-	for (i = 0; i < n; i++)
-		if (p[i] == sep || p[i] == '"' || p[i] == '\n' || p[i] == '\r') {
-			quote = 1;
-			break;
-		}
-	if (!quote) {
-		buf_add(out, p, n);
+	if (n > (SIZE_MAX - 2) / 2) {
+		out->oom = 1;
 		return;
 	}
-	buf_addc(out, '"');
-	for (start = 0, i = 0; i < n; i++)
-		if (p[i] == '"') {
-			buf_add(out, p + start, i - start + 1);
-			buf_addc(out, '"');
-			start = i + 1;
-		}
-	buf_add(out, p + start, n - start);
-	buf_addc(out, '"');
+	if (buf_reserve(out, 2 * n + 2) != 0)
+		return;
+	out->len += csv_encode_field(out->data + out->len, p, n, sep);
+	out->data[out->len] = '\0';
 }

@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,25 +122,37 @@ xml_tag(const char *col)
 	return t;
 }
 
+/* Writes a TSV field at dst (room for 2 * n bytes); returns its length. */
+static size_t
+tsv_encode(char *dst, const char *s, size_t n)
+{
+	const char	*end = s + n;
+	char		*d = dst;
+
+	for (; s < end; s++) {
+		switch (*s) {
+		case '\t': *d++ = '\\'; *d++ = 't'; break;
+		case '\n': *d++ = '\\'; *d++ = 'n'; break;
+		case '\r': *d++ = '\\'; *d++ = 'r'; break;
+		case '\\': *d++ = '\\'; *d++ = '\\'; break;
+		default: *d++ = *s; break;
+		}
+	}
+	return (size_t)(d - dst);
+}
+
+/* Appends a TSV field: tab, line breaks and backslash escaped. */
 static void
 tsv_field(struct buf *b, const char *s, size_t n)
 {
-	size_t i, start = 0;
-
-	for (i = 0; i < n; i++) {
-		const char *rep;
-		switch (s[i]) {
-		case '\t': rep = "\\t"; break;
-		case '\n': rep = "\\n"; break;
-		case '\r': rep = "\\r"; break;
-		case '\\': rep = "\\\\"; break;
-		default: continue;
-		}
-		buf_add(b, s + start, i - start);
-		buf_adds(b, rep);
-		start = i + 1;
+	if (n > SIZE_MAX / 2 - 1) {
+		b->oom = 1;
+		return;
 	}
-	buf_add(b, s + start, n - start);
+	if (buf_reserve(b, 2 * n) != 0)
+		return;
+	b->len += tsv_encode(b->data + b->len, s, n);
+	b->data[b->len] = '\0';
 }
 
 static void
@@ -200,6 +213,52 @@ nomem:
 	return -1;
 }
 
+/*
+ * A CSV or TSV row without the formula guard, the common case: room for
+ * the row's longest possible encoding is reserved once, then each field
+ * is encoded straight into the output buffer.
+ */
+static int
+row_delimited(struct writer *w, const char *const *fields,
+    const size_t *lens)
+{
+	size_t	 i, need = 2;
+	char	*d;
+
+	for (i = 0; i < w->ncolumns; i++) {
+		if (lens[i] > SIZE_MAX / 4 - need) {
+			w->failed = ENOMEM;
+			return -1;
+		}
+		need += 2 * lens[i] + 3;
+	}
+	if (buf_reserve(&w->out, need) != 0) {
+		w->failed = ENOMEM;
+		return -1;
+	}
+	d = w->out.data + w->out.len;
+	for (i = 0; i < w->ncolumns; i++) {
+		if (w->fmt == FMT_CSV) {
+			if (i > 0)
+				*d++ = ',';
+			d += csv_encode_field(d, fields[i], lens[i], ',');
+		} else {
+			if (i > 0)
+				*d++ = '\t';
+			d += tsv_encode(d, fields[i], lens[i]);
+		}
+	}
+	if (w->fmt == FMT_CSV)
+		*d++ = '\r';
+	*d++ = '\n';
+	*d = '\0';
+	w->out.len = (size_t)(d - w->out.data);
+	w->rows++;
+	if (w->out.len >= WRITER_BUF)
+		return flush(w);
+	return 0;
+}
+
 /* Writes one row of ncolumns fields. */
 int
 writer_row(struct writer *w, const char *const *fields, const size_t *lens)
@@ -209,6 +268,8 @@ writer_row(struct writer *w, const char *const *fields, const size_t *lens)
 
 	if (w->failed)
 		return -1;
+	if ((w->fmt == FMT_CSV || w->fmt == FMT_TSV) && !w->formula_guard)
+		return row_delimited(w, fields, lens);
 	if (w->fmt == FMT_JSON)
 		buf_adds(&w->out, w->rows ? ",\n{" : "\n{");
 	else if (w->fmt == FMT_XML)

@@ -18,6 +18,7 @@
 
 #define DB_FILE		"quarry.db"
 #define TXN_RETRIES	50
+#define BULK_BUF	(1024 * 1024)	/* store_scan's buffer */
 
 static const char *const table_names[T_NTABLES] = {
 	"meta", "tokens", "token_hash", "datasets", "rows", "defs",
@@ -448,6 +449,86 @@ stx_scan(struct stx *tx, enum table t, const void *prefix, size_t pl,
 }
 
 /*
+ * The scan of store_scan: the same walk as scan(), but each cursor call
+ * copies as many records as fit in a buffer of BULK_BUF bytes
+ * (DB_MULTIPLE_KEY), so the cursor, lock and page overhead is paid once
+ * per buffer instead of once per record.  The cursor reads with low cache
+ * priority: a long scan evicts its own pages first, not the store's hot
+ * ones.  The buffer grows only for a record larger than it.
+ */
+static enum qerr
+scan_bulk(struct store *s, enum table t, const void *prefix, size_t pl,
+    scan_fn fn, void *arg)
+{
+	DBC		*c = NULL;
+	DBT		 key, data;
+	void		*p, *k, *v, *nb;
+	u_int32_t	 kl, vl, size = BULK_BUF, flags;
+	int		 rc, r, done = 0;
+	enum qerr	 e = Q_OK;
+
+	memset(&key, 0, sizeof(key));
+	memset(&data, 0, sizeof(data));
+	if ((data.data = malloc(size)) == NULL)
+		return Q_NOMEM;
+	data.ulen = size;
+	data.flags = DB_DBT_USERMEM;
+	if ((rc = s->db[t]->cursor(s->db[t], NULL, &c, DB_READ_COMMITTED))
+	    != 0) {
+		free(data.data);
+		return map(s, rc);
+	}
+	c->set_priority(c, DB_PRIORITY_VERY_LOW);
+	key.data = (void *)prefix;
+	key.size = (u_int32_t)pl;
+	flags = (pl > 0 ? DB_SET_RANGE : DB_FIRST) | DB_MULTIPLE_KEY;
+	while (!done) {
+		rc = c->get(c, &key, &data, flags);
+		if (rc == DB_BUFFER_SMALL) {
+			/* One record is larger than the buffer. */
+			size = (data.size + 1023) / 1024 * 1024 * 2;
+			if ((nb = realloc(data.data, size)) == NULL) {
+				e = Q_NOMEM;
+				break;
+			}
+			data.data = nb;
+			data.ulen = size;
+			continue;
+		}
+		if (rc != 0)
+			break;
+		flags = DB_NEXT | DB_MULTIPLE_KEY;
+		DB_MULTIPLE_INIT(p, &data);
+		for (;;) {
+			DB_MULTIPLE_KEY_NEXT(p, &data, k, kl, v, vl);
+			if (p == NULL)
+				break;
+			if (kl < pl || memcmp(k, prefix, pl) != 0) {
+				done = 1;
+				break;
+			}
+			r = fn(k, kl, v, vl, arg);
+			if (r == 1) {
+				done = 1;
+				break;
+			}
+			if (r != 0) {
+				e = (enum qerr)r;
+				done = 1;
+				break;
+			}
+		}
+	}
+	if (!done && e == Q_OK && rc != DB_NOTFOUND)
+		e = map(s, rc);
+	rc = c->close(c);
+	if (e == Q_OK && rc != 0)
+		e = map(s, rc);
+	free(data.data);
+	return e;
+}
+
+/*
  * A scan outside any transaction, for immutable data (see store.h).  It is
  * not retried: records already passed to fn cannot be taken back, so a
  * conflict is the caller's to handle (a build fails and is tried again).
@@ -461,8 +542,7 @@ store_scan(struct store *s, enum table t, const void *prefix, size_t pl,
 		if (open_handles(s) != Q_OK)
 			return Q_STORE;
 	}
-	return scan(s, NULL, t, prefix, pl, NULL, 0, fn, arg,
-	    DB_READ_COMMITTED);
+	return scan_bulk(s, t, prefix, pl, fn, arg);
 }
 
 /* Writes a checkpoint and removes log files no longer needed. */
