@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http/http.h"
 #include "quarry/seams.h"
@@ -154,7 +155,8 @@ http_request_init(struct request *r, const struct transport *io,
     const struct conf *c, struct store *s, enum prog p)
 {
 	const char	*uri, *q, *m;
-	unsigned char	 rnd[8];
+	static uint64_t	 seed, count;
+	uint64_t	 v;
 	size_t		 n;
 
 	memset(r, 0, sizeof(*r));
@@ -164,10 +166,13 @@ http_request_init(struct request *r, const struct transport *io,
 	r->prog = p;
 	r->query = "";
 	r->status = 200;
-	if (random_bytes(rnd, sizeof(rnd)) != Q_OK)
-		memset(rnd, 0, sizeof(rnd));
-	for (n = 0; n < sizeof(rnd); n++)
-		snprintf(r->reqid + 2 * n, 3, "%02x", rnd[n]);
+	/* A random start per process, then a counter: unique, and cheap. */
+	if (seed == 0 && random_bytes(&seed, sizeof(seed)) != Q_OK)
+		seed = (uint64_t)getpid() << 32;
+	v = seed + count++;
+	for (n = 0; n < 16; n++, v >>= 4)
+		r->reqid[15 - n] = "0123456789abcdef"[v & 15];
+	r->reqid[16] = '\0';
 	time_rfc3339(q_seams.now(), r->now);
 	m = http_env(r, "REQUEST_METHOD");
 	r->method_name = m ? m : "GET";

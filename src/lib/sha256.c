@@ -113,6 +113,9 @@ sha256_hex(const void *p, size_t n, char out[65])
 	sha256_init(&c);
 	sha256_update(&c, p, n);
 	sha256_final(&c, d);
-	for (i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = "0123456789abcdef"[d[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[d[i] & 15];
+	}
+	out[64] = '\0';
 }
