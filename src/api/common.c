@@ -55,10 +55,20 @@ api_job(struct request *r, const char *def_id, const char *id,
 	return Q_OK;
 }
 
+/* A split build's file is a zip of its parts (see build_job_file). */
+static int
+file_is_zip(const struct job *j)
+{
+	size_t n = strlen(j->file);
+
+	return n > 4 && strcmp(j->file + n - 4, ".zip") == 0;
+}
+
 /*
  * A download's file name: the definition's name made safe (letters,
  * digits, '-', '_', '.', and any UTF-8 letters; the rest become '_'),
- * the job's finish date and the format's extension.
+ * the job's finish date and the format's extension ("zip" for a split
+ * build's archive).
  */
 static void
 download_name(const struct definition *d, const struct job *j, char *out,
@@ -83,7 +93,7 @@ download_name(const struct definition *d, const struct job *j, char *out,
 	time_rfc3339(j->finished ? j->finished : j->created, day);
 	day[10] = '\0';
 	snprintf(out + o, len - o, "%s%s.%s", o ? "-" : "export-", day,
-	    fmt_extension(j->format));
+	    file_is_zip(j) ? "zip" : fmt_extension(j->format));
 }
 
 /* Authenticates r and loads the job it names (see api.h). */
@@ -142,7 +152,8 @@ api_send_job_file(struct request *r, const struct job *j)
 		return e;
 	download_name(&d, j, name, sizeof(name));
 	definition_free(&d);
-	e = http_send_file(r, path, fmt_content_type(j->format), name);
+	e = http_send_file(r, path, file_is_zip(j) ? "application/zip" :
+	    fmt_content_type(j->format), name);
 	if (e == Q_NOTFOUND) {
 		/* Completed in the store, but the file is gone from disk. */
 		snprintf(r->err_msg, sizeof(r->err_msg), "the job's file is "
