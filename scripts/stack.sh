@@ -8,13 +8,27 @@
 #				background, and wait until the port answers
 #   sh scripts/stack.sh stop	stop whatever part runs
 #
-# Environment: PORT (8080), VARDIR (./var), SERVER (lighttpd), OUT (".",
-# the build tree holding bin/ and cgi-bin/), QUARRY_DEMO (1; 0 = no demo
-# data), STACK_TIMEOUT (seconds to wait for a start or a stop, 20).
+# Environment: PORT (8080), VARDIR (./var), SERVER (lighttpd, apache or
+# cgi), OUT (".", the build tree holding bin/ and cgi-bin/), QUARRY_DEMO
+# (1; 0 = no demo data), STACK_TIMEOUT (seconds to wait for a start or a
+# stop, 20), DRAIN_SECONDS (SERVER=cgi: the period of quarryd --drain, 1),
+# APACHE_USER (www-data: the user of Apache's children when started as
+# root).
 #
-# Layout under VARDIR: quarry.conf, lighttpd.conf (generated from
-# httpd-conf/lighttpd.conf on every start), db/, files/, extractors/, log/,
-# run/quarryd.pid, run/httpd.pid, demo/ and demo.env (the demo tenant).
+#   SERVER=lighttpd	lighttpd with mod_fastcgi (httpd-conf/lighttpd.conf)
+#   SERVER=apache	Debian's apache2 with mod_fcgid
+#			(httpd-conf/apache-fcgid.conf)
+#   SERVER=cgi		the same apache2 running the programs as plain CGI,
+#			routed by the .htaccess of www/ as on a shared host
+#			(httpd-conf/apache-cgi.conf); no quarryd daemon: a
+#			loop runs quarryd --drain every DRAIN_SECONDS, the
+#			way cron would
+#
+# Layout under VARDIR: quarry.conf, lighttpd.conf or apache.conf
+# (generated from httpd-conf/ on every start), db/, files/, extractors/,
+# log/, run/quarryd.pid, run/httpd.pid, run/server (the server that runs),
+# run/drain.pid (SERVER=cgi), htdocs/ (SERVER=cgi: the document root),
+# demo/ and demo.env (the demo tenant).
 #
 # POSIX sh: Debian's /bin/sh is dash.
 
@@ -27,6 +41,8 @@ SERVER=${SERVER:-lighttpd}
 OUT=${OUT:-.}
 QUARRY_DEMO=${QUARRY_DEMO:-1}
 STACK_TIMEOUT=${STACK_TIMEOUT:-20}
+DRAIN_SECONDS=${DRAIN_SECONDS:-1}
+APACHE_USER=${APACHE_USER:-www-data}
 
 die() {
 	echo "$PROG: $*" >&2
@@ -71,14 +87,19 @@ running_pid() {
 
 # Prints the pids of the children of process $1 (Linux /proc only).
 children_of() {
-	awk -v parent="$1" '{
-		sub(/.*\) /, "")	# past "pid (comm) "; $2 is the ppid
-		if ($2 == parent) {
-			split(FILENAME, f, "/")
-			print f[3]
-		}
-		nextfile
-	}' /proc/[0-9]*/stat 2>/dev/null
+	_cparent=$1
+	# One file at a time: a process may exit while we look (awk over
+	# all of /proc/*/stat stops at the first file that vanished).
+	for _f in /proc/[0-9]*/stat; do
+		_line=$(cat "$_f" 2>/dev/null) || continue
+		_rest=${_line##*) }	# past "pid (comm) ": state, ppid, ...
+		# shellcheck disable=SC2086
+		set -- $_rest
+		if [ "${2:-}" = "$_cparent" ]; then
+			_p=${_f#/proc/}
+			echo "${_p%/stat}"
+		fi
+	done
 	return 0
 }
 
@@ -177,15 +198,15 @@ setup_paths() {
 	QUARRYD_PID=$RUN/quarryd.pid
 	HTTPD_NAMES="lighttpd|apache2|httpd"
 	QUARRYD_NAMES="quarryd"
+	SERVER_FILE=$RUN/server
+	DRAIN_PID=$RUN/drain.pid
+	HTDOCS=$VARDIR/htdocs
 }
 
 # Refuses a SERVER this version cannot start.
 check_server() {
 	case "$SERVER" in
-	lighttpd) ;;
-	apache|cgi)
-		die "SERVER=$SERVER is not yet supported (only lighttpd for" \
-		    "now; Apache and CGI mode come in a later version)" ;;
+	lighttpd|apache|cgi) ;;
 	*)	die "unknown SERVER=$SERVER (lighttpd, apache or cgi)" ;;
 	esac
 }
@@ -196,10 +217,23 @@ check_programs() {
 	    "$CGIBIN/jobs.fcgi" "$CGIBIN/status.fcgi" "$CGIBIN/files.fcgi"; do
 		[ -x "$p" ] || die "$p is missing; run make first"
 	done
-	command -v lighttpd >/dev/null 2>&1 ||
+	case "$SERVER" in
+	lighttpd) HTTPD_BIN=lighttpd ;;
+	*)	HTTPD_BIN=apache2 ;;
+	esac
+	command -v "$HTTPD_BIN" >/dev/null 2>&1 ||
 	    PATH=$PATH:/usr/sbin:/sbin
-	command -v lighttpd >/dev/null 2>&1 ||
-	    die "lighttpd is not installed (make deps installs it)"
+	command -v "$HTTPD_BIN" >/dev/null 2>&1 ||
+	    die "$HTTPD_BIN is not installed (make deps installs it)"
+	if [ "$SERVER" != lighttpd ]; then
+		APACHE_MODDIR=${APACHE_MODDIR:-/usr/lib/apache2/modules}
+		for m in mod_fcgid mod_xsendfile mod_rewrite mod_cgid; do
+			[ -f "$APACHE_MODDIR/$m.so" ] ||
+			    die "$APACHE_MODDIR/$m.so is missing (make deps" \
+			    "installs apache2, libapache2-mod-fcgid and" \
+			    "libapache2-mod-xsendfile)"
+		done
+	fi
 	command -v curl >/dev/null 2>&1 ||
 	    die "curl is not installed (make deps installs it)"
 }
@@ -395,15 +429,47 @@ Logs: $LOG/
 EOF
 }
 
-# Writes VARDIR/lighttpd.conf from the template.
-write_lighttpd_conf() {
+# Sets AUSER and AGROUP, the user and group Apache's children (and so the
+# programs) run as.  As an ordinary user that is the user itself.  As
+# root (Apache refuses to run its children as root) it is APACHE_USER;
+# VARDIR then becomes that group's: the directories group-writable and
+# setgid, and everything the stack starts runs with umask 002, so that
+# root's quarryd and quarryctl and the programs share the store.
+apache_user() {
+	if [ "$(id -u)" -ne 0 ]; then
+		AUSER=$(id -un)
+		AGROUP=$(id -gn)
+		return 0
+	fi
+	id "$APACHE_USER" >/dev/null 2>&1 ||
+	    die "user $APACHE_USER does not exist (set APACHE_USER)"
+	AUSER=$APACHE_USER
+	AGROUP=$(id -gn "$APACHE_USER")
+	umask 002
+	chgrp "$AGROUP" "$VARDIR" "$CONF" && chmod g+rx "$VARDIR" &&
+	    chmod g+r "$CONF" || die "cannot give $VARDIR to group $AGROUP"
+	for d in db files extractors log run; do
+		chgrp -R "$AGROUP" "$VARDIR/$d" &&
+		    chmod -R g+rwX "$VARDIR/$d" &&
+		    find "$VARDIR/$d" -type d -exec chmod g+s {} + ||
+		    die "cannot give $VARDIR/$d to group $AGROUP"
+	done
+}
+
+# Replaces the placeholders of template $1, writing $2.
+fill_template() {
 	sed -e "s|@PORT@|$PORT|g" -e "s|@BIND@|127.0.0.1|g" \
 	    -e "s|@VARDIR@|$VARDIR|g" -e "s|@CGIBIN@|$CGIBIN|g" \
 	    -e "s|@WWW@|$TOP/www|g" -e "s|@CONF@|$CONF|g" \
-	    -e "s|@FILES@|$VARDIR/files|g" \
-	    "$TOP/httpd-conf/lighttpd.conf" > "$VARDIR/lighttpd.conf.tmp" &&
-	    mv "$VARDIR/lighttpd.conf.tmp" "$VARDIR/lighttpd.conf" ||
-	    die "cannot write $VARDIR/lighttpd.conf"
+	    -e "s|@FILES@|$VARDIR/files|g" -e "s|@HTDOCS@|$HTDOCS|g" \
+	    -e "s|@MODDIR@|${APACHE_MODDIR:-}|g" \
+	    -e "s|@USER@|${AUSER:-}|g" -e "s|@GROUP@|${AGROUP:-}|g" \
+	    "$1" > "$2.tmp" && mv "$2.tmp" "$2" || die "cannot write $2"
+}
+
+# Writes VARDIR/lighttpd.conf from the template.
+write_lighttpd_conf() {
+	fill_template "$TOP/httpd-conf/lighttpd.conf" "$VARDIR/lighttpd.conf"
 	if ! lighttpd -tt -f "$VARDIR/lighttpd.conf" >"$LOG/lighttpd.check" \
 	    2>&1; then
 		cat "$LOG/lighttpd.check" >&2
@@ -412,12 +478,88 @@ write_lighttpd_conf() {
 	rm -f "$LOG/lighttpd.check"
 }
 
+# SERVER=cgi: builds the document root a shared-host customer would
+# upload: a copy of www/ with its .htaccess (QUARRY_CONF filled in) and
+# quarry-cgi/ holding links to the four programs.
+make_htdocs() {
+	rm -rf "$HTDOCS" && mkdir -p "$HTDOCS/quarry-cgi" &&
+	    cp -R "$TOP/www/." "$HTDOCS/" &&
+	    fill_template "$TOP/www/.htaccess" "$HTDOCS/.htaccess" ||
+	    die "cannot build $HTDOCS"
+	for p in definitions jobs status files; do
+		ln -s "$CGIBIN/$p.fcgi" "$HTDOCS/quarry-cgi/$p.fcgi" ||
+		    die "cannot link $p.fcgi into $HTDOCS/quarry-cgi"
+	done
+	chgrp -R "$AGROUP" "$HTDOCS" 2>/dev/null
+	chmod -R g+rX "$HTDOCS"
+}
+
+# Writes VARDIR/apache.conf from httpd-conf/apache-fcgid.conf
+# (SERVER=apache) or apache-cgi.conf (SERVER=cgi) and checks it.
+write_apache_conf() {
+	mkdir -p "$RUN/fcgid" || die "cannot create $RUN/fcgid"
+	if [ "$SERVER" = cgi ]; then
+		make_htdocs
+		fill_template "$TOP/httpd-conf/apache-cgi.conf" \
+		    "$VARDIR/apache.conf"
+	else
+		fill_template "$TOP/httpd-conf/apache-fcgid.conf" \
+		    "$VARDIR/apache.conf"
+	fi
+	if [ "$(id -u)" -eq 0 ]; then
+		chgrp "$AGROUP" "$RUN/fcgid" && chmod 2770 "$RUN/fcgid" ||
+		    die "cannot prepare $RUN/fcgid"
+	fi
+	if ! apache2 -t -f "$VARDIR/apache.conf" >"$LOG/apache.check" \
+	    2>&1; then
+		cat "$LOG/apache.check" >&2
+		die "apache2 refuses $VARDIR/apache.conf"
+	fi
+	rm -f "$LOG/apache.check"
+}
+
+# Starts the configured web server (which detaches and writes its pid
+# file).
+launch_httpd() {
+	case "$SERVER" in
+	lighttpd)
+		write_lighttpd_conf
+		lighttpd -f "$VARDIR/lighttpd.conf" \
+		    >>"$LOG/lighttpd.out" 2>&1 </dev/null || {
+			log_tail "$LOG/lighttpd.out" "$LOG/lighttpd.error.log"
+			die "lighttpd did not start"
+		} ;;
+	*)
+		write_apache_conf
+		# No /etc/apache2, no apache2ctl, no system service: the
+		# binary with our own configuration file.
+		apache2 -f "$VARDIR/apache.conf" -k start \
+		    >>"$LOG/apache.out" 2>&1 </dev/null || {
+			log_tail "$LOG/apache.out" "$LOG/apache.error.log"
+			die "apache2 did not start"
+		} ;;
+	esac
+	echo "$SERVER" > "$SERVER_FILE"
+	echo "$PROG: started $SERVER on http://127.0.0.1:$PORT/"
+}
+
 # Starts the web server unless it runs, then waits until the port
 # answers.
 start_httpd() {
 	if hpid=$(running_pid "$HTTPD_PID" "$HTTPD_NAMES"); then
-		hport=$(sed -n 's/^server\.port[[:space:]]*=[[:space:]]*//p' \
-		    "$VARDIR/lighttpd.conf" 2>/dev/null)
+		hserver=$(cat "$SERVER_FILE" 2>/dev/null || echo lighttpd)
+		if [ "$hserver" != "$SERVER" ]; then
+			die "the web server of $VARDIR is $hserver, not" \
+			    "$SERVER; 'make stop' first to change it"
+		fi
+		case "$hserver" in
+		lighttpd) hconf=$VARDIR/lighttpd.conf ;;
+		*)	hconf=$VARDIR/apache.conf ;;
+		esac
+		hport=$(sed -n -e \
+		    's/^server\.port[[:space:]]*=[[:space:]]*//p' -e \
+		    's/^Listen[[:space:]]*[0-9.]*:\([0-9]*\).*/\1/p' \
+		    "$hconf" 2>/dev/null | head -n 1)
 		if [ -n "$hport" ] && [ "$hport" != "$PORT" ]; then
 			die "the web server of $VARDIR runs on port $hport," \
 			    "not $PORT; 'make stop' first to change the port"
@@ -427,24 +569,66 @@ start_httpd() {
 		rm -f "$HTTPD_PID" "$RUN"/*.sock "$RUN"/*.sock-*
 		stop_orphans
 		check_port_free
-		write_lighttpd_conf
-		lighttpd -f "$VARDIR/lighttpd.conf" \
-		    >>"$LOG/lighttpd.out" 2>&1 </dev/null || {
-			log_tail "$LOG/lighttpd.out" "$LOG/lighttpd.error.log"
-			die "lighttpd did not start"
-		}
-		echo "$PROG: started lighttpd on http://127.0.0.1:$PORT/"
+		launch_httpd
 	fi
 	n=$((STACK_TIMEOUT * 5))
 	until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; do
 		n=$((n - 1))
 		if [ "$n" -le 0 ] || ! running_pid "$HTTPD_PID" \
 		    "$HTTPD_NAMES" >/dev/null; then
-			log_tail "$LOG/lighttpd.out" "$LOG/lighttpd.error.log"
+			log_tail "$LOG/lighttpd.out" "$LOG/lighttpd.error.log" \
+			    "$LOG/apache.out" "$LOG/apache.error.log"
 			die "the web server does not answer on port $PORT"
 		fi
 		sleep 0.2
 	done
+}
+
+# SERVER=cgi: starts the loop standing in for cron (quarryd --drain every
+# DRAIN_SECONDS) unless it runs; its pid (a process group leader when
+# setsid exists) goes to run/drain.pid.
+start_drain() {
+	if dpid=$(running_pid "$DRAIN_PID" "sh|dash"); then
+		echo "$PROG: the drain loop runs already (pid $dpid)"
+		return 0
+	fi
+	case "$DRAIN_SECONDS" in
+	''|*[!0-9.]*) die "DRAIN_SECONDS must be a number" ;;
+	esac
+	_loop='echo $$ > "$0"; while :; do "$1" -c "$2" --drain; sleep "$3"; done'
+	if command -v setsid >/dev/null 2>&1; then
+		setsid sh -c "$_loop" "$DRAIN_PID" "$BIN/quarryd" "$CONF" \
+		    "$DRAIN_SECONDS" >>"$LOG/quarryd.out" 2>&1 </dev/null &
+	else
+		sh -c "$_loop" "$DRAIN_PID" "$BIN/quarryd" "$CONF" \
+		    "$DRAIN_SECONDS" >>"$LOG/quarryd.out" 2>&1 </dev/null &
+	fi
+	QCHILD=$!
+	n=25
+	until running_pid "$DRAIN_PID" "sh|dash" >/dev/null; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || die "the drain loop did not start"
+		sleep 0.2
+	done
+	echo "$PROG: started quarryd --drain every ${DRAIN_SECONDS}s" \
+	    "(pid $(head -n 1 "$DRAIN_PID")), standing in for cron"
+}
+
+# Stops the drain loop and the quarryd --drain it may be running.
+stop_drain() {
+	if ! _dpid=$(running_pid "$DRAIN_PID" "sh|dash"); then
+		rm -f "$DRAIN_PID"
+		return 0
+	fi
+	if [ "$(ps -o pgid= -p "$_dpid" 2>/dev/null | tr -d ' ')" = \
+	    "$_dpid" ]; then
+		kill -TERM -- "-$_dpid" 2>/dev/null
+	else
+		kill -TERM "$_dpid" 2>/dev/null
+	fi
+	wait_gone "$_dpid" || kill -KILL "$_dpid" 2>/dev/null
+	rm -f "$DRAIN_PID"
+	echo "$PROG: stopped the drain loop (pid $_dpid)"
 }
 
 # Starts quarryd in the background unless it runs; waits for its pid
@@ -485,10 +669,11 @@ start_quarryd() {
 
 # Stops both parts of the stack, whatever runs.
 do_stop() {
+	stop_drain
 	stop_one "$QUARRYD_PID" "$QUARRYD_NAMES" quarryd
 	stop_one "$HTTPD_PID" "$HTTPD_NAMES" "the web server"
 	stop_orphans
-	rm -f "$RUN"/*.sock "$RUN"/*.sock-*
+	rm -f "$RUN"/*.sock "$RUN"/*.sock-* "$SERVER_FILE"
 }
 
 # Everything start and run have in common before quarryd starts.
@@ -498,12 +683,22 @@ prepare() {
 	check_port_free
 	make_layout
 	init_store
+	[ "$SERVER" = lighttpd ] || apache_user
 	start_httpd
+}
+
+# Starts the scheduler: the daemon, or with SERVER=cgi the drain loop.
+start_scheduler() {
+	if [ "$SERVER" = cgi ]; then
+		start_drain
+	else
+		start_quarryd "$1"
+	fi
 }
 
 do_start() {
 	prepare
-	start_quarryd bg
+	start_scheduler bg
 	banner
 }
 
@@ -512,10 +707,14 @@ do_run() {
 		die "the stack runs in the background already (quarryd pid" \
 		    "$qpid); 'make stop' first, or use it as it is"
 	fi
+	if qpid=$(running_pid "$DRAIN_PID" "sh|dash"); then
+		die "the stack runs in the background already (drain loop" \
+		    "pid $qpid); 'make stop' first, or use it as it is"
+	fi
 	trap 'do_stop; exit 130' INT
 	trap 'do_stop; exit 143' TERM HUP
 	prepare
-	start_quarryd fg
+	start_scheduler fg
 	banner
 	echo ""
 	echo "quarryd runs in the foreground; Ctrl-C stops the stack."
