@@ -5,9 +5,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -492,41 +494,102 @@ cmd_job(struct ctl *c, int argc, char **argv)
 	return job_action(c, argv[1], &o);
 }
 
+/*
+ * The export's progress: a one-line bar on a terminal, redrawn at most
+ * five times a second; nothing otherwise.  A SIGINT, SIGTERM or SIGHUP
+ * received meanwhile stops the build (the callback returns non-zero).
+ */
 struct bar {
-	int	 tty;
-	time_t	 last;
+	int		 tty;
+	struct timespec	 start, last;
 };
+
+static volatile sig_atomic_t export_stop;
+
+static void
+on_stop_signal(int sig)
+{
+	export_stop = sig;
+}
+
+static double
+since(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
 
 static int
 progress(void *arg, uint64_t rows, uint64_t bytes)
 {
-	struct bar *b = arg;
+	struct bar	*b = arg;
+	struct timespec	 now;
+	double		 t;
 
-	if (b->tty && time(NULL) != b->last) {
-		b->last = time(NULL);
-		fprintf(stderr, "\r%llu rows, %.1f MB", (unsigned long long)rows,
-		    (double)bytes / 1e6);
-	}
+	if (export_stop)
+		return 1;
+	if (!b->tty)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (since(&b->last, &now) < 0.2)
+		return 0;
+	b->last = now;
+	t = since(&b->start, &now);
+	fprintf(stderr, "\r\033[K%llu rows, %.1f MB, %.1f s, %.0f rows/s",
+	    (unsigned long long)rows, (double)bytes / 1e6, t,
+	    t > 0 ? (double)rows / t : 0.0);
 	return 0;
 }
 
-/* export DEF [--param k=v]... [--format F] --out FILE */
+/* fsyncs the directory that holds path. */
+static int
+fsync_parent(const char *path)
+{
+	char	 dir[PATH_MAX], *slash;
+	int	 fd, rc;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -1;
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = q_seams.fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/*
+ * export DEF [--param k=v]... [--format F] --out FILE: builds the export
+ * synchronously through build_to_fd, the code the workers run, with the
+ * parameters checked as the API checks them.  FILE appears whole or not
+ * at all: the build goes to a new temporary file beside it, which is
+ * fsync'ed and renamed over FILE, and the directory fsync'ed.  Progress
+ * is shown only when stderr is a terminal.
+ */
 int
 cmd_export(struct ctl *c, int argc, char **argv)
 {
 	struct opts		 o;
 	struct definition	 d;
-	struct json_object	*given;
+	struct json_object	*given = NULL;
 	struct buf		 canon = BUF_INIT;
 	struct build_result	 res;
-	struct bar		 bar = { 0, 0 };
-	char			 bad[128], err[512], tmp[PATH_MAX + 8], *eq;
+	struct bar		 bar;
+	struct sigaction	 sa, old_int, old_term, old_hup;
+	char			 bad[128], err[512], tmp[PATH_MAX], *eq;
 	enum fmt		 f;
 	size_t			 i;
-	int			 fd, rc = 1;
+	mode_t			 mask;
+	int			 fd = -1, rc = 1, saved, handlers = 0;
 	enum qerr		 e;
 
-	if (parse_opts(argc, argv, &o) != 0 || o.npos != 1 || o.out == NULL)
+	if (parse_opts(argc, argv, &o) != 0 || o.npos != 1 || o.out == NULL ||
+	    o.out[0] == '\0')
 		return 2;
 	if ((e = definition_get(ctl_store(c), o.pos[0], &d)) != Q_OK)
 		return fail(o.pos[0], e);
@@ -538,18 +601,26 @@ cmd_export(struct ctl *c, int argc, char **argv)
 		if (i == d.nformats) {
 			fprintf(stderr, "quarryctl: format '%s' is not allowed "
 			    "by the definition\n", o.format);
-			definition_free(&d);
-			return 1;
+			goto out;
 		}
 		f = d.formats[i];
 	}
-	given = json_object_new_object();
+	if ((given = json_object_new_object()) == NULL) {
+		fail("export", Q_NOMEM);
+		goto out;
+	}
 	for (i = 0; i < o.nparams; i++) {
-		if ((eq = strchr(o.params[i], '=')) == NULL) {
+		if ((eq = strchr(o.params[i], '=')) == NULL ||
+		    eq == o.params[i]) {
 			fprintf(stderr, "quarryctl: --param takes k=v\n");
 			goto out;
 		}
 		*eq = '\0';
+		if (json_object_object_get_ex(given, o.params[i], NULL)) {
+			fprintf(stderr, "quarryctl: parameter '%s' given "
+			    "twice\n", o.params[i]);
+			goto out;
+		}
 		json_object_object_add(given, o.params[i],
 		    json_object_new_string(eq + 1));
 	}
@@ -558,24 +629,65 @@ cmd_export(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "quarryctl: %s\n", err);
 		goto out;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", o.out);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0) {
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", o.out) >=
+	    (int)sizeof(tmp)) {
+		fprintf(stderr, "quarryctl: %s: name too long\n", o.out);
+		goto out;
+	}
+	/* From here a signal stops the build, so the temporary goes. */
+	export_stop = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	sigaction(SIGHUP, &sa, &old_hup);
+	handlers = 1;
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
 		fprintf(stderr, "quarryctl: %s: %s\n", tmp, strerror(errno));
 		goto out;
 	}
+	/* mkostemp makes 0600; a new file is 0666 less the umask. */
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) != 0) {
+		fprintf(stderr, "quarryctl: %s: %s\n", tmp, strerror(errno));
+		goto out;
+	}
+
+	memset(&bar, 0, sizeof(bar));
 	bar.tty = isatty(2);
+	clock_gettime(CLOCK_MONOTONIC, &bar.start);
 	e = build_to_fd(ctl_store(c), &c->conf, &d, buf_str(&canon), f, fd,
 	    progress, &bar, &res);
-	if (e == Q_OK && fsync(fd) != 0)
-		e = Q_IO;
-	close(fd);
 	if (bar.tty)
-		fputc('\n', stderr);
-	if (e != Q_OK || rename(tmp, o.out) != 0) {
+		fputs("\r\033[K", stderr);
+	saved = 0;
+	if (e == Q_OK && q_seams.fsync(fd) != 0)
+		saved = errno;
+	if (close(fd) != 0 && e == Q_OK && saved == 0)
+		saved = errno;
+	fd = -1;
+	if (e == Q_OK && saved == 0 && rename(tmp, o.out) != 0)
+		saved = errno;
+	if (e == Q_OK && saved == 0 && fsync_parent(o.out) != 0)
+		saved = errno;
+	if (e == Q_OK && saved != 0) {
+		/* FILE may already be the new file: only fsync failed. */
+		fprintf(stderr, "quarryctl: export failed: writing %s: %s\n",
+		    o.out, strerror(saved));
 		unlink(tmp);
-		fprintf(stderr, "quarryctl: export failed: %s\n",
-		    res.detail[0] ? res.detail : strerror(errno));
+		goto out;
+	}
+	if (e != Q_OK) {
+		unlink(tmp);
+		if (export_stop)
+			fprintf(stderr, "quarryctl: export interrupted; %s "
+			    "left as it was\n", o.out);
+		else
+			fprintf(stderr, "quarryctl: export failed: %s\n",
+			    res.detail[0] ? res.detail : qerr_str(e));
+		rc = export_stop ? 128 + export_stop : 1;
 		goto out;
 	}
 	if (bar.tty)
@@ -584,6 +696,15 @@ cmd_export(struct ctl *c, int argc, char **argv)
 		    (unsigned long long)res.bytes, o.out);
 	rc = 0;
 out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	if (handlers) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		sigaction(SIGHUP, &old_hup, NULL);
+	}
 	json_object_put(given);
 	buf_free(&canon);
 	definition_free(&d);

@@ -19,7 +19,8 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODULES = ["test_concur", "test_cgi", "test_graph", "test_osdi", "test_dialects"]
+MODULES = ["test_concur", "test_cgi", "test_graph", "test_osdi", "test_dialects",
+           "test_export"]
 
 
 class Result(unittest.TextTestResult):
