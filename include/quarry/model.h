@@ -182,6 +182,7 @@ struct job {
 	char	*detail;		/* reason of a failure, rejection */
 	char	*name;			/* given at creation, else the def's */
 	time_t	 approved;		/* 0 unless approved by an admin */
+	time_t	 not_before;		/* queued: not claimed before (back-off) */
 	char	 file[64];		/* name in files_dir, "" if none */
 	uint64_t file_size;
 	int32_t	 worker_pid;
@@ -217,8 +218,11 @@ enum qerr job_list(struct store *s, const char *tenant, job_cb cb,
 	      void *arg);
 
 /*
- * Claims the oldest queued job for worker pid: running, lease set,
- * attempts raised.  Q_NOTFOUND when the queue is empty.
+ * Claims a queued job for worker pid: running, lease set, attempts
+ * raised.  Fair across tenants: the tenants with a job due (not_before
+ * passed) take turns in name order, each giving its oldest due job.
+ * Q_NOTFOUND when no queued job is due; then out->not_before is the
+ * time the first waiting one will be (0 if the queue is empty).
  */
 enum qerr job_claim(struct store *s, int32_t pid, int lease_seconds,
 	      struct job *out);
@@ -232,10 +236,19 @@ enum qerr job_complete(struct store *s, const char *id, int32_t pid,
 	      long long retention);
 /*
  * A running job's build failed.  If retry and attempts < max_attempts
- * it goes back to queued, else it fails with detail.
+ * it goes back to queued, not to be claimed before job_backoff(backoff,
+ * attempts) seconds from now (its detail says why and when); else it
+ * fails with detail.
  */
 enum qerr job_fail(struct store *s, const char *id, int32_t pid,
-	      const char *detail, int retry, int max_attempts);
+	      const char *detail, int retry, int max_attempts, int backoff);
+/*
+ * The wait before the next attempt of a job that has made `attempts`
+ * attempts: base * 2^(attempts-1) seconds, at most JOB_BACKOFF_MAX (or
+ * base, if larger); 0 if base is 0.
+ */
+#define JOB_BACKOFF_MAX 3600
+long long job_backoff(int base, uint32_t attempts);
 /*
  * Cancels a pending, queued or running job (a running build notices at
  * its next progress report and stops).  Q_STATE if it is finished; before
@@ -259,9 +272,29 @@ enum qerr job_remove_file(struct store *s, const char *files_dir,
 
 /*
  * Puts back every running job whose lease ran out (all running jobs if
- * all), failing those that used their attempts.  Counts them in *n.
+ * all), failing those that used their attempts; the requeued wait
+ * job_backoff(backoff, attempts).  Jobs held by one of the nlive pids in
+ * live (the caller's own workers, which it watches itself) are left
+ * alone.  Counts the jobs moved in *n.
  */
 enum qerr job_requeue_stale(struct store *s, int all, int max_attempts,
+	      int backoff, const int32_t *live, size_t nlive, unsigned *n);
+
+/*
+ * The retention sweep: every completed job whose expires time has
+ * passed becomes expired and its file in files_dir is deleted.  Counts
+ * them in *n.
+ */
+enum qerr job_expire_due(struct store *s, const char *files_dir,
 	      unsigned *n);
+
+/*
+ * The history sweep: deletes, with their index entries and files, the
+ * finished jobs of each definition beyond its newest keep jobs (of any
+ * state) that finished more than history seconds ago.  Counts them in
+ * *n.
+ */
+enum qerr job_purge(struct store *s, const char *files_dir, size_t keep,
+	      long long history, unsigned *n);
 
 #endif

@@ -5,12 +5,15 @@
  * params, seq, created, updated, started, finished, expires, lease_until,
  * attempts, rows, bytes, detail, file, file_size, worker_pid.
  * Version 2 appends name and approved; a version 1 record reads as an
- * unnamed, never approved job.
+ * unnamed, never approved job.  Version 3 appends not_before (the
+ * back-off of a requeued job); older records read as 0, due at once.
  *
  * Indexes kept in the same transaction as the record:
  *	T_JOBS_BY_DEF	 def_id + be64(~seq)		newest first
  *	T_JOBS_BY_TENANT tenant NUL be64(~seq)		newest first
- *	T_QUEUE		 be64(seq)			queued, oldest first
+ *	T_QUEUE		 be64(seq) -> id be64(not_before) tenant	queued, oldest
+ *			 first (an entry of id alone, written before not_before
+ *			 existed, is read through its job record)
  *	T_ACTIVE	 tenant NUL def NUL fmt NUL params	while active
  */
 #include <stdlib.h>
@@ -23,7 +26,7 @@
 #include "quarry/rec.h"
 #include "quarry/seams.h"
 
-#define JOB_V 2		/* 2 added name and approved; 1 is still read */
+#define JOB_V 3		/* 3 added not_before, 2 name and approved; all read */
 
 static const char *const state_names[JS_NSTATES] = {
 	"pending_approval", "queued", "running", "completed", "failed",
@@ -120,6 +123,7 @@ job_encode(struct buf *b, const struct job *j)
 	rec_u64(b, (uint64_t)(uint32_t)j->worker_pid);
 	rec_str(b, j->name ? j->name : "");
 	rec_u64(b, (uint64_t)j->approved);
+	rec_u64(b, (uint64_t)j->not_before);
 }
 
 static enum qerr
@@ -130,7 +134,7 @@ job_decode(const void *p, size_t n, struct job *j)
 
 	memset(j, 0, sizeof(*j));
 	rec_open(&r, p, n, 'J');
-	if (r.version != 1 && r.version != JOB_V)
+	if (r.version < 1 || r.version > JOB_V)
 		return Q_STORE;
 	rec_get_strn(&r, j->id, sizeof(j->id));
 	rec_get_strn(&r, j->tenant, sizeof(j->tenant));
@@ -158,6 +162,8 @@ job_decode(const void *p, size_t n, struct job *j)
 		j->approved = (time_t)rec_get_u64(&r);
 	} else
 		j->name = strdup("");
+	if (r.version >= 3)
+		j->not_before = (time_t)rec_get_u64(&r);
 	if (j->name == NULL)
 		r.err = 1;
 	if (r.err || st >= JS_NSTATES || fm >= FMT_COUNT) {
@@ -206,13 +212,21 @@ get_job(struct stx *tx, const char *id, struct job *j)
 	return e;
 }
 
+/*
+ * The queue entry carries what a claim needs to choose without reading
+ * job records: the id, the back-off time and the tenant.
+ */
 static enum qerr
 queue_put(struct stx *tx, const struct job *j)
 {
-	unsigned char k[8];
+	unsigned char	k[8], v[ID_LEN + 8 + TENANT_MAX];
+	size_t		tl = strlen(j->tenant);
 
 	be64_put(k, j->seq);
-	return stx_put(tx, T_QUEUE, k, 8, j->id, ID_LEN);
+	memcpy(v, j->id, ID_LEN);
+	be64_put(v + ID_LEN, (uint64_t)j->not_before);
+	memcpy(v + ID_LEN + 8, j->tenant, tl);
+	return stx_put(tx, T_QUEUE, k, 8, v, ID_LEN + 8 + tl);
 }
 
 static enum qerr
@@ -519,63 +533,161 @@ job_list(struct store *s, const char *tenant, job_cb cb, void *arg)
 
 /* ---- the scheduler's side ---- */
 
+/* One queue entry, as a claim sees it. */
+struct qentry {
+	char	 id[ID_LEN + 1];
+	char	 tenant[TENANT_MAX];
+	time_t	 not_before;
+	int	 legacy;	/* id alone: tenant and time from the record */
+};
+
 struct claim {
 	int32_t		 pid;
 	int		 lease;
 	struct job	*j;
-	struct buf	 first;
+	struct qentry	*q;		/* the queue, oldest first */
+	size_t		 nq, capq;
+	int		 oom;
 };
 
 static int
-first_id(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+collect_queue(const void *k, size_t kl, const void *v, size_t vl, void *arg)
 {
-	struct buf *b = arg;
+	struct claim	*c = arg;
+	struct qentry	*q;
+	size_t		 tl;
 
 	(void)k;
 	(void)kl;
-	buf_reset(b);
-	buf_add(b, v, vl);
-	return 1;
+	if (vl != ID_LEN && (vl <= ID_LEN + 8 || vl >= ID_LEN + 8 + TENANT_MAX))
+		return Q_STORE;
+	if (c->nq == c->capq) {
+		c->capq = c->capq ? c->capq * 2 : 64;
+		if ((q = realloc(c->q, c->capq * sizeof(*q))) == NULL) {
+			c->oom = 1;
+			return Q_NOMEM;
+		}
+		c->q = q;
+	}
+	q = &c->q[c->nq++];
+	memset(q, 0, sizeof(*q));
+	memcpy(q->id, v, ID_LEN);
+	if (vl == ID_LEN) {
+		q->legacy = 1;
+		return 0;
+	}
+	q->not_before = (time_t)be64_get((const unsigned char *)v + ID_LEN);
+	tl = vl - ID_LEN - 8;
+	memcpy(q->tenant, (const char *)v + ID_LEN + 8, tl);
+	return 0;
+}
+
+/*
+ * Chooses the job to claim: among the tenants with a due job, the first
+ * in name order after the tenant served last (wrapping round), and that
+ * tenant's oldest due job.  NULL if no job is due.
+ */
+static const struct qentry *
+choose_fair(const struct claim *c, const char *last, time_t now,
+    time_t *next)
+{
+	const struct qentry	*after = NULL, *first = NULL, *q;
+	size_t			 i;
+
+	*next = 0;
+	for (i = 0; i < c->nq; i++) {
+		q = &c->q[i];
+		if (q->not_before > now) {
+			if (*next == 0 || q->not_before < *next)
+				*next = q->not_before;
+			continue;
+		}
+		/* strict comparisons keep the oldest job of each tenant */
+		if (first == NULL || strcmp(q->tenant, first->tenant) < 0)
+			first = q;
+		if (strcmp(q->tenant, last) > 0 && (after == NULL ||
+		    strcmp(q->tenant, after->tenant) < 0))
+			after = q;
+	}
+	return after != NULL ? after : first;
 }
 
 static enum qerr
 tx_claim(struct stx *tx, void *arg)
 {
-	struct claim	*c = arg;
-	char		 id[ID_LEN + 1];
-	enum qerr	 e;
+	struct claim		*c = arg;
+	const struct qentry	*q;
+	struct buf		 last = BUF_INIT;
+	struct job		 lj;
+	char			 lastt[TENANT_MAX] = "";
+	time_t			 next;
+	size_t			 i;
+	enum qerr		 e;
 
 	job_free(c->j);		/* a retried transaction starts afresh */
-	buf_reset(&c->first);
-	if ((e = stx_scan(tx, T_QUEUE, "", 0, NULL, 0, first_id,
-	    &c->first)) != Q_OK)
+	c->j->not_before = 0;
+	c->nq = 0;
+	if ((e = stx_scan(tx, T_QUEUE, "", 0, NULL, 0, collect_queue,
+	    c)) != Q_OK)
 		return e;
-	if (c->first.len != ID_LEN)
-		return c->first.len == 0 ? Q_NOTFOUND : Q_STORE;
-	memcpy(id, c->first.data, ID_LEN);
-	id[ID_LEN] = '\0';
-	if ((e = get_job(tx, id, c->j)) != Q_OK)
+	for (i = 0; i < c->nq; i++) {
+		if (!c->q[i].legacy)
+			continue;
+		if ((e = get_job(tx, c->q[i].id, &lj)) != Q_OK)
+			return e;
+		memcpy(c->q[i].tenant, lj.tenant, sizeof(lj.tenant));
+		c->q[i].not_before = lj.not_before;
+		job_free(&lj);
+	}
+	e = stx_get(tx, T_META, "claim_tenant", 12, &last);
+	if (e == Q_OK && last.len < TENANT_MAX) {
+		memcpy(lastt, last.data, last.len);
+		lastt[last.len] = '\0';
+	}
+	buf_free(&last);
+	if (e != Q_OK && e != Q_NOTFOUND)
+		return e;
+	if ((q = choose_fair(c, lastt, q_seams.now(), &next)) == NULL) {
+		c->j->not_before = next;
+		return Q_NOTFOUND;
+	}
+	if ((e = stx_put(tx, T_META, "claim_tenant", 12, q->tenant,
+	    strlen(q->tenant))) != Q_OK)
+		return e;
+	if ((e = get_job(tx, q->id, c->j)) != Q_OK)
 		return e;
 	c->j->attempts++;
 	c->j->worker_pid = c->pid;
 	c->j->lease_until = q_seams.now() + c->lease;
 	c->j->rows = c->j->bytes = 0;
+	if (c->j->not_before != 0) {
+		/* the detail said when it would be retried: it is now */
+		c->j->not_before = 0;
+		if ((e = set_detail(c->j, "")) != Q_OK) {
+			job_free(c->j);
+			return e;
+		}
+	}
 	e = transition(tx, c->j, JS_RUNNING);
 	if (e != Q_OK)
 		job_free(c->j);
 	return e;
 }
 
-/* Claims the oldest queued job (see model.h). */
+/* Claims a due queued job, fairly across tenants (see model.h). */
 enum qerr
 job_claim(struct store *s, int32_t pid, int lease_seconds, struct job *out)
 {
-	struct claim	c = { pid, lease_seconds, out, BUF_INIT };
+	struct claim	c;
 	enum qerr	e;
 
+	memset(&c, 0, sizeof(c));
+	c.pid = pid;
+	c.lease = lease_seconds;
+	c.j = out;
 	memset(out, 0, sizeof(*out));
 	e = store_txn(s, tx_claim, &c);
-	buf_free(&c.first);
+	free(c.q);
 	return e;
 }
 
@@ -588,6 +700,7 @@ struct update {
 	const char	*detail;
 	int		 retry;
 	int		 max_attempts;
+	int		 backoff;
 	long long	 retention;
 	enum job_state	 result;
 };
@@ -666,21 +779,50 @@ job_complete(struct store *s, const char *id, int32_t pid, const char *file,
 	return store_txn(s, tx_complete, &u);
 }
 
-/* Fails or requeues a running job, by its attempts. */
+/* The wait before the next attempt (see model.h). */
+long long
+job_backoff(int base, uint32_t attempts)
+{
+	long long	d = base, cap = base > JOB_BACKOFF_MAX ? base :
+			    JOB_BACKOFF_MAX;
+	uint32_t	i;
+
+	if (base <= 0)
+		return 0;
+	for (i = 1; i < attempts && d < cap; i++)
+		d *= 2;
+	return d < cap ? d : cap;
+}
+
+/*
+ * Fails or requeues a running job, by its attempts.  A requeued job
+ * waits job_backoff(backoff, attempts) and its detail says why and
+ * until when.
+ */
 static enum qerr
 fail_or_requeue(struct stx *tx, struct job *j, const char *detail,
-    int retry, int max_attempts, enum job_state *result)
+    int retry, int max_attempts, int backoff, enum job_state *result)
 {
-	char *d;
+	char		 when[RFC3339_LEN], *d;
+	long long	 wait;
+	int		 n;
 
-	if ((d = strdup(detail)) == NULL)
+	*result = retry && j->attempts < (uint32_t)max_attempts ?
+	    JS_QUEUED : JS_FAILED;
+	wait = *result == JS_QUEUED ? job_backoff(backoff, j->attempts) : 0;
+	j->not_before = wait > 0 ? q_seams.now() + (time_t)wait : 0;
+	if (wait > 0) {
+		time_rfc3339(j->not_before, when);
+		n = asprintf(&d, "%s; attempt %u of %d will start at %s",
+		    detail, j->attempts + 1, max_attempts, when);
+		if (n < 0)
+			return Q_NOMEM;
+	} else if ((d = strdup(detail)) == NULL)
 		return Q_NOMEM;
 	free(j->detail);
 	j->detail = d;
 	j->lease_until = 0;
 	j->worker_pid = 0;
-	*result = retry && j->attempts < (uint32_t)max_attempts ?
-	    JS_QUEUED : JS_FAILED;
 	return transition(tx, j, *result);
 }
 
@@ -694,17 +836,17 @@ tx_fail(struct stx *tx, void *arg)
 	if ((e = get_owned(tx, u, &j)) != Q_OK)
 		return e;
 	e = fail_or_requeue(tx, &j, u->detail, u->retry, u->max_attempts,
-	    &u->result);
+	    u->backoff, &u->result);
 	job_free(&j);
 	return e;
 }
 
 enum qerr
 job_fail(struct store *s, const char *id, int32_t pid, const char *detail,
-    int retry, int max_attempts)
+    int retry, int max_attempts, int backoff)
 {
 	struct update u = { .id = id, .pid = pid, .detail = detail,
-	    .retry = retry, .max_attempts = max_attempts };
+	    .retry = retry, .max_attempts = max_attempts, .backoff = backoff };
 
 	return store_txn(s, tx_fail, &u);
 }
@@ -712,9 +854,24 @@ job_fail(struct store *s, const char *id, int32_t pid, const char *detail,
 struct stale {
 	int		 all;
 	int		 max_attempts;
+	int		 backoff;
+	const int32_t	*live;
+	size_t		 nlive;
 	unsigned	 n;
 	struct buf	 ids;
 };
+
+/* True if pid is one of the caller's live workers. */
+static int
+is_live(const struct stale *st, int32_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < st->nlive; i++)
+		if (st->live[i] == pid)
+			return 1;
+	return 0;
+}
 
 static int
 collect_running(const void *k, size_t kl, const void *v, size_t vl,
@@ -759,10 +916,11 @@ tx_requeue_stale(struct stx *tx, void *arg)
 		id[ID_LEN] = '\0';
 		if ((e = get_job(tx, id, &j)) != Q_OK)
 			return e;
-		if (st->all || j.lease_until < q_seams.now()) {
+		if ((st->all || j.lease_until < q_seams.now()) &&
+		    !is_live(st, j.worker_pid)) {
 			e = fail_or_requeue(tx, &j, "the build was "
 			    "interrupted (worker or scheduler stopped)", 1,
-			    st->max_attempts, &result);
+			    st->max_attempts, st->backoff, &result);
 			if (e == Q_OK && result == JS_FAILED) {
 				e = set_detail(&j, "failed: the build was "
 				    "interrupted and the maximum number of "
@@ -781,9 +939,11 @@ tx_requeue_stale(struct stx *tx, void *arg)
 
 /* Puts back running jobs whose lease ran out (see model.h). */
 enum qerr
-job_requeue_stale(struct store *s, int all, int max_attempts, unsigned *n)
+job_requeue_stale(struct store *s, int all, int max_attempts, int backoff,
+    const int32_t *live, size_t nlive, unsigned *n)
 {
-	struct stale	st = { all, max_attempts, 0, BUF_INIT };
+	struct stale	st = { all, max_attempts, backoff, live, nlive, 0,
+			    BUF_INIT };
 	enum qerr	e;
 
 	e = store_txn(s, tx_requeue_stale, &st);
@@ -795,7 +955,7 @@ job_requeue_stale(struct store *s, int all, int max_attempts, unsigned *n)
 /* ---- actions on one job: cancel, approve, reject, requeue, remove ---- */
 
 enum job_action { ACT_CANCEL, ACT_APPROVE, ACT_REJECT, ACT_REQUEUE,
-    ACT_REMOVE_FILE };
+    ACT_REMOVE_FILE, ACT_EXPIRE };
 
 struct action {
 	const char	*id;
@@ -882,6 +1042,15 @@ tx_action(struct stx *tx, void *arg)
 		if ((e = set_detail(j, "the file was deleted")) != Q_OK)
 			return e;
 		return transition(tx, j, JS_EXPIRED);
+	case ACT_EXPIRE:
+		if (j->state != JS_COMPLETED || j->expires == 0 ||
+		    j->expires > q_seams.now())
+			return Q_STATE;
+		snprintf(a->file, sizeof(a->file), "%s", j->file);
+		if ((e = set_detail(j, "the file expired at the end of its "
+		    "retention period")) != Q_OK)
+			return e;
+		return transition(tx, j, JS_EXPIRED);
 	}
 	return Q_STATE;
 }
@@ -939,19 +1108,216 @@ job_requeue(struct store *s, const char *id, struct job *out)
 	return act(s, id, ACT_REQUEUE, NULL, out, NULL, NULL);
 }
 
+/* Deletes file from files_dir, if it names a file there. */
+static void
+remove_job_file(const char *files_dir, const char *file)
+{
+	char path[PATH_MAX];
+
+	if (file[0] != '\0' && strchr(file, '/') == NULL &&
+	    snprintf(path, sizeof(path), "%s/%s", files_dir, file) <
+	    (int)sizeof(path))
+		unlink(path);
+}
+
 /* Deletes a completed job's file: the job is expired (see model.h). */
 enum qerr
 job_remove_file(struct store *s, const char *files_dir, const char *id,
     struct job *out)
 {
-	char		file[64], path[PATH_MAX];
+	char		file[64];
 	enum qerr	e;
 
 	if ((e = act(s, id, ACT_REMOVE_FILE, NULL, out, NULL, file)) != Q_OK)
 		return e;
-	if (file[0] != '\0' && strchr(file, '/') == NULL &&
-	    snprintf(path, sizeof(path), "%s/%s", files_dir, file) <
-	    (int)sizeof(path))
-		unlink(path);
+	remove_job_file(files_dir, file);
 	return Q_OK;
+}
+
+/* ---- the sweeps: expiry and purge ---- */
+
+struct sweep {
+	time_t		 now;
+	size_t		 keep;
+	long long	 history;
+	struct buf	 ids;		/* candidates, checked again one by one */
+	char		 def[ID_LEN];	/* purge: the definition being counted */
+	size_t		 pos;		/* purge: its jobs seen so far */
+	char		 file[64];	/* purge: the file of the job deleted */
+	int		 deleted;
+};
+
+static int
+collect_expired(const void *k, size_t kl, const void *v, size_t vl,
+    void *arg)
+{
+	struct sweep	*sw = arg;
+	struct job	 j;
+
+	if (kl != ID_LEN || job_decode(v, vl, &j) != Q_OK)
+		return 0;
+	if (j.state == JS_COMPLETED && j.expires != 0 && j.expires <= sw->now)
+		buf_add(&sw->ids, k, ID_LEN);
+	job_free(&j);
+	return 0;
+}
+
+static enum qerr
+tx_collect_expired(struct stx *tx, void *arg)
+{
+	struct sweep *sw = arg;
+
+	buf_reset(&sw->ids);
+	return stx_scan(tx, T_JOBS, "", 0, NULL, 0, collect_expired, sw);
+}
+
+/*
+ * Collects the ids in one transaction, then expires each in its own, so
+ * that the sweep never holds many locks; a job that changed in between
+ * is left alone.
+ */
+enum qerr
+job_expire_due(struct store *s, const char *files_dir, unsigned *n)
+{
+	struct sweep	sw;
+	struct job	j;
+	char		id[ID_LEN + 1], file[64];
+	size_t		i;
+	enum qerr	e;
+
+	*n = 0;
+	memset(&sw, 0, sizeof(sw));
+	sw.now = q_seams.now();
+	if ((e = store_txn(s, tx_collect_expired, &sw)) != Q_OK)
+		goto out;
+	if (sw.ids.oom) {
+		e = Q_NOMEM;
+		goto out;
+	}
+	for (i = 0; i + ID_LEN <= sw.ids.len; i += ID_LEN) {
+		memcpy(id, sw.ids.data + i, ID_LEN);
+		id[ID_LEN] = '\0';
+		e = act(s, id, ACT_EXPIRE, NULL, &j, NULL, file);
+		job_free(&j);
+		if (e == Q_STATE || e == Q_NOTFOUND)
+			continue;
+		if (e != Q_OK)
+			goto out;
+		remove_job_file(files_dir, file);
+		(*n)++;
+	}
+	e = Q_OK;
+out:
+	buf_free(&sw.ids);
+	return e;
+}
+
+static int
+collect_beyond(const void *k, size_t kl, const void *v, size_t vl,
+    void *arg)
+{
+	struct sweep *sw = arg;
+
+	if (kl != ID_LEN + 8 || vl != ID_LEN)
+		return 0;
+	if (memcmp(k, sw->def, ID_LEN) != 0) {
+		memcpy(sw->def, k, ID_LEN);
+		sw->pos = 0;
+	}
+	if (++sw->pos > sw->keep)
+		buf_add(&sw->ids, v, ID_LEN);
+	return 0;
+}
+
+static enum qerr
+tx_collect_beyond(struct stx *tx, void *arg)
+{
+	struct sweep *sw = arg;
+
+	buf_reset(&sw->ids);
+	memset(sw->def, 0, sizeof(sw->def));
+	sw->pos = 0;
+	return stx_scan(tx, T_JOBS_BY_DEF, "", 0, NULL, 0, collect_beyond, sw);
+}
+
+struct purge_one {
+	struct sweep	*sw;
+	const char	*id;
+};
+
+/* Deletes one job and its index entries if it is finished and old. */
+static enum qerr
+tx_purge_one(struct stx *tx, void *arg)
+{
+	struct purge_one	*p = arg;
+	struct job		 j;
+	unsigned char		 ik[TENANT_MAX + 9];
+	size_t			 tl;
+	enum qerr		 e;
+
+	p->sw->deleted = 0;
+	p->sw->file[0] = '\0';
+	if ((e = get_job(tx, p->id, &j)) != Q_OK)
+		return e == Q_NOTFOUND ? Q_OK : e;
+	if (job_state_active(j.state) || j.finished == 0 ||
+	    (long long)j.finished + p->sw->history > (long long)p->sw->now)
+		goto out;
+	memcpy(ik, j.def_id, ID_LEN);
+	be64_put(ik + ID_LEN, ~j.seq);
+	if ((e = stx_del(tx, T_JOBS_BY_DEF, ik, ID_LEN + 8)) != Q_OK &&
+	    e != Q_NOTFOUND)
+		goto out;
+	tl = strlen(j.tenant) + 1;
+	memcpy(ik, j.tenant, tl);
+	be64_put(ik + tl, ~j.seq);
+	if ((e = stx_del(tx, T_JOBS_BY_TENANT, ik, tl + 8)) != Q_OK &&
+	    e != Q_NOTFOUND)
+		goto out;
+	if ((e = stx_del(tx, T_JOBS, j.id, ID_LEN)) != Q_OK)
+		goto out;
+	snprintf(p->sw->file, sizeof(p->sw->file), "%s", j.file);
+	p->sw->deleted = 1;
+out:
+	job_free(&j);
+	return e == Q_NOTFOUND ? Q_OK : e;
+}
+
+/* The history sweep (see model.h). */
+enum qerr
+job_purge(struct store *s, const char *files_dir, size_t keep,
+    long long history, unsigned *n)
+{
+	struct sweep		sw;
+	struct purge_one	p;
+	char			id[ID_LEN + 1];
+	size_t			i;
+	enum qerr		e;
+
+	*n = 0;
+	memset(&sw, 0, sizeof(sw));
+	sw.now = q_seams.now();
+	sw.keep = keep;
+	sw.history = history;
+	if ((e = store_txn(s, tx_collect_beyond, &sw)) != Q_OK)
+		goto out;
+	if (sw.ids.oom) {
+		e = Q_NOMEM;
+		goto out;
+	}
+	p.sw = &sw;
+	p.id = id;
+	for (i = 0; i + ID_LEN <= sw.ids.len; i += ID_LEN) {
+		memcpy(id, sw.ids.data + i, ID_LEN);
+		id[ID_LEN] = '\0';
+		if ((e = store_txn(s, tx_purge_one, &p)) != Q_OK)
+			goto out;
+		if (sw.deleted) {
+			remove_job_file(files_dir, sw.file);
+			(*n)++;
+		}
+	}
+	e = Q_OK;
+out:
+	buf_free(&sw.ids);
+	return e;
 }

@@ -17,8 +17,9 @@
  * and a long-lived handle could then block on it for ever.  The master
  * opens the store for each of its few operations and closes it at once;
  * an open after a worker's death runs recovery (DB_REGISTER), which
- * frees whatever the worker held.  Checkpoints while busy are left to a
- * worker, after its build.
+ * frees whatever the worker held.  The periodic work on the store (stale
+ * leases, expiry, purge, checkpoint) is done by a short-lived
+ * housekeeping process, so that it never blocks the master.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -43,7 +44,9 @@
 #include "quarry/wake.h"
 #include "sched.h"
 
-#define CHECKPOINT_MS	60000	/* store checkpoint interval */
+#define SWEEP_MS	60000	/* expiry, purge and checkpoint interval */
+#define KEEPER_MAX_MS	600000	/* a housekeeping run longer than this is killed */
+#define KEEP_PER_DEF	100	/* the purge keeps each definition's newest jobs */
 #define RESPAWN_MS	1000	/* pause after a worker failed to start */
 #define LOCK_NAME	"quarryd.lock"
 
@@ -74,10 +77,12 @@ struct master {
 	int			 killed;
 	long long		 stop_at;	/* end of the grace period */
 	long long		 next_poll;
-	long long		 next_stale;
-	long long		 next_checkpoint;
-	int			 checkpoint_due; /* the next worker does it */
+	long long		 next_stale;	/* next stale-lease check */
+	long long		 next_sweep;	/* next expiry, purge, checkpoint */
+	pid_t			 keeper;	/* the housekeeping process */
+	long long		 keeper_started;
 	long long		 spawn_after;
+	long long		 next_due;	/* a backed-off job is due; 0 none */
 };
 
 static int			 sig_pipe[2] = { -1, -1 };
@@ -307,7 +312,8 @@ recover_job(struct master *m, struct slot *sl, int status)
 		    "status %d)", WEXITSTATUS(status));
 	/* A shutdown is not the build's fault: it does not use an attempt. */
 	e = job_fail(s, sl->id, (int32_t)sl->pid, detail, 1,
-	    sl->killed ? INT_MAX : m->c->max_attempts);
+	    sl->killed ? INT_MAX : m->c->max_attempts,
+	    sl->killed ? 0 : m->c->retry_backoff);
 	if (e != Q_OK && e != Q_STATE)
 		qlog(LOG_ERR, "job %s: putting it back failed: %s", sl->id,
 		    qerr_str(e));
@@ -332,6 +338,7 @@ read_claim(struct master *m, struct slot *sl)
 {
 	struct worker_claim	wc;
 	ssize_t			n;
+	long long		due;
 
 	if (sl->fd < 0)
 		return;
@@ -340,7 +347,13 @@ read_claim(struct master *m, struct slot *sl)
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EAGAIN)
 		return;		/* not yet */
-	if (n == (ssize_t)sizeof(wc)) {
+	if (n == (ssize_t)sizeof(wc) && wc.id[0] == '\0') {
+		/* none due: the first waiting job is due then */
+		due = mono_ms() + ((long long)wc.not_before - (long long)
+		    time(NULL)) * 1000;
+		if (m->next_due == 0 || due < m->next_due)
+			m->next_due = due;
+	} else if (n == (ssize_t)sizeof(wc)) {
 		wc.id[ID_LEN] = '\0';
 		memcpy(sl->id, wc.id, sizeof(sl->id));
 		sl->claimed = 1;
@@ -361,6 +374,13 @@ reap(struct master *m)
 	int		 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == m->keeper) {
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				qlog(LOG_WARN, "housekeeping ended badly "
+				    "(status %#x)", status);
+			m->keeper = 0;
+			continue;
+		}
 		for (i = 0, sl = NULL; i < m->nslots; i++)
 			if (m->slots[i].pid == pid)
 				sl = &m->slots[i];
@@ -397,7 +417,7 @@ spawn(struct master *m)
 	sigset_t	 all, old;
 	pid_t		 pid, master = getpid();
 	size_t		 i;
-	int		 p[2], checkpoint = m->checkpoint_due;
+	int		 p[2];
 
 	for (i = 0; i < m->nslots && sl == NULL; i++)
 		if (m->slots[i].pid == 0)
@@ -424,7 +444,7 @@ spawn(struct master *m)
 		for (i = 0; i < m->nslots; i++)
 			if (m->slots[i].fd >= 0)
 				close(m->slots[i].fd);
-		_exit(worker_run(m->c, p[1], checkpoint));
+		_exit(worker_run(m->c, p[1]));
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[1]);
@@ -442,7 +462,6 @@ spawn(struct master *m)
 	sl->started = mono_ms();
 	m->claiming = pid;
 	m->nrunning++;
-	m->checkpoint_due = 0;
 }
 
 /* SIGHUP: reopens the log and re-reads the configuration. */
@@ -511,51 +530,152 @@ kill_workers(struct master *m)
 			m->slots[i].killed = 1;
 			kill(m->slots[i].pid, SIGKILL);
 		}
+	if (m->keeper > 0)
+		kill(m->keeper, SIGKILL);
 	m->killed = 1;
 }
 
 /*
- * The timers: the poll fallback, putting back jobs whose lease ran out
- * (only while no worker of ours runs: a live worker's lease may lapse
- * during a long stretch of filtered-out rows, and it is not stale) and
- * the store checkpoint (by the next worker while any runs).
+ * The housekeeping process: puts back the running jobs whose lease ran
+ * out, except those of this scheduler's own live workers (live: their
+ * pids when it was forked), which the master watches itself; and, if
+ * full, expires completed jobs past their retention, purges old
+ * finished jobs and writes a checkpoint (which removes log files no
+ * longer needed).  Returns its exit status.
+ */
+static int
+housekeep(const struct conf *c, const int32_t *live, size_t nlive, int full)
+{
+	struct store	*s;
+	unsigned	 n;
+	enum qerr	 e;
+	int		 rc = 0;
+
+	if ((e = store_open(c, 0, &s)) != Q_OK) {
+		qlog(LOG_ERR, "housekeeping: cannot open the store: %s",
+		    qerr_str(e));
+		return 1;
+	}
+	e = job_requeue_stale(s, 0, c->max_attempts, c->retry_backoff, live,
+	    nlive, &n);
+	if (e != Q_OK) {
+		qlog(LOG_ERR, "putting back stale jobs: %s", qerr_str(e));
+		rc = 1;
+	} else if (n > 0) {
+		qlog(LOG_WARN, "put back %u job(s) whose lease ran out", n);
+		wake_scheduler(c);
+	}
+	if (!full)
+		goto out;
+	if ((e = job_expire_due(s, c->files_dir, &n)) != Q_OK) {
+		qlog(LOG_ERR, "expiring jobs: %s", qerr_str(e));
+		rc = 1;
+	} else if (n > 0)
+		qlog(LOG_INFO, "expired %u job(s) at the end of their "
+		    "retention; files deleted", n);
+	if ((e = job_purge(s, c->files_dir, KEEP_PER_DEF, c->history,
+	    &n)) != Q_OK) {
+		qlog(LOG_ERR, "purging old jobs: %s", qerr_str(e));
+		rc = 1;
+	} else if (n > 0)
+		qlog(LOG_INFO, "purged %u finished job(s) older than the "
+		    "history period", n);
+	if ((e = store_checkpoint(s)) != Q_OK) {
+		qlog(LOG_WARN, "checkpoint: %s", qerr_str(e));
+		rc = 1;
+	}
+out:
+	store_close(s);
+	return rc;
+}
+
+/* Forks the housekeeping process (full: with the sweeps). */
+static void
+start_keeper(struct master *m, int full)
+{
+	int32_t		*live;
+	size_t		 i, n = 0;
+	pid_t		 pid, master = getpid();
+	sigset_t	 all, old;
+
+	if ((live = calloc(m->nslots + 1, sizeof(*live))) == NULL)
+		return;
+	for (i = 0; i < m->nslots; i++)
+		if (m->slots[i].pid > 0)
+			live[n++] = (int32_t)m->slots[i].pid;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != master)
+			_exit(1);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(sig_pipe[0]);
+		close(sig_pipe[1]);
+		close(m->wake_fd);
+		close(m->lock_fd);
+		for (i = 0; i < m->nslots; i++)
+			if (m->slots[i].fd >= 0)
+				close(m->slots[i].fd);
+		_exit(housekeep(m->c, live, n, full));
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	free(live);
+	if (pid < 0) {
+		qlog(LOG_ERR, "fork: %s", strerror(errno));
+		return;
+	}
+	m->keeper = pid;
+	m->keeper_started = mono_ms();
+}
+
+/* The interval of the stale-lease check: a quarter of a lease. */
+static long long
+stale_ms(const struct conf *c)
+{
+	long long ms = (long long)c->lease_seconds * 250;
+
+	return ms < 1000 ? 1000 : ms;
+}
+
+/*
+ * The timers: the poll fallback, and the housekeeping process (stale
+ * leases every quarter lease; expiry, purge and checkpoint every
+ * minute), one at a time; one that hangs is killed.
  */
 static void
 timers(struct master *m)
 {
-	struct store	*s;
-	long long	 now = mono_ms();
-	unsigned	 n;
-	enum qerr	 e;
+	long long	now = mono_ms();
+	int		full;
 
 	if (now >= m->next_poll) {
 		m->work = 1;
 		m->next_poll = now + (long long)m->c->poll_seconds * 1000;
 	}
-	if (now >= m->next_stale && m->nrunning == 0 &&
-	    (s = master_store(m)) != NULL) {
-		m->next_stale = now + (long long)m->c->lease_seconds * 1000;
-		e = job_requeue_stale(s, 0, m->c->max_attempts, &n);
-		store_close(s);
-		if (e != Q_OK)
-			qlog(LOG_ERR, "putting back stale jobs: %s",
-			    qerr_str(e));
-		else if (n > 0) {
-			qlog(LOG_WARN, "put back %u job(s) whose lease ran out",
-			    n);
-			m->work = 1;
-		}
+	if (m->next_due != 0 && now >= m->next_due) {
+		m->work = 1;
+		m->next_due = 0;
 	}
-	if (now >= m->next_checkpoint) {
-		m->next_checkpoint = now + CHECKPOINT_MS;
-		if (m->nrunning > 0)
-			m->checkpoint_due = 1;
-		else if ((s = master_store(m)) != NULL) {
-			if ((e = store_checkpoint(s)) != Q_OK)
-				qlog(LOG_WARN, "checkpoint: %s", qerr_str(e));
-			store_close(s);
+	if (m->keeper > 0) {
+		if (now - m->keeper_started > KEEPER_MAX_MS) {
+			qlog(LOG_WARN, "housekeeping takes too long: killed");
+			kill(m->keeper, SIGKILL);
+			m->keeper_started = now;
 		}
+		return;
 	}
+	if (m->stopping || (now < m->next_stale && now < m->next_sweep))
+		return;
+	full = now >= m->next_sweep;
+	m->next_stale = now + stale_ms(m->c);
+	if (full)
+		m->next_sweep = now + SWEEP_MS;
+	start_keeper(m, full);
 }
 
 /* How long poll() may sleep: until the next timer, at most poll_seconds. */
@@ -564,10 +684,14 @@ poll_timeout(const struct master *m)
 {
 	long long now = mono_ms(), t = m->next_poll;
 
-	if (m->nrunning == 0 && m->next_stale < t)
-		t = m->next_stale;
-	if (m->next_checkpoint < t)
-		t = m->next_checkpoint;
+	if (m->next_due != 0 && m->next_due < t)
+		t = m->next_due;
+	if (m->keeper == 0 && !m->stopping) {
+		if (m->next_stale < t)
+			t = m->next_stale;
+		if (m->next_sweep < t)
+			t = m->next_sweep;
+	}
 	if (m->stopping && !m->killed && m->stop_at < t)
 		t = m->stop_at;
 	if (m->spawn_after > now && m->spawn_after < t)
@@ -624,7 +748,8 @@ recover_at_start(struct master *m)
 
 	if ((s = master_store(m)) == NULL)
 		return -1;
-	e = job_requeue_stale(s, 1, m->c->max_attempts, &n);
+	e = job_requeue_stale(s, 1, m->c->max_attempts, m->c->retry_backoff,
+	    NULL, 0, &n);
 	store_close(s);
 	if (e != Q_OK) {
 		qlog(LOG_ERR, "putting back interrupted jobs: %s",
@@ -667,9 +792,8 @@ master_run(struct conf *c, const struct sched_opts *o)
 	    m.nworkers, c->poll_seconds, c->lease_seconds,
 	    o->drain ? ", draining" : "");
 	m.work = 1;
-	m.next_poll = m.next_stale = mono_ms() +
-	    (long long)c->poll_seconds * 1000;
-	m.next_checkpoint = mono_ms() + CHECKPOINT_MS;
+	m.next_poll = mono_ms() + (long long)c->poll_seconds * 1000;
+	m.next_stale = m.next_sweep = mono_ms();	/* sweeps at start */
 	for (;;) {
 		if (got_term) {
 			got_term = 0;
@@ -680,11 +804,12 @@ master_run(struct conf *c, const struct sched_opts *o)
 			reload(&m);
 		}
 		reap(&m);
-		if (m.stopping && m.nrunning == 0)
+		if (m.stopping && m.nrunning == 0 && m.keeper == 0)
 			break;
 		if (m.stopping && !m.killed && mono_ms() >= m.stop_at)
 			kill_workers(&m);
-		if (o->drain && !m.stopping && m.nrunning == 0 && !m.work)
+		if (o->drain && !m.stopping && m.nrunning == 0 && !m.work &&
+		    m.keeper == 0 && m.next_due == 0)
 			break;
 		timers(&m);
 		if (!m.stopping && m.work && m.claiming == 0 &&

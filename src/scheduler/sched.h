@@ -21,9 +21,14 @@ enum worker_exit {
 	WX_ERROR = 4		/* the store failed; the master cleans up */
 };
 
-/* What a worker tells the master through its pipe once it has a job. */
+/*
+ * What a worker tells the master through its pipe: the job it claimed,
+ * or (id empty) that none is due yet and when the first waiting one will
+ * be (not_before, seconds since the epoch).
+ */
 struct worker_claim {
 	char	 id[ID_LEN + 1];
+	long long not_before;
 };
 
 /* The daemon's settings, beyond the configuration file. */
@@ -51,11 +56,11 @@ mono_ms(void)
 int	 master_run(struct conf *c, const struct sched_opts *o);
 
 /*
- * In a freshly forked child: opens its own store handle, claims the
- * oldest queued job, writes a struct worker_claim to claim_fd, builds the
- * job's file and records the outcome; then writes a store checkpoint
- * if checkpoint is set.  Returns an enum worker_exit for _exit().
+ * In a freshly forked child: opens its own store handle, claims a due
+ * queued job (job_claim: fair across tenants), writes a struct
+ * worker_claim to claim_fd, builds the job's file and records the
+ * outcome.  Returns an enum worker_exit for _exit().
  */
-int	 worker_run(const struct conf *c, int claim_fd, int checkpoint);
+int	 worker_run(const struct conf *c, int claim_fd);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * A worker process: claims one job, builds its file through the library's
  * one build path (build_job_file), renews its lease and stores progress
- * at least once a second while it builds, and records the outcome.
+ * about once a second while it builds, and records the outcome.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +13,13 @@
 #include "quarry/model.h"
 #include "sched.h"
 
+/*
+ * Renew when this much has passed since the last renewal: the sources
+ * call the progress callback at least every ~250 ms, so renewals come
+ * at least once a second.
+ */
+#define RENEW_MS	750
+
 struct renewal {
 	struct store		*s;
 	const struct conf	*c;
@@ -23,9 +30,10 @@ struct renewal {
 };
 
 /*
- * The build's progress callback: at most once a second, renews the lease
- * and stores rows and bytes.  Stops the build (non-zero) once the job is
- * no longer running under this worker: cancelled, or taken back.
+ * The build's progress callback: once RENEW_MS have passed since the
+ * last time, renews the lease and stores rows and bytes.  Stops the build
+ * (non-zero) once the job is no longer running under this worker:
+ * cancelled, or taken back.
  */
 static int
 renew(void *arg, uint64_t rows, uint64_t bytes)
@@ -34,7 +42,7 @@ renew(void *arg, uint64_t rows, uint64_t bytes)
 	long long	 now = mono_ms();
 	enum qerr	 e;
 
-	if (now - r->last_ms < 1000)
+	if (now - r->last_ms < RENEW_MS)
 		return 0;
 	r->last_ms = now;
 	e = job_progress(r->s, r->j->id, r->pid, r->c->lease_seconds, rows,
@@ -49,7 +57,10 @@ renew(void *arg, uint64_t rows, uint64_t bytes)
 	return 0;
 }
 
-/* Tells the master which job this worker holds. */
+/*
+ * Tells the master which job this worker holds or, if j->id is empty,
+ * when the first job waiting out its back-off will be due.
+ */
 static int
 report_claim(int fd, const struct job *j)
 {
@@ -60,6 +71,7 @@ report_claim(int fd, const struct job *j)
 
 	memset(&wc, 0, sizeof(wc));
 	memcpy(wc.id, j->id, sizeof(wc.id));
+	wc.not_before = (long long)j->not_before;
 	while (left > 0) {
 		n = write(fd, p, left);
 		if (n < 0 && errno == EINTR)
@@ -84,11 +96,16 @@ record_failure(struct store *s, const struct conf *c, const struct job *j,
 	int		again;
 
 	again = retry && j->attempts < (uint32_t)c->max_attempts;
-	e = job_fail(s, j->id, pid, detail, retry, c->max_attempts);
-	if (e == Q_OK)
-		qlog(LOG_INFO, "job %s tenant %s: %s after %.3f s: %s",
-		    j->id, j->tenant, again ? "requeued" : "failed",
-		    (double)(mono_ms() - t0) / 1000, detail);
+	e = job_fail(s, j->id, pid, detail, retry, c->max_attempts,
+	    c->retry_backoff);
+	if (e == Q_OK && again)
+		qlog(LOG_INFO, "job %s tenant %s: requeued after %.3f s, "
+		    "retried in %lld s: %s", j->id, j->tenant,
+		    (double)(mono_ms() - t0) / 1000,
+		    job_backoff(c->retry_backoff, j->attempts), detail);
+	else if (e == Q_OK)
+		qlog(LOG_INFO, "job %s tenant %s: failed after %.3f s: %s",
+		    j->id, j->tenant, (double)(mono_ms() - t0) / 1000, detail);
 	else if (e == Q_STATE)
 		qlog(LOG_INFO, "job %s tenant %s: no longer running (cancelled)"
 		    " after %.3f s", j->id, j->tenant,
@@ -163,7 +180,7 @@ build_claimed(struct store *s, const struct conf *c, const struct job *j,
 
 /* Claims and builds one job (see sched.h). */
 int
-worker_run(const struct conf *c, int claim_fd, int checkpoint)
+worker_run(const struct conf *c, int claim_fd)
 {
 	struct store	*s = NULL;
 	struct job	 j;
@@ -178,9 +195,11 @@ worker_run(const struct conf *c, int claim_fd, int checkpoint)
 		goto out;
 	}
 	if ((e = job_claim(s, pid, c->lease_seconds, &j)) != Q_OK) {
-		if (e == Q_NOTFOUND)
+		if (e == Q_NOTFOUND) {
 			rc = WX_EMPTY;
-		else
+			if (j.not_before != 0)
+				report_claim(claim_fd, &j);
+		} else
 			qlog(LOG_ERR, "worker: claiming a job failed: %s",
 			    qerr_str(e));
 		goto out;
@@ -195,8 +214,6 @@ worker_run(const struct conf *c, int claim_fd, int checkpoint)
 	if (build_claimed(s, c, &j, pid) == Q_OK)
 		rc = WX_DONE;
 	job_free(&j);
-	if (checkpoint && (e = store_checkpoint(s)) != Q_OK)
-		qlog(LOG_WARN, "checkpoint: %s", qerr_str(e));
 out:
 	if (claim_fd >= 0)
 		close(claim_fd);

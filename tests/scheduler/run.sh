@@ -115,6 +115,7 @@ workers = 2
 poll_seconds = 30
 lease_seconds = 30
 max_attempts = 3
+retry_backoff_seconds = 1
 EOF
 ENQ=$T/enqueue
 cc -std=c11 -D_GNU_SOURCE -Iinclude -o "$ENQ" tests/scheduler/enqueue.c \

@@ -107,7 +107,7 @@ test_requeue_failed(void **state)
 	    Q_OK);
 	assert_int_equal(job_claim(t->s, 3, 30, &got), Q_OK);
 	job_free(&got);
-	assert_int_equal(job_fail(t->s, j.id, 3, "boom", 0, 3), Q_OK);
+	assert_int_equal(job_fail(t->s, j.id, 3, "boom", 0, 3, 0), Q_OK);
 	/* Meanwhile an equal job is active: requeue would break the rule. */
 	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &k, ex),
 	    Q_OK);

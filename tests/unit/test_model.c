@@ -648,7 +648,7 @@ test_progress_and_complete(void **state)
 	/* A finished job takes no more reports. */
 	assert_int_equal(job_progress(t->s, j.id, 7, 30, 1, 1), Q_STATE);
 	assert_int_equal(job_complete(t->s, j.id, 7, "x", 1, 1, 1), Q_STATE);
-	assert_int_equal(job_fail(t->s, j.id, 7, "late", 0, 3), Q_STATE);
+	assert_int_equal(job_fail(t->s, j.id, 7, "late", 0, 3, 0), Q_STATE);
 	job_free(&j);
 	definition_free(&d);
 }
@@ -670,7 +670,7 @@ test_fail_retry_max_attempts(void **state)
 		assert_int_equal(job_claim(t->s, 9, 30, &got), Q_OK);
 		assert_true(got.attempts == (uint32_t)attempt);
 		job_free(&got);
-		assert_int_equal(job_fail(t->s, j.id, 9, "try later", 1, 3),
+		assert_int_equal(job_fail(t->s, j.id, 9, "try later", 1, 3, 0),
 		    Q_OK);
 		assert_int_equal(job_get(t->s, j.id, &got), Q_OK);
 		assert_int_equal(got.state, attempt < 3 ? JS_QUEUED :
@@ -687,7 +687,7 @@ test_fail_retry_max_attempts(void **state)
 	j = got;
 	assert_int_equal(job_claim(t->s, 9, 30, &got), Q_OK);
 	job_free(&got);
-	assert_int_equal(job_fail(t->s, j.id, 9, "bad data", 0, 3), Q_OK);
+	assert_int_equal(job_fail(t->s, j.id, 9, "bad data", 0, 3, 0), Q_OK);
 	assert_int_equal(job_get(t->s, j.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_FAILED);
 	assert_true(got.finished != 0);
@@ -717,11 +717,11 @@ test_requeue_stale(void **state)
 	assert_int_equal(job_claim(t->s, 2, 100, &got), Q_OK);
 	job_free(&got);
 	/* Leases still good: nothing moves. */
-	assert_int_equal(job_requeue_stale(t->s, 0, 3, &n), Q_OK);
+	assert_int_equal(job_requeue_stale(t->s, 0, 3, 0, NULL, 0, &n), Q_OK);
 	assert_int_equal(n, 0);
 	/* a's lease ran out; b's has not. */
 	fake_now += 11;
-	assert_int_equal(job_requeue_stale(t->s, 0, 3, &n), Q_OK);
+	assert_int_equal(job_requeue_stale(t->s, 0, 3, 0, NULL, 0, &n), Q_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(job_get(t->s, a.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_QUEUED);
@@ -733,7 +733,7 @@ test_requeue_stale(void **state)
 	/* The old worker of a can no longer report. */
 	assert_int_equal(job_progress(t->s, a.id, 1, 10, 1, 1), Q_STATE);
 	/* all = every running job (the scheduler's start-up). */
-	assert_int_equal(job_requeue_stale(t->s, 1, 3, &n), Q_OK);
+	assert_int_equal(job_requeue_stale(t->s, 1, 3, 0, NULL, 0, &n), Q_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(job_get(t->s, b.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_QUEUED);
@@ -742,7 +742,7 @@ test_requeue_stale(void **state)
 	assert_int_equal(job_claim(t->s, 3, 10, &got), Q_OK);	/* a, 2nd */
 	assert_string_equal(got.id, a.id);
 	job_free(&got);
-	assert_int_equal(job_requeue_stale(t->s, 1, 2, &n), Q_OK);
+	assert_int_equal(job_requeue_stale(t->s, 1, 2, 0, NULL, 0, &n), Q_OK);
 	assert_int_equal(job_get(t->s, a.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_FAILED);
 	assert_non_null(strstr(got.detail, "maximum number of attempts"));
