@@ -3,9 +3,11 @@
 Runs Quarry's integration tests against real stacks (lighttpd + the four
 FastCGI programs + quarryd) in temporary directories.
 
-    python3 tests/integration/run.py --bin-dir OUT [-k PATTERN] [-v]
+    python3 tests/integration/run.py --bin-dir OUT [--server S] [-k PATTERN]
 
-OUT holds bin/ and cgi-bin/ (make's OUT: "." or build/san).  Prints one
+OUT holds bin/ and cgi-bin/ (make's OUT: "." or build/san).  S is the web
+server of every stack: lighttpd (default), apache or cgi (also
+QUARRY_SERVER).  Prints one
 line per test, the tail of the stack's logs for each failure, and last a
 summary line "N passed, N failed" (skips are counted on the line
 before it); exits 1 on any failure.
@@ -20,7 +22,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULES = ["test_concur", "test_cgi", "test_graph", "test_osdi", "test_dialects",
-           "test_export"]
+           "test_export", "test_extractors"]
 
 
 class Result(unittest.TextTestResult):
@@ -66,6 +68,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--bin-dir", default=".",
                     help="directory holding bin/ and cgi-bin/")
+    ap.add_argument("--server", default=os.environ.get("QUARRY_SERVER",
+                                                       "lighttpd"),
+                    choices=("lighttpd", "apache", "cgi"),
+                    help="the web server the stacks run (default lighttpd)")
     ap.add_argument("-k", dest="patterns", action="append", default=[],
                     help="only tests whose name contains PATTERN")
     ap.add_argument("-v", action="store_true", help="verbose (default)")
@@ -74,6 +80,7 @@ def main():
     repo = os.path.dirname(os.path.dirname(HERE))
     bin_dir = os.path.abspath(args.bin_dir)
     os.environ["QUARRY_BIN_DIR"] = bin_dir
+    os.environ["QUARRY_SERVER"] = args.server
     sys.path.insert(0, HERE)
 
     missing = [p for p in ("bin/quarryctl", "bin/quarryd",
@@ -113,8 +120,8 @@ def main():
     failed = len(failing) + holders + len(res.unexpectedSuccesses)
     passed = res.testsRun - skipped - len(res.expectedFailures) - \
         len(res.unexpectedSuccesses) - len(failing)
-    print("integration: %.1fs with binaries from %s" % (time.time() - t0,
-                                                         bin_dir))
+    print("integration: %.1fs with binaries from %s behind %s" % (
+        time.time() - t0, bin_dir, args.server))
     if skipped:
         print("integration: %d skipped (reasons above)" % skipped)
     print("%d passed, %d failed" % (passed, failed))
