@@ -16,5 +16,12 @@
 /* Parses exactly one JSON value from p[0..n); Q_INVALID with err. */
 enum qerr json_parse_strict(const char *p, size_t n, struct json_object **out,
 	      char *err, size_t errlen);
+/*
+ * The same; where (if not NULL) gets the member a lexical fault is in,
+ * as dotted keys ("parameters.currency"), or "" when it is not known.
+ */
+enum qerr json_parse_strict_at(const char *p, size_t n,
+	      struct json_object **out, char *err, size_t errlen, char *where,
+	      size_t wherelen);
 
 #endif

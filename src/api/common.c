@@ -187,8 +187,8 @@ api_body_json(struct request *r, int required, struct json_object **out)
 		    "required");
 		return Q_INVALID;
 	}
-	if ((e = json_parse_strict(r->body.data, r->body.len, out, err,
-	    sizeof(err))) != Q_OK) {
+	if ((e = json_parse_strict_at(r->body.data, r->body.len, out, err,
+	    sizeof(err), r->err_target, sizeof(r->err_target))) != Q_OK) {
 		snprintf(r->err_msg, sizeof(r->err_msg), "%s", err);
 		return e;
 	}

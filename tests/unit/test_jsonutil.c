@@ -44,6 +44,33 @@ test_escaped_nul_is_refused(void **state)
 	assert_int_equal(parse("{\"id\":\"\\u0041\"}"), Q_OK);
 }
 
+/* Where a \u0000 is: the member, as dotted keys. */
+static void
+test_escaped_nul_names_the_member(void **state)
+{
+	static const struct { const char *json, *where; } cases[] = {
+		{ "{\"definitionId\":\"x\\u0000\"}", "definitionId" },
+		{ "{\"a\":1,\"parameters\":{\"currency\":\"EUR\\u0000\"}}",
+		    "parameters.currency" },
+		{ "{\"parameters\":{\"cur\\u0000x\":\"EUR\"}}",
+		    "parameters.cur" },
+		{ "{\"l\":[{\"h\":\"\\u0000\"}]}", "l.h" },
+		{ "[\"\\u0000\"]", "" },
+	};
+	struct json_object	*o = NULL;
+	char			 err[128], where[128];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(json_parse_strict_at(cases[i].json,
+		    strlen(cases[i].json), &o, err, sizeof(err), where,
+		    sizeof(where)), Q_INVALID);
+		assert_null(o);
+		assert_string_equal(where, cases[i].where);
+	}
+}
+
 static void
 test_depth_limit(void **state)
 {
@@ -66,6 +93,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_escaped_nul_is_refused),
+		cmocka_unit_test(test_escaped_nul_names_the_member),
 		cmocka_unit_test(test_depth_limit),
 	};
 
