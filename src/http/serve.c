@@ -103,6 +103,18 @@ serve_one(const struct transport *io, const struct conf *c, int conf_ok,
 	http_request_free(&r);
 }
 
+/*
+ * SIGTERM (how web servers stop FastCGI programs) ends the accept loop
+ * after the request in hand, so the program closes the store and exits
+ * normally (and a leak checker sees the whole run).
+ */
+static void
+on_term(int sig)
+{
+	(void)sig;
+	FCGX_ShutdownPending();
+}
+
 /* Runs a web program (see http.h). */
 int
 http_main(enum prog p, const char *name)
@@ -111,6 +123,7 @@ http_main(enum prog p, const char *name)
 	struct store		*s = NULL;
 	struct transport	 io;
 	FCGX_Request		 rq;
+	struct sigaction	 sa;
 	char			 err[512];
 	int			 conf_ok;
 
@@ -133,6 +146,10 @@ http_main(enum prog p, const char *name)
 		qlog(LOG_ERR, "cannot start FastCGI");
 		return 1;
 	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;	/* no SA_RESTART: accept returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
 	io.read = fcgi_read;
 	io.write = fcgi_write;
 	io.getenv = fcgi_getenv;
@@ -147,6 +164,7 @@ http_main(enum prog p, const char *name)
 			break;
 		}
 	}
+	FCGX_Free(&rq, 1);
 	store_close(s);
 	return 0;
 }

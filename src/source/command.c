@@ -531,7 +531,7 @@ static enum qerr
 exit_detail(struct cmd_run *r, int status, struct build_result *res)
 {
 	char		 tail[TAIL_MAX + 1], why[96];
-	size_t		 n;
+	size_t		 n, m;
 	int		 sig;
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_TEMPFAIL) {
@@ -549,8 +549,14 @@ exit_detail(struct cmd_run *r, int status, struct build_result *res)
 	}
 	n = strlen(why);
 	tail_text(r, tail, sizeof(res->detail) - n - 3);
-	snprintf(res->detail, sizeof(res->detail), "%s%s%s", why,
-	    tail[0] ? ": " : "", tail);
+	snprintf(res->detail, sizeof(res->detail), "%s%s", why,
+	    tail[0] ? ": " : "");
+	n = strlen(res->detail);
+	m = strlen(tail);
+	if (m > sizeof(res->detail) - 1 - n)
+		m = sizeof(res->detail) - 1 - n;
+	memcpy(res->detail + n, tail, m);
+	res->detail[n + m] = '\0';
 	return res->retry ? Q_BUSY : Q_INVALID;
 }
 
