@@ -1,9 +1,14 @@
 """
-The integration harness: brings up a real Quarry stack (lighttpd + the four
-FastCGI programs + quarryd) in a fresh temporary directory on a free
-loopback port with scripts/stack.sh, seeds it with the real quarryctl, and
-talks to it over HTTP.  Every process a stack starts is stopped when the
-stack is torn down, also when a test fails or the run is interrupted.
+The integration harness: brings up a real Quarry stack (a web server + the
+four programs + quarryd) in a fresh temporary directory on a free loopback
+port with scripts/stack.sh, seeds it with the real quarryctl, and talks to
+it over HTTP.  Every process a stack starts is stopped when the stack is
+torn down, also when a test fails or the run is interrupted.
+
+The web server is QUARRY_SERVER (run.py --server): lighttpd (default),
+apache (mod_fcgid) or cgi (Apache running the programs as plain CGI through
+www/.htaccess, with quarryd --drain every second instead of the daemon);
+stack.sh gets it as SERVER.  The same tests run against each.
 
 Python 3 standard library only.
 """
@@ -28,6 +33,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 # Set by run.py from --bin-dir: binaries are in BIN_DIR/bin and
 # BIN_DIR/cgi-bin.
 BIN_DIR = os.environ.get("QUARRY_BIN_DIR", REPO)
+
+# The web server every stack of this run uses (stack.sh's SERVER).
+SERVER = os.environ.get("QUARRY_SERVER", "lighttpd")
+if SERVER not in ("lighttpd", "apache", "cgi"):
+    raise SystemExit("QUARRY_SERVER must be lighttpd, apache or cgi, not %r"
+                     % SERVER)
+if SERVER != "lighttpd" and os.getuid() == 0:
+    # Apache's children run as www-data when root starts it; stack.sh
+    # makes VARDIR group-shared, and what quarryctl creates here must stay
+    # group-writable too (a new Berkeley DB log file, say).
+    os.umask(0o002)
 
 NS = "http://www.concursolutions.com/api/expense/extract/2010/02"
 BASE = "/api/expense/extract/v1.0"
@@ -107,6 +123,8 @@ class Stack:
             "PORT": str(self.port),
             "OUT": self.bin_dir,
             "QUARRY_DEMO": "0",
+            "SERVER": SERVER,
+            "DRAIN_SECONDS": "1",
         })
         return e
 
@@ -192,7 +210,10 @@ class Stack:
         """True if pid is a live process of this user that mentions our
         VARDIR in its command line or environment."""
         try:
-            if os.stat("/proc/%d" % pid).st_uid != os.getuid():
+            # As root, Apache's children and the programs run as another
+            # user (www-data); they are ours all the same.
+            if os.getuid() != 0 and \
+                    os.stat("/proc/%d" % pid).st_uid != os.getuid():
                 return False
             with open("/proc/%d/cmdline" % pid, "rb") as f:
                 cmd = f.read()
@@ -250,7 +271,23 @@ class Stack:
         return pids
 
     def stop_quarryd(self):
-        """Stops the scheduler only (SIGTERM, then waits for it to go)."""
+        """Stops the scheduler only (SIGTERM, then waits for it to go).
+        With SERVER=cgi that is the drain loop standing in for cron and
+        the quarryd --drain it may be running; start() brings it back."""
+        if SERVER == "cgi":
+            pid = self.read_pid("drain")
+            if pid is None or not self._alive(pid):
+                raise RuntimeError("no running drain loop in run/drain.pid")
+            self._signal([pid], signal.SIGTERM)
+            qpid = self.read_pid("quarryd")
+            deadline = time.time() + 15
+            while self._alive(pid) or (qpid and self._alive(qpid)):
+                if time.time() > deadline:
+                    self._signal([pid] + ([qpid] if qpid else []),
+                                 signal.SIGKILL)
+                    break
+                time.sleep(0.05)
+            return
         pid = self.read_pid("quarryd")
         if pid is None or not self._alive(pid):
             raise RuntimeError("no running quarryd in run/quarryd.pid")

@@ -22,7 +22,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULES = ["test_concur", "test_cgi", "test_graph", "test_osdi", "test_dialects",
-           "test_export", "test_extractors", "test_crash"]
+           "test_export", "test_extractors", "test_crash", "test_download"]
 
 
 class Result(unittest.TextTestResult):
