@@ -11,8 +11,14 @@
 #include "quarry/config.h"
 #include "quarry/model.h"
 
-/* Called every few thousand rows; non-zero stops the build (cancel). */
+/*
+ * The build's progress: called at least every PROGRESS_MS (250 ms) while a
+ * build works, whether its filters keep rows or drop them (the scheduler
+ * renews the job's lease from it), and with the rows and bytes written so
+ * far.  Non-zero stops the build (cancel).
+ */
 typedef int (*progress_fn)(void *arg, uint64_t rows, uint64_t bytes);
+#define PROGRESS_MS	250
 
 struct build_result {
 	uint64_t rows;

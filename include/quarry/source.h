@@ -48,6 +48,8 @@ struct rowpipe {
 	int			 part_fd;
 	uint64_t		 rows;		/* rows written, all parts */
 	uint64_t		 done_bytes;	/* bytes of finished parts */
+	uint64_t		 seen;		/* source rows taken, kept or not */
+	int64_t			 last_report;	/* ms (monotonic), last progress */
 	int			 stopped;	/* the progress callback said stop */
 	int			 failed;	/* errno of a failed write */
 };
@@ -70,7 +72,10 @@ enum qerr rowpipe_begin(struct rowpipe *p, const struct definition *d,
  * Takes one source row (as many fields as columns; fields need not be
  * NUL-terminated).  Returns 0 to go on, Q_IO when a write failed, or 1
  * when the progress callback asked to stop (p->stopped is then set).
- * Its signature is a row_cb's, with the pipeline as argument.
+ * Calls the progress callback once PROGRESS_MS have passed since the last
+ * report, looking at the clock every 64 source rows whether the filters
+ * keep them or not.  Its signature is a row_cb's, with the pipeline as
+ * argument.
  */
 int	 rowpipe_row(const char *const *fields, const size_t *lens, size_t n,
 	     void *p);
