@@ -13,7 +13,8 @@
 # (1; 0 = no demo data), STACK_TIMEOUT (seconds to wait for a start or a
 # stop, 20), DRAIN_SECONDS (SERVER=cgi: the period of quarryd --drain, 1),
 # APACHE_USER (www-data: the user of Apache's children when started as
-# root).
+# root), QUARRY_WWW (the document root, the source tree's www/; the
+# benchmarks point it elsewhere).
 #
 #   SERVER=lighttpd	lighttpd with mod_fastcgi (httpd-conf/lighttpd.conf)
 #   SERVER=apache	Debian's apache2 with mod_fcgid
@@ -191,6 +192,8 @@ setup_paths() {
 	VARDIR=$(cd "$VARDIR" && pwd -P) || die "cannot enter VARDIR"
 	BIN=$OUTDIR/bin
 	CGIBIN=$OUTDIR/cgi-bin
+	WWW=$(cd "${QUARRY_WWW:-$TOP/www}" 2>/dev/null && pwd -P) ||
+	    die "no document root at QUARRY_WWW=${QUARRY_WWW:-}"
 	CONF=$VARDIR/quarry.conf
 	RUN=$VARDIR/run
 	LOG=$VARDIR/log
@@ -460,7 +463,7 @@ apache_user() {
 fill_template() {
 	sed -e "s|@PORT@|$PORT|g" -e "s|@BIND@|127.0.0.1|g" \
 	    -e "s|@VARDIR@|$VARDIR|g" -e "s|@CGIBIN@|$CGIBIN|g" \
-	    -e "s|@WWW@|$TOP/www|g" -e "s|@CONF@|$CONF|g" \
+	    -e "s|@WWW@|$WWW|g" -e "s|@CONF@|$CONF|g" \
 	    -e "s|@FILES@|$VARDIR/files|g" -e "s|@HTDOCS@|$HTDOCS|g" \
 	    -e "s|@MODDIR@|${APACHE_MODDIR:-}|g" \
 	    -e "s|@USER@|${AUSER:-}|g" -e "s|@GROUP@|${AGROUP:-}|g" \
@@ -483,7 +486,7 @@ write_lighttpd_conf() {
 # quarry-cgi/ holding links to the four programs.
 make_htdocs() {
 	rm -rf "$HTDOCS" && mkdir -p "$HTDOCS/quarry-cgi" &&
-	    cp -R "$TOP/www/." "$HTDOCS/" &&
+	    cp -R "$WWW/." "$HTDOCS/" &&
 	    fill_template "$TOP/www/.htaccess" "$HTDOCS/.htaccess" ||
 	    die "cannot build $HTDOCS"
 	for p in definitions jobs status files; do
