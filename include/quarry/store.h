@@ -52,9 +52,11 @@ enum qerr store_open(const struct conf *conf, int flags, struct store **out);
 void	  store_close(struct store *s);
 /*
  * How many times s had to drop an environment that needed recovery
- * without closing it (a process died inside it).  Each leaks some memory
- * and descriptors, so a long-lived process should exit soon after this
- * becomes non-zero (a FastCGI program does, after its request).
+ * without closing it (a process died inside it).  Each keeps some memory
+ * mapped and a few descriptors open until the process exits; a process
+ * that restarts itself anyway may use this to do so at a quiet moment.
+ * (The FastCGI programs do not: exiting between requests makes the web
+ * server fail a request already queued on the socket.)
  */
 unsigned  store_abandoned(const struct store *s);
 

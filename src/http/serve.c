@@ -157,12 +157,6 @@ http_main(enum prog p, const char *name)
 	while (FCGX_Accept_r(&rq) >= 0) {
 		serve_one(&io, &c, conf_ok, &s, p);
 		FCGX_Finish_r(&rq);
-		if (store_abandoned(s) > 0) {
-			/* The web server starts a fresh process. */
-			qlog(LOG_WARN, "the store was recovered under this "
-			    "process: exiting to start afresh");
-			break;
-		}
 	}
 	FCGX_Free(&rq, 1);
 	store_close(s);

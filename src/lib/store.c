@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 
 #define DB_FILE		"quarry.db"
 #define TXN_RETRIES	50
+#define LOCK_TIMEOUT_US	(3 * 1000 * 1000)	/* see open_handles */
 #define BULK_BUF	(1024 * 1024)	/* store_scan's buffer */
 
 static const char *const table_names[T_NTABLES] = {
@@ -62,6 +64,33 @@ be64_get(const unsigned char in[8])
 	return v;
 }
 
+/*
+ * Berkeley DB's question during failchk: is this process still alive?
+ * A zombie (dead, not yet reaped) is not.
+ */
+static int
+is_alive(DB_ENV *env, pid_t pid, db_threadid_t tid, u_int32_t flags)
+{
+	char	 path[64], buf[256], *p;
+	FILE	*f;
+	size_t	 n;
+
+	(void)env;
+	(void)tid;
+	(void)flags;
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if ((p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] == 'Z')
+		return 0;
+	return 1;
+}
+
 static void
 errcall(const DB_ENV *env, const char *prefix, const char *msg)
 {
@@ -82,8 +111,13 @@ map(struct store *s, int rc)
 		return Q_NOTFOUND;
 	case DB_KEYEXIST:
 		return Q_EXISTS;
-	case DB_LOCK_DEADLOCK:
 	case DB_LOCK_NOTGRANTED:
+		/* A lock timed out: was its holder a process that died? */
+		if (s->env != NULL && s->env->failchk(s->env, 0) ==
+		    DB_RUNRECOVERY)
+			s->need_recovery = 1;
+		return Q_RETRY;
+	case DB_LOCK_DEADLOCK:
 	case DB_REP_HANDLE_DEAD:
 		return Q_RETRY;
 	case DB_RUNRECOVERY:
@@ -140,6 +174,14 @@ open_handles(struct store *s)
 	s->env->set_errcall(s->env, errcall);
 	s->env->set_cachesize(s->env, 0, (u_int32_t)s->conf.cache_mb << 20, 1);
 	s->env->set_lk_detect(s->env, DB_LOCK_DEFAULT);
+	/*
+	 * A lock wait longer than this means its holder may have died:
+	 * the wait fails, failchk releases a dead process's locks (or says
+	 * recovery is needed), and the transaction is tried again.
+	 */
+	s->env->set_timeout(s->env, LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT);
+	s->env->set_thread_count(s->env, 1000);
+	s->env->set_isalive(s->env, is_alive);
 	s->env->set_lk_max_locks(s->env, 100000);
 	s->env->set_lk_max_objects(s->env, 100000);
 	s->env->set_lk_max_lockers(s->env, 10000);
