@@ -45,8 +45,7 @@ SIZE=$(wc -c < "$DATA" | tr -d ' ')
 # Starts a stack of server $1 in VARDIR $2 on port $3 with document root
 # $4 and sendfile = $5; registers its stop.
 stack_up() {
-	bench_on_exit "VARDIR='$2' PORT='$3' OUT='$OUTDIR' sh" \
-	    "'$TOP/scripts/stack.sh' stop >/dev/null 2>&1"
+	bench_on_exit "VARDIR='$2' PORT='$3' OUT='$OUTDIR' sh '$TOP/scripts/stack.sh' stop >/dev/null 2>&1"
 	_env="SERVER=$1 VARDIR=$2 PORT=$3 OUT=$OUTDIR QUARRY_DEMO=0"
 	_env="$_env QUARRY_WWW=$4"
 	# shellcheck disable=SC2086

@@ -3,7 +3,10 @@
 #
 #   1. build the plain tree (make all unit-bins)
 #   2. the unit tests, the integration tests and the scheduler's crash
-#      tests (tests/scheduler/run.sh), against it
+#      tests (tests/scheduler/run.sh), against it; the integration suite
+#      three times, behind lighttpd, Apache (mod_fcgid) and Apache running
+#      the programs as plain CGI (run.py --server; QUARRY_SERVERS lists
+#      the servers, default "lighttpd apache cgi")
 #   3. the same build and both suites under ASan + UBSan (make SAN=1)
 #
 # Every suite runs even if an earlier one failed.  Each suite ends with a
@@ -87,6 +90,14 @@ integration() {
 	$MAKE -s "$@" integration
 }
 
+# The integration suite behind server $1 (run.py reads QUARRY_SERVER).
+integration_on() {
+	QUARRY_SERVER=$1
+	export QUARRY_SERVER
+	shift
+	integration "$@"
+}
+
 # LeakSanitizer cannot run under ptrace (a debugger, strace, some
 # sandboxes).  Detect that once and say so loudly instead of letting
 # every sanitized program fail with LSan's own fatal error.
@@ -103,7 +114,9 @@ start=$(date +%s)
 # ---- the plain tree ----
 if build plain $MAKE $JOBS all unit-bins; then
 	suite "unit" st $MAKE -s unit
-	suite "integration" st integration
+	for server in ${QUARRY_SERVERS:-lighttpd apache cgi}; do
+		suite "integration ($server)" st integration_on "$server"
+	done
 	suite "scheduler (kill -9, recovery)" st sh tests/scheduler/run.sh .
 fi
 
