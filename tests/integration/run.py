@@ -72,6 +72,10 @@ def main():
                                                        "lighttpd"),
                     choices=("lighttpd", "apache", "cgi"),
                     help="the web server the stacks run (default lighttpd)")
+    ap.add_argument("--only", action="append", default=[],
+                    metavar="NAME", help="run only this module, class or "
+                    "test (test_download, test_concur.ConcurAPITest, ...) "
+                    "instead of every module; repeatable")
     ap.add_argument("-k", dest="patterns", action="append", default=[],
                     help="only tests whose name contains PATTERN")
     ap.add_argument("-v", action="store_true", help="verbose (default)")
@@ -101,7 +105,7 @@ def main():
     if args.patterns:
         loader.testNamePatterns = ["*%s*" % p for p in args.patterns]
     suite = unittest.TestSuite()
-    for name in MODULES:
+    for name in args.only or MODULES:
         suite.addTests(loader.loadTestsFromName(name))
 
     t0 = time.time()
