@@ -3,7 +3,12 @@
  *
  * Record 'D' version 1 (key tenant NUL name): tenant, name, uid, created,
  * nrows, ncolumns, then each column name.  Rows live in T_ROWS under
- * uid + be64(row number), record 'R' version 1: nfields, then each field.
+ * uid + be64(number of the record's first row).  Record 'R' version 2, a
+ * block of consecutive rows (what imports write): varint nfields, varint
+ * nrows, then for each row each field as varint length + bytes, the block
+ * closed once it holds about BLOCK_BYTES.  Record 'R' version 1, one row
+ * (older imports, still read): u64 nfields, then each field as a str.
+ * Varints are unsigned LEB128 (7 bits a byte, low first).
  *
  * An import writes its rows under a fresh uid in batches, then publishes
  * the dataset record in one transaction; until then no reader sees them.
@@ -19,8 +24,10 @@
 #include "quarry/seams.h"
 
 #define DATASET_V	1
-#define ROW_V		1
+#define ROW_V1		1	/* one row a record */
+#define ROW_V		2	/* a block of rows a record */
 #define BATCH_ROWS	5000
+#define BLOCK_BYTES	4000	/* about one 4 KB overflow page a block */
 #define COLUMN_NAME_MAX	256
 
 void
@@ -97,7 +104,12 @@ struct import {
 	struct store	*s;
 	struct dataset	 d;
 	struct buf	 batch;		/* encoded (key, value) pairs */
-	size_t		 nbatch;
+	size_t		 nbatch;	/* rows in batch and block */
+	struct buf	 block;		/* rows of the open block */
+	struct buf	 row;		/* scratch: one row's fields */
+	struct buf	 rec;		/* scratch: one block's record */
+	uint64_t	 block_first;	/* number of the block's first row */
+	uint64_t	 block_rows;
 	int		 header_done;
 	enum qerr	 e;
 	char		*err;
@@ -127,9 +139,69 @@ tx_put_batch(struct stx *tx, void *arg)
 	return Q_OK;
 }
 
+/* Appends v as an unsigned LEB128 varint. */
+static void
+put_varint(struct buf *b, uint64_t v)
+{
+	unsigned char	t[10];
+	size_t		n = 0;
+
+	do {
+		t[n] = v & 0x7f;
+		v >>= 7;
+		if (v != 0)
+			t[n] |= 0x80;
+		n++;
+	} while (v != 0);
+	buf_add(b, t, n);
+}
+
+/* Reads a varint at *p (before end); -1 if it is cut short or too long. */
+static int
+get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	unsigned	shift = 0;
+	uint64_t	x = 0;
+
+	while (*p < end && shift < 64) {
+		x |= (uint64_t)(**p & 0x7f) << shift;
+		if ((*(*p)++ & 0x80) == 0) {
+			*v = x;
+			return 0;
+		}
+		shift += 7;
+	}
+	return -1;
+}
+
+/* Moves the open block, as one record under its first row, to the batch. */
+static void
+close_block(struct import *im)
+{
+	unsigned char key[ID_LEN + 8];
+
+	if (im->block_rows == 0)
+		return;
+	memcpy(key, im->d.uid, ID_LEN);
+	be64_put(key + ID_LEN, im->block_first);
+	rec_begin(&im->rec, 'R', ROW_V);
+	put_varint(&im->rec, im->d.ncolumns);
+	put_varint(&im->rec, im->block_rows);
+	buf_add(&im->rec, im->block.data, im->block.len);
+	if (im->block.oom)
+		im->rec.oom = 1;
+	rec_bytes(&im->batch, key, sizeof(key));
+	rec_bytes(&im->batch, im->rec.data, im->rec.len);
+	if (im->rec.oom)
+		im->batch.oom = 1;
+	buf_reset(&im->block);
+	im->block_rows = 0;
+}
+
 static int
 flush_batch(struct import *im)
 {
+	close_block(im);
 	if (im->nbatch == 0)
 		return 0;
 	if (im->batch.oom)
@@ -151,8 +223,6 @@ import_record(char **fields, size_t *lens, size_t n, unsigned long line,
     void *arg)
 {
 	struct import	*im = arg;
-	struct buf	 row = BUF_INIT;
-	unsigned char	 key[ID_LEN + 8];
 	size_t		 i, j;
 
 	if (!im->header_done) {
@@ -187,15 +257,18 @@ import_record(char **fields, size_t *lens, size_t n, unsigned long line,
 		    "found %zu", line, im->d.ncolumns, n);
 		goto invalid;
 	}
-	memcpy(key, im->d.uid, ID_LEN);
-	be64_put(key + ID_LEN, im->d.nrows);
-	rec_begin(&row, 'R', ROW_V);
-	rec_u64(&row, n);
-	for (i = 0; i < n; i++)
-		rec_bytes(&row, fields[i], lens[i]);
-	rec_bytes(&im->batch, key, sizeof(key));
-	rec_bytes(&im->batch, row.data, row.len);
-	buf_free(&row);
+	buf_reset(&im->row);
+	for (i = 0; i < n; i++) {
+		put_varint(&im->row, lens[i]);
+		buf_add(&im->row, fields[i], lens[i]);
+	}
+	if (im->row.oom)
+		goto nomem;
+	if (im->block_rows > 0 && im->block.len + im->row.len > BLOCK_BYTES)
+		close_block(im);
+	if (im->block_rows++ == 0)
+		im->block_first = im->d.nrows;
+	buf_add(&im->block, im->row.data, im->row.len);
 	im->d.nrows++;
 	if (++im->nbatch >= BATCH_ROWS && flush_batch(im) != 0)
 		return -1;
@@ -363,6 +436,9 @@ dataset_import(struct store *s, const char *tenant, const char *name,
 	}
 	csv_reader_free(&r);
 	buf_free(&im.batch);
+	buf_free(&im.block);
+	buf_free(&im.row);
+	buf_free(&im.rec);
 	if (e != Q_OK) {
 		if (delete_rows(s, im.d.uid) != Q_OK)
 			qlog(LOG_WARN, "dataset %s/%s: rows of a failed import "
@@ -501,25 +577,67 @@ struct row_scan {
 	uint64_t		 seen;
 };
 
+/* A version 1 record: one row. */
+static int
+scan_row_v1(struct row_scan *rs, struct rec_reader *r)
+{
+	uint64_t n, i;
+
+	n = rec_get_u64(r);
+	if (r->err || n != rs->d->ncolumns)
+		return Q_STORE;
+	for (i = 0; i < n; i++)
+		rs->fields[i] = rec_get_ref(r, &rs->lens[i]);
+	if (r->err)
+		return Q_STORE;
+	rs->seen++;
+	return rs->fn(rs->fields, rs->lens, (size_t)n, rs->arg);
+}
+
+/* A version 2 record: a block of rows, each passed to fn in turn. */
+static int
+scan_block(struct row_scan *rs, const unsigned char *p,
+    const unsigned char *end)
+{
+	uint64_t	nf, nr, len, i, j;
+	int		rc;
+
+	if (get_varint(&p, end, &nf) != 0 || nf != rs->d->ncolumns ||
+	    get_varint(&p, end, &nr) != 0 || nr == 0)
+		return Q_STORE;
+	for (j = 0; j < nr; j++) {
+		for (i = 0; i < nf; i++) {
+			if (get_varint(&p, end, &len) != 0 ||
+			    len > (uint64_t)(end - p))
+				return Q_STORE;
+			rs->fields[i] = (const char *)p;
+			rs->lens[i] = (size_t)len;
+			p += len;
+		}
+		rs->seen++;
+		if ((rc = rs->fn(rs->fields, rs->lens, (size_t)nf,
+		    rs->arg)) != 0)
+			return rc;
+	}
+	return p == end ? 0 : Q_STORE;
+}
+
 static int
 scan_row(const void *k, size_t kl, const void *v, size_t vl, void *arg)
 {
 	struct row_scan		*rs = arg;
 	struct rec_reader	 r;
-	uint64_t		 n, i;
 
 	(void)k;
 	(void)kl;
 	rec_open(&r, v, vl, 'R');
-	n = rec_get_u64(&r);
-	if (r.err || r.version != ROW_V || n != rs->d->ncolumns)
-		return Q_STORE;
-	for (i = 0; i < n; i++)
-		rs->fields[i] = rec_get_ref(&r, &rs->lens[i]);
 	if (r.err)
 		return Q_STORE;
-	rs->seen++;
-	return rs->fn(rs->fields, rs->lens, (size_t)n, rs->arg);
+	if (r.version == ROW_V1)
+		return scan_row_v1(rs, &r);
+	if (r.version == ROW_V)
+		return scan_block(rs, r.p, r.p + r.n);
+	return Q_STORE;
 }
 
 /*
