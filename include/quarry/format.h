@@ -14,6 +14,8 @@
 #include "quarry/model.h"
 
 #define WRITER_BUF (256 * 1024)
+/* Written bytes between two starts of write-back (sync_file_range). */
+#define WRITEBACK_EVERY (8 * 1024 * 1024)
 
 struct writer {
 	enum fmt	 fmt;
@@ -25,6 +27,7 @@ struct writer {
 	struct buf	 out;
 	uint64_t	 rows;
 	uint64_t	 bytes;		/* written to fd so far */
+	uint64_t	 queued;	/* of those, sent to write-back */
 	int		 failed;	/* errno of a failed write */
 };
 
