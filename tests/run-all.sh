@@ -96,7 +96,7 @@ integration() {
 
 CGI_TESTS="test_download test_dialects.CrossDialectTest
     test_concur.ConcurAPITest.test_job_completes_and_file_round_trips_byte_for_byte
-    test_concur.AuthTest test_concur.MaxBodyTest
+    test_concur.AuthTest test_concur.MaxBodyTest test_concur.HostileXMLTest
     test_graph.GraphJobsTest.test_json_format_content
     test_graph.GraphJobsTest.test_filters_select_the_rows
     test_osdi.OSDITest.test_download_json_and_errors"

@@ -17,6 +17,8 @@
 
 /* ---- CGI: the process environment, stdin and stdout ---- */
 
+static unsigned long long cgi_consumed;	/* body bytes read from stdin */
+
 static ssize_t
 cgi_read(void *ctx, void *p, size_t n)
 {
@@ -26,7 +28,39 @@ cgi_read(void *ctx, void *p, size_t n)
 	got = fread(p, 1, n, stdin);
 	if (got == 0 && ferror(stdin))
 		return -1;
+	cgi_consumed += got;
 	return (ssize_t)got;
+}
+
+/*
+ * Reads and drops what is left of the request body (CONTENT_LENGTH, at
+ * most 1 GiB) after the answer went out: a CGI program that exits with
+ * part of its body unread (a 413, a refused request) makes Apache's
+ * mod_cgid lose the answer, its socket reset by the unread data.
+ */
+static void
+cgi_drain(void)
+{
+	const char		*cl = getenv("CONTENT_LENGTH");
+	char			 buf[65536], *end;
+	unsigned long long	 want, left;
+	size_t			 got;
+
+	if (cl == NULL || *cl == '\0')
+		return;
+	want = strtoull(cl, &end, 10);
+	if (*end != '\0' || want <= cgi_consumed)
+		return;
+	left = want - cgi_consumed;
+	if (left > 1ULL << 30)
+		left = 1ULL << 30;
+	while (left > 0) {
+		got = fread(buf, 1, left < sizeof(buf) ? left : sizeof(buf),
+		    stdin);
+		if (got == 0)
+			break;
+		left -= got;
+	}
 }
 
 static int
@@ -139,6 +173,7 @@ http_main(enum prog p, const char *name)
 		io.ctx = NULL;
 		serve_one(&io, &c, conf_ok, &s, p);
 		fflush(stdout);
+		cgi_drain();
 		store_close(s);
 		return 0;
 	}
