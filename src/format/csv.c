@@ -234,30 +234,56 @@ csv_read_stream(struct csv_reader *r, FILE *in)
 	return csv_finish(r);
 }
 
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/* Non-zero if one of the 8 bytes of x is zero. */
+static inline uint64_t
+zero_byte(uint64_t x)
+{
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* The bytes that make a comma-separated field quoted. */
+static const unsigned char comma_special[256] = {
+	['\n'] = 1, ['\r'] = 1, ['"'] = 1, [','] = 1
+};
+
 /* Writes one field at dst, quoted when RFC 4180 section 2 requires it. */
 size_t
 csv_encode_field(char *dst, const char *p, size_t n, char sep)
 {
-	const char	*end = p + n, *q;
+	const char	*end = p + n, *q = p;
+	const uint64_t	 s8 = ONES * (unsigned char)sep, q8 = ONES * '"',
+			 n8 = ONES * '\n', r8 = ONES * '\r';
+	uint64_t	 x;
+	unsigned	 any = 0;
 	char		*d = dst;
 	unsigned char	 c;
 
-	for (q = p; q < end; q++) {
-		c = (unsigned char)*q;
-		/* Most bytes are above '"' and the common separators. */
-		if (c > '"' ? c == (unsigned char)sep :
-		    c == '"' || c == '\n' || c == '\r' ||
-		    c == (unsigned char)sep)
+	/* Eight bytes at a time while no byte needs quoting... */
+	for (; end - q >= 8; q += 8) {
+		memcpy(&x, q, 8);
+		if (zero_byte(x ^ s8) | zero_byte(x ^ q8) |
+		    zero_byte(x ^ n8) | zero_byte(x ^ r8))
 			break;
 	}
-	if (q == end) {
+	/* ...then the rest, without a branch a byte for commas. */
+	if (sep == ',') {
+		for (; q < end; q++)
+			any |= comma_special[(unsigned char)*q];
+	} else
+		for (; q < end && !any; q++) {
+			c = (unsigned char)*q;
+			any = c == (unsigned char)sep || c == '"' ||
+			    c == '\n' || c == '\r';
+		}
+	if (!any) {
 		memcpy(dst, p, n);
 		return n;
 	}
 	*d++ = '"';
-	memcpy(d, p, (size_t)(q - p));
-	d += q - p;
-	for (; q < end; q++) {
+	for (q = p; q < end; q++) {
 		if (*q == '"')
 			*d++ = '"';
 		*d++ = *q;
