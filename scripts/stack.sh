@@ -720,7 +720,12 @@ do_run() {
 	start_scheduler fg
 	banner
 	echo ""
-	echo "quarryd runs in the foreground; Ctrl-C stops the stack."
+	if [ "$SERVER" = cgi ]; then
+		echo "quarryd --drain runs every ${DRAIN_SECONDS}s in the" \
+		    "foreground (as cron would); Ctrl-C stops the stack."
+	else
+		echo "quarryd runs in the foreground; Ctrl-C stops the stack."
+	fi
 	echo "(its log: $LOG/quarryd.log)"
 	# Wait for quarryd; a signal runs the trap above.
 	wait "$QCHILD" 2>/dev/null
