@@ -247,10 +247,10 @@ then
 	[ "$BENCH_STRICT" = 1 ] && failed=1
 fi
 
-echo "export ratio: ${ratio}x sqlite3 (goal $GOAL; median of per-round" \
-    "ratios of wall time; of CPU time: ${cpu_ratio}x)"
+echo "export: quarryctl export $m_ours s = ${ratio}x sqlite3 -csv (goal" \
+    "$GOAL; median of per-round ratios; of CPU time: ${cpu_ratio}x)"
 if ! awk -v r="$ratio" -v g="$GOAL" 'BEGIN { exit !(r + 0 <= g + 0) }'; then
-	echo "$PROG: the ratio is above its goal $GOAL" >&2
+	echo "$PROG: export: misses the goal ($ratio > $GOAL)" >&2
 	[ "$BENCH_STRICT" = 1 ] && failed=1
 fi
 exit "$failed"
