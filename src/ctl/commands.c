@@ -564,12 +564,64 @@ fsync_parent(const char *path)
 }
 
 /*
+ * A definition with rows_per_file: built exactly as a job's file, a zip
+ * of parts, by build_job_file in FILE's directory (its temporaries there
+ * too), then renamed to FILE.  0, or -1 after a message.
+ */
+static int
+export_split(struct ctl *c, const struct definition *d, const char *params,
+    enum fmt f, const char *out, struct bar *bar, struct build_result *res)
+{
+	struct conf	 cc = c->conf;
+	struct job	 j;
+	char		 file[64], path[PATH_MAX], *slash;
+	mode_t		 mask;
+	enum qerr	 e;
+	int		 n;
+
+	n = snprintf(cc.files_dir, sizeof(cc.files_dir), "%s", out);
+	if (n < 0 || (size_t)n >= sizeof(cc.files_dir)) {
+		fprintf(stderr, "quarryctl: %s: name too long\n", out);
+		return -1;
+	}
+	if ((slash = strrchr(cc.files_dir, '/')) == NULL)
+		snprintf(cc.files_dir, sizeof(cc.files_dir), ".");
+	else if (slash == cc.files_dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	memset(&j, 0, sizeof(j));
+	if ((e = id_new(j.id)) != Q_OK)
+		return fail("export", e);
+	snprintf(j.tenant, sizeof(j.tenant), "%s", d->tenant);
+	j.format = f;
+	j.params = (char *)params;
+	e = build_job_file(ctl_store(c), &cc, d, &j, progress, bar, file, res);
+	if (bar->tty)
+		fputs("\r\033[K", stderr);
+	if (e != Q_OK)
+		return -1;
+	mask = umask(0);
+	umask(mask);
+	if (files_path(&cc, file, path, sizeof(path)) != 0 ||
+	    chmod(path, 0666 & ~mask) != 0 || rename(path, out) != 0 ||
+	    fsync_parent(out) != 0) {
+		fprintf(stderr, "quarryctl: export failed: writing %s: %s\n",
+		    out, strerror(errno));
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * export DEF [--param k=v]... [--format F] --out FILE: builds the export
  * synchronously through build_to_fd, the code the workers run, with the
  * parameters checked as the API checks them.  FILE appears whole or not
  * at all: the build goes to a new temporary file beside it, which is
- * fsync'ed and renamed over FILE, and the directory fsync'ed.  Progress
- * is shown only when stderr is a terminal.
+ * fsync'ed and renamed over FILE, and the directory fsync'ed.  With the
+ * definition's rows_per_file, FILE is the zip of parts a job would get.
+ * Progress is shown only when stderr is a terminal.
  */
 int
 cmd_export(struct ctl *c, int argc, char **argv)
@@ -643,6 +695,24 @@ cmd_export(struct ctl *c, int argc, char **argv)
 	sigaction(SIGTERM, &sa, &old_term);
 	sigaction(SIGHUP, &sa, &old_hup);
 	handlers = 1;
+	memset(&bar, 0, sizeof(bar));
+	bar.tty = isatty(2);
+	clock_gettime(CLOCK_MONOTONIC, &bar.start);
+	if (d.rows_per_file > 0) {
+		memset(&res, 0, sizeof(res));
+		if (export_split(c, &d, buf_str(&canon), f, o.out, &bar,
+		    &res) != 0) {
+			if (export_stop)
+				fprintf(stderr, "quarryctl: export interrupted; "
+				    "%s left as it was\n", o.out);
+			else if (res.detail[0] != '\0')
+				fprintf(stderr, "quarryctl: export failed: "
+				    "%s\n", res.detail);
+			rc = export_stop ? 128 + export_stop : 1;
+			goto out;
+		}
+		goto done;
+	}
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
 		fprintf(stderr, "quarryctl: %s: %s\n", tmp, strerror(errno));
 		goto out;
@@ -655,9 +725,6 @@ cmd_export(struct ctl *c, int argc, char **argv)
 		goto out;
 	}
 
-	memset(&bar, 0, sizeof(bar));
-	bar.tty = isatty(2);
-	clock_gettime(CLOCK_MONOTONIC, &bar.start);
 	e = build_to_fd(ctl_store(c), &c->conf, &d, buf_str(&canon), f, fd,
 	    progress, &bar, &res);
 	if (bar.tty)
@@ -690,6 +757,7 @@ cmd_export(struct ctl *c, int argc, char **argv)
 		rc = export_stop ? 128 + export_stop : 1;
 		goto out;
 	}
+done:
 	if (bar.tty)
 		fprintf(stderr, "%llu rows, %llu bytes written to %s\n",
 		    (unsigned long long)res.rows,

@@ -6,8 +6,10 @@ checks them; FILE appears whole or not at all; nothing is printed when
 stderr is not a terminal.
 """
 
+import io
 import os
 import subprocess
+import zipfile
 
 import csvdata
 from jsonapi import (EXP_COLUMNS, JSONStackTestCase, csv_of, expected_rows,
@@ -120,6 +122,28 @@ class ExportTest(JSONStackTestCase):
         self.assertEqual(data, csv_of(expected_rows({})))
         self.assertEqual(os.stat(path).st_mode & 0o777,
                          0o666 & ~self.umask())
+        self.no_temporaries()
+
+    def test_split_definition_gives_the_jobs_zip(self):
+        def_id = self.add_definition(expense_definition(
+            "acme", "Split", rows_per_file=7))
+        j = self.graph_create(self.user, def_id, {"currency": "EUR"}, "csv")
+        j = self.wait_graph(self.user, j["id"])
+        self.assertEqual(j["status"], "succeeded", j)
+        r = self.graph("GET", "exportJobs/%s/content" % j["id"],
+                       token=self.user)
+        self.assertEqual(r.status, 200, r)
+        rc, out, err, data = self.export(def_id, "--param", "currency=EUR",
+                                         out=os.path.join(self.outdir,
+                                                          "keep-split.zip"))
+        self.assertEqual((rc, out, err), (0, "", ""))
+        # Same parts with the same bytes (the archives' timestamps differ).
+        with zipfile.ZipFile(io.BytesIO(r.body)) as a, \
+                zipfile.ZipFile(io.BytesIO(data)) as b:
+            self.assertEqual(a.namelist(), b.namelist())
+            self.assertGreater(len(a.namelist()), 1)
+            for name in a.namelist():
+                self.assertEqual(a.read(name), b.read(name), name)
         self.no_temporaries()
 
     def test_unknown_definition_and_usage(self):
