@@ -128,6 +128,8 @@ int	 http_send(struct request *r, int status, const char *ctype);
 /*
  * Sends a finished file with the download contract of SPEC section 7:
  * ETag, Last-Modified, Content-Disposition, Range, If-None-Match, HEAD.
+ * With config sendfile = lighttpd | apache a GET's body (and its Range)
+ * is left to the web server through X-Sendfile.
  */
 enum qerr http_send_file(struct request *r, const char *path,
 	      const char *ctype, const char *filename);
