@@ -25,7 +25,8 @@ enum table {
 	T_TOKENS,		/* token id -> token record */
 	T_TOKEN_HASH,		/* sha256 hex -> token id */
 	T_DATASETS,		/* tenant NUL name -> dataset record */
-	T_ROWS,			/* dataset uid + be64 row -> row record */
+	T_ROWS,			/* dataset uid + be64 row -> row block, in
+				   its own file with 64 KB pages */
 	T_DEFS,			/* definition id -> definition record */
 	T_DEFS_BY_TENANT,	/* tenant NUL definition id -> "" */
 	T_JOBS,			/* job id -> job record */
@@ -33,6 +34,9 @@ enum table {
 	T_JOBS_BY_TENANT,	/* tenant NUL be64(~seq) -> job id */
 	T_QUEUE,		/* be64(seq) -> job id: queued, oldest first */
 	T_ACTIVE,		/* active-job key -> job id (the 409 rule) */
+	T_ROWS_OLD,		/* rows imported before T_ROWS had its own
+				   file: read and deleted, never written;
+				   absent (empty) in newer stores */
 	T_NTABLES
 };
 

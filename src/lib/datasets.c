@@ -284,6 +284,7 @@ invalid:
 
 struct rows_delete {
 	const char	*uid;
+	enum table	 t;
 	struct buf	 keys;
 	size_t		 n;
 };
@@ -311,7 +312,7 @@ tx_delete_rows(struct stx *tx, void *arg)
 
 	buf_reset(&rd->keys);
 	rd->n = 0;
-	if ((e = stx_scan(tx, T_ROWS, rd->uid, ID_LEN, NULL, 0,
+	if ((e = stx_scan(tx, rd->t, rd->uid, ID_LEN, NULL, 0,
 	    collect_row_key, rd)) != Q_OK)
 		return e;
 	if (rd->keys.oom)
@@ -323,22 +324,28 @@ tx_delete_rows(struct stx *tx, void *arg)
 		k = rec_get_ref(&r, &kl);
 		if (r.err)
 			return Q_STORE;
-		if ((e = stx_del(tx, T_ROWS, k, kl)) != Q_OK)
+		if ((e = stx_del(tx, rd->t, k, kl)) != Q_OK)
 			return e;
 	}
 	return Q_OK;
 }
 
-/* Deletes every row stored under uid, in batches. */
+/* Deletes every row stored under uid, in batches (older stores too). */
 static enum qerr
 delete_rows(struct store *s, const char *uid)
 {
-	struct rows_delete	rd = { uid, BUF_INIT, 0 };
+	struct rows_delete	rd = { uid, T_ROWS, BUF_INIT, 0 };
 	enum qerr		e;
 
 	do {
 		e = store_txn(s, tx_delete_rows, &rd);
 	} while (e == Q_OK && rd.n > 0);
+	rd.t = T_ROWS_OLD;
+	while (e == Q_OK) {
+		e = store_txn(s, tx_delete_rows, &rd);
+		if (rd.n == 0)
+			break;
+	}
 	buf_free(&rd.keys);
 	return e;
 }
@@ -661,6 +668,9 @@ dataset_scan(struct store *s, const struct dataset *d, row_cb fn, void *arg)
 		e = Q_NOMEM;
 	else
 		e = store_scan(s, T_ROWS, d->uid, ID_LEN, scan_row, &rs);
+	/* Rows imported before T_ROWS had its own file. */
+	if (e == Q_OK && rs.seen == 0 && d->nrows > 0)
+		e = store_scan(s, T_ROWS_OLD, d->uid, ID_LEN, scan_row, &rs);
 	if (e == Q_OK && rs.seen != d->nrows)
 		e = Q_RETRY;
 	free(rs.fields);

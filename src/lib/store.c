@@ -18,6 +18,8 @@
 #include "quarry/util.h"
 
 #define DB_FILE		"quarry.db"
+#define ROWS_FILE	"rows.db"	/* T_ROWS: long scans, large pages */
+#define ROWS_PAGESIZE	65536
 #define TXN_RETRIES	50
 #define LOCK_TIMEOUT_US	(3 * 1000 * 1000)	/* see open_handles */
 #define BULK_BUF	(1024 * 1024)	/* store_scan's buffer */
@@ -25,7 +27,7 @@
 static const char *const table_names[T_NTABLES] = {
 	"meta", "tokens", "token_hash", "datasets", "rows", "defs",
 	"defs_by_tenant", "jobs", "jobs_by_def", "jobs_by_tenant", "queue",
-	"active"
+	"active", "rows"
 };
 
 struct store {
@@ -200,10 +202,21 @@ open_handles(struct store *s)
 		goto fail;
 	dflags = (s->flags & STORE_CREATE) ? DB_CREATE : 0;
 	for (i = 0; i < T_NTABLES; i++) {
+		if (i == T_ROWS_OLD)
+			continue;
 		if ((rc = db_create(&s->db[i], s->env, 0)) != 0)
 			goto fail;
-		rc = s->db[i]->open(s->db[i], txn, DB_FILE, table_names[i],
-		    DB_BTREE, dflags, 0660);
+		/*
+		 * Dataset rows have a file of their own with 64 KB pages: an
+		 * export reads them in long scans, and each page costs a read
+		 * and a cache eviction whatever its size.  Created on first
+		 * open also in stores made before it existed.
+		 */
+		if (i == T_ROWS)
+			s->db[i]->set_pagesize(s->db[i], ROWS_PAGESIZE);
+		rc = s->db[i]->open(s->db[i], txn, i == T_ROWS ? ROWS_FILE :
+		    DB_FILE, table_names[i], DB_BTREE, i == T_ROWS ? DB_CREATE :
+		    dflags, 0660);
 		if (rc != 0) {
 			qlog(LOG_ERR, "store: opening table %s: %s",
 			    table_names[i], db_strerror(rc));
@@ -214,6 +227,19 @@ open_handles(struct store *s)
 	txn = NULL;
 	if (rc != 0)
 		goto fail;
+	/* Rows of older stores, in quarry.db, if there are any. */
+	if ((rc = db_create(&s->db[T_ROWS_OLD], s->env, 0)) != 0)
+		goto fail;
+	rc = s->db[T_ROWS_OLD]->open(s->db[T_ROWS_OLD], NULL, DB_FILE,
+	    table_names[T_ROWS_OLD], DB_BTREE, DB_AUTO_COMMIT, 0660);
+	if (rc == ENOENT) {
+		s->db[T_ROWS_OLD]->close(s->db[T_ROWS_OLD], 0);
+		s->db[T_ROWS_OLD] = NULL;
+	} else if (rc != 0) {
+		qlog(LOG_ERR, "store: opening table %s: %s",
+		    table_names[T_ROWS_OLD], db_strerror(rc));
+		goto fail;
+	}
 	s->need_recovery = 0;
 	return Q_OK;
 fail:
@@ -393,6 +419,8 @@ stx_get(struct stx *tx, enum table t, const void *k, size_t kl,
 	DBT	 key, data;
 	int	 rc;
 
+	if (tx->s->db[t] == NULL)
+		return Q_NOTFOUND;	/* an absent T_ROWS_OLD is empty */
 	dbt_in(&key, k, kl);
 	memset(&data, 0, sizeof(data));
 	data.flags = DB_DBT_MALLOC;
@@ -411,6 +439,8 @@ put(struct stx *tx, enum table t, const void *k, size_t kl, const void *v,
 {
 	DBT key, data;
 
+	if (tx->s->db[t] == NULL)
+		return Q_STORE;
 	dbt_in(&key, k, kl);
 	dbt_in(&data, v, vl);
 	return map(tx->s, tx->s->db[t]->put(tx->s->db[t], tx->txn, &key,
@@ -436,6 +466,8 @@ stx_del(struct stx *tx, enum table t, const void *k, size_t kl)
 {
 	DBT key;
 
+	if (tx->s->db[t] == NULL)
+		return Q_NOTFOUND;
 	dbt_in(&key, k, kl);
 	return map(tx->s, tx->s->db[t]->del(tx->s->db[t], tx->txn, &key, 0));
 }
@@ -450,6 +482,8 @@ scan(struct store *s, DB_TXN *txn, enum table t, const void *prefix,
 	int		 rc, r;
 	enum qerr	 e = Q_OK;
 
+	if (s->db[t] == NULL)
+		return Q_OK;
 	if ((rc = s->db[t]->cursor(s->db[t], txn, &c, cflags)) != 0)
 		return map(s, rc);
 	if (start == NULL) {
@@ -509,6 +543,8 @@ scan_bulk(struct store *s, enum table t, const void *prefix, size_t pl,
 	int		 rc, r, done = 0;
 	enum qerr	 e = Q_OK;
 
+	if (s->db[t] == NULL)
+		return Q_OK;
 	memset(&key, 0, sizeof(key));
 	memset(&data, 0, sizeof(data));
 	if ((data.data = malloc(size)) == NULL)
