@@ -492,6 +492,47 @@ test_download_contract(void **state)
 	buf_free(&out);
 }
 
+/* sendfile = lighttpd | apache: a GET gets X-Sendfile and no body. */
+static void
+test_download_offload(void **state)
+{
+	struct buf	 out;
+	char		 path[PATH_MAX], real[PATH_MAX], want[PATH_MAX + 16];
+
+	(void)state;
+	assert_int_equal(conf_set(&W.t->conf, "sendfile", "nginx"), Q_INVALID);
+	assert_int_equal(conf_set(&W.t->conf, "sendfile", "apache"), Q_OK);
+	assert_int_equal(W.t->conf.sendfile, SENDFILE_APACHE);
+	tu_path(path, W.t->dir, "f.csv");
+	assert_int_equal(tu_write_file(path, "0123456789"), 0);
+	assert_non_null(realpath(path, real));
+	snprintf(want, sizeof(want), "X-Sendfile: %s\r\n", real);
+	assert_int_equal(send_file(path, NULL, &out), 200);
+	assert_non_null(strstr(buf_str(&out), want));
+	assert_null(strstr(buf_str(&out), "Content-Length"));
+	assert_non_null(strstr(buf_str(&out), "ETag: "));
+	assert_non_null(strstr(buf_str(&out), "Content-Disposition: "));
+	assert_string_equal(body_of(&out), "");
+	buf_free(&out);
+	/* a Range is the server's to answer, from the same headers */
+	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=2-4", &out), 200);
+	assert_non_null(strstr(buf_str(&out), want));
+	buf_free(&out);
+	/* what the program still answers itself: 416, 304 and HEAD */
+	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=10-", &out), 416);
+	assert_null(strstr(buf_str(&out), "X-Sendfile"));
+	buf_free(&out);
+	assert_int_equal(send_file(path, "HEAD", &out), 200);
+	assert_null(strstr(buf_str(&out), "X-Sendfile"));
+	assert_non_null(strstr(buf_str(&out), "Content-Length: 10\r\n"));
+	buf_free(&out);
+	assert_int_equal(conf_set(&W.t->conf, "sendfile", "off"), Q_OK);
+	assert_int_equal(send_file(path, NULL, &out), 200);
+	assert_null(strstr(buf_str(&out), "X-Sendfile"));
+	assert_string_equal(body_of(&out), "0123456789");
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -512,6 +553,8 @@ main(void)
 		cmocka_unit_test(test_concur_parse),
 		cmocka_unit_test(test_concur_render_job),
 		cmocka_unit_test_setup_teardown(test_download_contract,
+		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_download_offload,
 		    setup_world, tu_teardown),
 	};
 
