@@ -350,7 +350,7 @@ http_send_file(struct request *r, const char *path, const char *ctype,
 {
 	struct stat	 st;
 	struct range	 rg;
-	char		 etag[64], lm[64], chunk[65536];
+	char		 etag[64], lm[64], chunk[256 * 1024];
 	const char	*inm, *ifr;
 	long long	 left;
 	ssize_t		 n;

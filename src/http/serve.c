@@ -4,6 +4,8 @@
  * exactly one plain CGI request from the environment and stdin.  Both
  * feed the same struct request through a struct transport.
  */
+#include <errno.h>
+#include <sys/uio.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +93,76 @@ fcgi_read(void *ctx, void *p, size_t n)
 	return got < 0 ? -1 : got;
 }
 
+/* FastCGI records (FastCGI 1.0 section 3.3) written past libfcgi. */
+#define FCGI_STDOUT_TYPE	6
+#define FCGI_RECORD_MAX		65528	/* content bytes, a multiple of 8 */
+#define DIRECT_MIN		32768	/* smaller writes go through libfcgi */
+#define DIRECT_RECORDS		8	/* records per writev */
+
+/* Writes all of iov[0..n) to fd, resuming after partial writes. */
+static int
+writev_all(int fd, struct iovec *iov, int n)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		if ((w = writev(fd, iov, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Large writes (file downloads) go to the socket as full-size stdout
+ * records, several per system call, after flushing what libfcgi holds:
+ * libfcgi would cut them into 8 KiB records, one write each.
+ */
+static int
+fcgi_write_direct(FCGX_Request *rq, const char *p, size_t n)
+{
+	unsigned char	hdr[DIRECT_RECORDS][8];
+	struct iovec	iov[2 * DIRECT_RECORDS];
+	size_t		len;
+	int		k;
+
+	if (FCGX_FFlush(rq->out) != 0)
+		return -1;
+	while (n > 0) {
+		for (k = 0; k < DIRECT_RECORDS && n > 0; k++) {
+			len = n > FCGI_RECORD_MAX ? FCGI_RECORD_MAX : n;
+			hdr[k][0] = 1;			/* version */
+			hdr[k][1] = FCGI_STDOUT_TYPE;
+			hdr[k][2] = (unsigned char)(rq->requestId >> 8);
+			hdr[k][3] = (unsigned char)rq->requestId;
+			hdr[k][4] = (unsigned char)(len >> 8);
+			hdr[k][5] = (unsigned char)len;
+			hdr[k][6] = 0;			/* padding */
+			hdr[k][7] = 0;
+			iov[2 * k].iov_base = hdr[k];
+			iov[2 * k].iov_len = 8;
+			iov[2 * k + 1].iov_base = (void *)p;
+			iov[2 * k + 1].iov_len = len;
+			p += len;
+			n -= len;
+		}
+		if (writev_all(rq->ipcFd, iov, 2 * k) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 fcgi_write(void *ctx, const void *p, size_t n)
 {
@@ -98,6 +170,8 @@ fcgi_write(void *ctx, const void *p, size_t n)
 	const char	*c = p;
 	int		 chunk;
 
+	if (n >= DIRECT_MIN && rq->ipcFd >= 0)
+		return fcgi_write_direct(rq, c, n);
 	while (n > 0) {
 		chunk = n > 1 << 20 ? 1 << 20 : (int)n;
 		if (FCGX_PutStr(c, chunk, rq->out) != chunk)
