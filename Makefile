@@ -24,7 +24,7 @@ XML_LIBS   := $(shell pkg-config --libs libxml-2.0 2>/dev/null || echo -lxml2)
 CFLAGS	?= $(OPT) -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude \
 	   $(XML_CFLAGS) $(SANFLAGS)
-LDFLAGS	+= $(SANFLAGS)
+LDFLAGS	+= $(SANFLAGS) -Wl,--as-needed
 LIBS	 = -ldb -ljson-c -lzip
 
 LIB_SRC	 = $(wildcard src/lib/*.c) $(wildcard src/format/*.c) \

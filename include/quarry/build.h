@@ -57,8 +57,5 @@ enum qerr build_job_file(struct store *s, const struct conf *c,
  */
 void	 build_discard(const struct conf *c, const char *id);
 
-/* The path of a file in the files directory. */
-int	 files_path(const struct conf *c, const char *file, char *out,
-	     size_t len);
 
 #endif

@@ -54,6 +54,10 @@ void	 conf_defaults(struct conf *c);
  */
 enum qerr conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 
+/* The path of file in the files directory into out; -1 if too long. */
+int	 files_path(const struct conf *c, const char *file, char *out,
+	     size_t len);
+
 /* Parses one "key = value" setting into c; Q_INVALID on unknown or bad. */
 enum qerr conf_set(struct conf *c, const char *key, const char *value);
 

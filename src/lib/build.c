@@ -21,15 +21,6 @@
 #include "quarry/seams.h"
 #include "quarry/source.h"
 
-/* The path of a file in the files directory; -1 if it does not fit. */
-int
-files_path(const struct conf *c, const char *file, char *out, size_t len)
-{
-	int n = snprintf(out, len, "%s/%s", c->files_dir, file);
-
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
 static void
 io_detail(struct build_result *res, int err)
 {

@@ -260,3 +260,12 @@ bad:
 	fclose(f);
 	return Q_INVALID;
 }
+
+/* The path of a file in the files directory (see config.h). */
+int
+files_path(const struct conf *c, const char *file, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/%s", c->files_dir, file);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
