@@ -37,6 +37,7 @@ struct store {
 	int		 flags;
 	int		 need_recovery;	/* DB_RUNRECOVERY seen: reopen */
 	unsigned	 abandoned;	/* environments dropped unclosed */
+	int		 failchk;	/* thread tracking is on */
 };
 
 struct stx {
@@ -115,7 +116,8 @@ map(struct store *s, int rc)
 		return Q_EXISTS;
 	case DB_LOCK_NOTGRANTED:
 		/* A lock timed out: was its holder a process that died? */
-		if (s->env != NULL && s->env->failchk(s->env, 0) ==
+		if (s->env != NULL && s->failchk &&
+		    s->env->failchk(s->env, 0) ==
 		    DB_RUNRECOVERY)
 			s->need_recovery = 1;
 		return Q_RETRY;
@@ -171,6 +173,8 @@ open_handles(struct store *s)
 		    s->conf.db_dir);
 		return Q_STORE;
 	}
+	s->failchk = 1;
+again:
 	if ((rc = db_env_create(&s->env, 0)) != 0)
 		return map(s, rc);
 	s->env->set_errcall(s->env, errcall);
@@ -182,8 +186,10 @@ open_handles(struct store *s)
 	 * recovery is needed), and the transaction is tried again.
 	 */
 	s->env->set_timeout(s->env, LOCK_TIMEOUT_US, DB_SET_LOCK_TIMEOUT);
-	s->env->set_thread_count(s->env, 1000);
-	s->env->set_isalive(s->env, is_alive);
+	if (s->failchk) {
+		s->env->set_thread_count(s->env, 1000);
+		s->env->set_isalive(s->env, is_alive);
+	}
 	s->env->set_lk_max_locks(s->env, 100000);
 	s->env->set_lk_max_objects(s->env, 100000);
 	s->env->set_lk_max_lockers(s->env, 10000);
@@ -193,7 +199,22 @@ open_handles(struct store *s)
 	s->env->log_set_config(s->env, DB_LOG_AUTO_REMOVE, 1);
 	eflags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
 	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
-	if ((rc = s->env->open(s->env, s->conf.db_dir, eflags, 0660)) != 0) {
+	if ((rc = s->env->open(s->env, s->conf.db_dir, eflags, 0660)) ==
+	    EINVAL && s->failchk) {
+		/*
+		 * An environment made by a Quarry without thread tracking:
+		 * open it as it is; failchk waits until it is made anew.
+		 */
+		qlog(LOG_WARN, "store: %s was created without thread "
+		    "tracking; dead processes' locks are released only by "
+		    "recovery until every Quarry process has stopped and "
+		    "its __db.* files are removed", s->conf.db_dir);
+		s->env->close(s->env, 0);
+		s->env = NULL;
+		s->failchk = 0;
+		goto again;
+	}
+	if (rc != 0) {
 		qlog(LOG_ERR, "store: opening %s: %s", s->conf.db_dir,
 		    db_strerror(rc));
 		goto fail;
