@@ -17,7 +17,7 @@ from harness import BASE, StackTestCase
 
 TENANTS = ("acme", "globex")
 DEFS_PER_TENANT = 15            # 30 jobs, all active at once
-ROWS = 120000
+ROWS = 400000
 KILLS = 4
 MAX_ATTEMPTS = 20
 
@@ -138,7 +138,7 @@ class CrashTest(StackTestCase):
             deadline = time.time() + 10
             while not self.building() and time.time() < deadline:
                 time.sleep(0.01)
-            time.sleep(rnd.uniform(0.05, 0.6))
+            time.sleep(rnd.uniform(0.0, 0.2))
             builds_hit += len(self.building())
             workers_killed += self.kill_scheduler()
             kills += 1

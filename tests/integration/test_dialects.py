@@ -259,8 +259,14 @@ class CrossDialectTest(JSONStackTestCase):
                          ("succeeded", "Completed", "ready"))
 
     def test_running_job_everywhere_and_cancel(self):
+        # An extractor that writes a row and then waits: the job stays
+        # running however fast the machine, until it is cancelled.
+        slow = os.path.join(self.stack.vardir, "extractors", "slow")
+        with open(slow, "w") as f:
+            f.write("#!/bin/sh\necho a,b\necho 1,2\nexec sleep 120\n")
+        os.chmod(slow, 0o755)
         def_id = self.add_definition({
-            "tenant": "acme", "name": "Big", "source": {"dataset": "big"},
+            "tenant": "acme", "name": "Slow", "source": {"command": "slow"},
             "formats": ["csv"]})
         files_dir = os.path.join(self.stack.vardir, "files")
         before = set(os.listdir(files_dir))
