@@ -153,6 +153,8 @@ close_handles(struct store *s)
 	}
 }
 
+static void abandon_handles(struct store *s);
+
 static enum qerr
 open_handles(struct store *s)
 {
@@ -264,6 +266,12 @@ again:
 	s->need_recovery = 0;
 	return Q_OK;
 fail:
+	if (rc == DB_RUNRECOVERY) {
+		/* Another process is recovering it: nothing here can close. */
+		s->need_recovery = 1;
+		abandon_handles(s);
+		return Q_STORE;
+	}
 	if (txn != NULL)
 		txn->abort(txn);
 	close_handles(s);
@@ -352,12 +360,29 @@ abandon_handles(struct store *s)
 	s->env = NULL;
 }
 
+/*
+ * True if another process's recovery has panicked this environment since
+ * our last call (no call of ours has seen DB_RUNRECOVERY yet).
+ */
+static int
+env_panicked(struct store *s)
+{
+	u_int32_t	id;
+	int		rc;
+
+	if (s->env == NULL)
+		return 0;
+	if ((rc = s->env->lock_id(s->env, &id)) == 0)
+		s->env->lock_id_free(s->env, id);
+	return rc == DB_RUNRECOVERY;
+}
+
 void
 store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	if (s->need_recovery)
+	if (s->need_recovery || env_panicked(s))
 		abandon_handles(s);
 	else
 		close_handles(s);
