@@ -35,6 +35,7 @@ struct conf {
 	int	 max_attempts;		   /* builds tried before failing */
 	int	 poll_seconds;		   /* scheduler's fallback poll */
 	int	 cache_mb;		   /* store cache size */
+	int	 stall_seconds;		   /* a store call stuck this long exits */
 	long long retention_default;	   /* seconds, if a definition has none */
 	int	 retry_backoff;		   /* seconds before the 2nd attempt */
 	long long history;		   /* seconds finished jobs are kept */

@@ -106,6 +106,13 @@ enum qerr store_scan(struct store *s, enum table t, const void *prefix,
 /* Writes a checkpoint and removes log files no longer needed. */
 enum qerr store_checkpoint(struct store *s);
 
+/*
+ * For tests of the stall guard (docs/store.md) only: with hold, allocates
+ * a mutex in the environment, locks it and sets *id; without, waits for
+ * mutex *id the way any Berkeley DB call waits for a latch.
+ */
+enum qerr store_test_mutex(struct store *s, int hold, unsigned *id);
+
 /* Big-endian 64-bit keys, so byte order is numeric order. */
 void	 be64_put(unsigned char out[8], uint64_t v);
 uint64_t be64_get(const unsigned char in[8]);

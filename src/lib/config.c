@@ -22,6 +22,7 @@ conf_defaults(struct conf *c)
 	c->max_attempts = 3;
 	c->poll_seconds = 5;
 	c->cache_mb = 32;
+	c->stall_seconds = 60;
 	c->retention_default = 7 * 86400;
 	c->retry_backoff = 10;
 	c->history = 30 * 86400;
@@ -150,6 +151,12 @@ conf_set(struct conf *c, const char *key, const char *v)
 		if (int_in(v, 1, 65536, &n))
 			return Q_INVALID;
 		c->cache_mb = (int)n;
+		return Q_OK;
+	}
+	if (strcmp(key, "stall_seconds") == 0) {
+		if (int_in(v, 0, 86400, &n))
+			return Q_INVALID;
+		c->stall_seconds = (int)n;
 		return Q_OK;
 	}
 	if (strcmp(key, "retention") == 0) {

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,8 @@
 #define TXN_RETRIES	50
 #define LOCK_TIMEOUT_US	(3 * 1000 * 1000)	/* see open_handles */
 #define BULK_BUF	(1024 * 1024)	/* store_scan's buffer */
+#define REGION_FILE	"__db.001"	/* see the stall guard */
+#define STALL_EXIT	75		/* EX_TEMPFAIL: see the stall guard */
 
 static const char *const table_names[T_NTABLES] = {
 	"meta", "tokens", "token_hash", "datasets", "rows", "defs",
@@ -38,6 +42,7 @@ struct store {
 	int		 need_recovery;	/* DB_RUNRECOVERY seen: reopen */
 	unsigned	 abandoned;	/* environments dropped unclosed */
 	int		 failchk;	/* thread tracking is on */
+	int		 region_fd;	/* REGION_FILE of env, or -1 */
 };
 
 struct stx {
@@ -65,6 +70,139 @@ be64_get(const unsigned char in[8])
 	for (i = 0; i < 8; i++)
 		v = (v << 8) | in[i];
 	return v;
+}
+
+/*
+ * The stall guard.  Debian's Berkeley DB 5.3 uses process-shared POSIX
+ * mutexes for its internal latches.  A process killed while it holds one
+ * (a SIGKILL can land inside any call) leaves it locked for good, and a
+ * process that then waits on it waits forever: recovery by another
+ * process makes new region files but cannot wake a waiter on the old
+ * ones.  Lock waits time out (LOCK_TIMEOUT_US); latch waits cannot.
+ *
+ * So every Berkeley DB call is marked, and a watchdog thread in each
+ * process ends the process when one call has waited
+ *   - 2 s or more while the region file its environment mapped has been
+ *     removed: another process recovered the store, the wait can never
+ *     end;
+ *   - stall_seconds (default 60; 0 = never) in any case: the holder is
+ *     gone and nobody has recovered the store yet.
+ * It logs why and exits with STALL_EXIT.  The web server, quarryd's
+ * master or systemd starts the program again, and that open recovers
+ * the store (DB_REGISTER).  Nothing acknowledged is lost: a transaction
+ * committed before, or recovery rolls it back.
+ */
+static volatile time_t	 guard_since;	/* a call began (monotonic s); 0 */
+static int		 guard_depth;	/* nested guard_in calls */
+static volatile int	 guard_fd = -1;	/* its store's region_fd */
+static volatile int	 guard_limit;	/* its store's stall_seconds */
+static pid_t		 guard_pid;	/* the process the watchdog is in */
+
+static time_t
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec + 1;	/* never 0 */
+}
+
+static inline void
+guard_in(const struct store *s)
+{
+	if (guard_depth++ > 0)
+		return;
+	guard_fd = s->region_fd;
+	guard_limit = s->conf.stall_seconds;
+	guard_since = mono_s();
+}
+
+static inline void
+guard_out(void)
+{
+	if (--guard_depth == 0)
+		guard_since = 0;
+}
+
+/* Keeps the region file of s's environment open, for the watchdog. */
+static void
+region_open(struct store *s)
+{
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/%s", s->conf.db_dir, REGION_FILE);
+	s->region_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static void
+region_close(struct store *s)
+{
+	if (s->region_fd >= 0)
+		close(s->region_fd);
+	s->region_fd = -1;
+}
+
+static void
+stalled(const char *why, long waited)
+{
+	qlog(LOG_ERR, "store: a Berkeley DB call has waited %ld s and %s; "
+	    "exiting (status %d) so that a new process recovers the store",
+	    waited, why, STALL_EXIT);
+	_exit(STALL_EXIT);
+}
+
+static void *
+watchdog(void *arg)
+{
+	struct stat	 st;
+	time_t		 since, waited;
+	int		 fd, limit;
+
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		if ((since = guard_since) == 0)
+			continue;
+		fd = guard_fd;
+		limit = guard_limit;
+		waited = mono_s() - since;
+		if (since != guard_since)
+			continue;	/* that call ended meanwhile */
+		if (waited >= 2 && fd >= 0 && fstat(fd, &st) == 0 &&
+		    st.st_nlink == 0)
+			stalled("another process has recovered the store "
+			    "since", (long)waited);
+		if (limit > 0 && waited >= limit)
+			stalled("the process holding what it waits for is "
+			    "probably dead (stall_seconds)", (long)waited);
+	}
+	return NULL;
+}
+
+/* Starts this process's watchdog once (again in a forked child). */
+static void
+guard_start(void)
+{
+	pthread_attr_t	 a;
+	pthread_t	 t;
+	sigset_t	 all, old;
+	int		 rc;
+
+	if (guard_pid == getpid())
+		return;
+	guard_pid = getpid();
+	guard_since = 0;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	/* Signals stay with the program's own thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if ((rc = pthread_create(&t, &a, watchdog, NULL)) != 0)
+		qlog(LOG_WARN, "store: no watchdog thread: %s",
+		    strerror(rc));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&a);
 }
 
 /*
@@ -106,6 +244,8 @@ errcall(const DB_ENV *env, const char *prefix, const char *msg)
 static enum qerr
 map(struct store *s, int rc)
 {
+	int f;
+
 	switch (rc) {
 	case 0:
 		return Q_OK;
@@ -116,10 +256,13 @@ map(struct store *s, int rc)
 		return Q_EXISTS;
 	case DB_LOCK_NOTGRANTED:
 		/* A lock timed out: was its holder a process that died? */
-		if (s->env != NULL && s->failchk &&
-		    s->env->failchk(s->env, 0) ==
-		    DB_RUNRECOVERY)
-			s->need_recovery = 1;
+		if (s->env != NULL && s->failchk) {
+			guard_in(s);
+			f = s->env->failchk(s->env, 0);
+			guard_out();
+			if (f == DB_RUNRECOVERY)
+				s->need_recovery = 1;
+		}
 		return Q_RETRY;
 	case DB_LOCK_DEADLOCK:
 	case DB_REP_HANDLE_DEAD:
@@ -142,6 +285,7 @@ close_handles(struct store *s)
 {
 	int i;
 
+	guard_in(s);
 	for (i = 0; i < T_NTABLES; i++)
 		if (s->db[i] != NULL) {
 			s->db[i]->close(s->db[i], 0);
@@ -151,12 +295,14 @@ close_handles(struct store *s)
 		s->env->close(s->env, 0);
 		s->env = NULL;
 	}
+	guard_out();
+	region_close(s);
 }
 
 static void abandon_handles(struct store *s);
 
 static enum qerr
-open_handles(struct store *s)
+open_env(struct store *s)
 {
 	u_int32_t	 eflags, dflags;
 	int		 rc, i;
@@ -278,6 +424,22 @@ fail:
 	return rc == ENOSPC ? Q_NOSPACE : Q_STORE;
 }
 
+/* Opens the environment and its tables, under the stall guard. */
+static enum qerr
+open_handles(struct store *s)
+{
+	enum qerr e;
+
+	guard_start();
+	region_close(s);
+	guard_in(s);
+	e = open_env(s);
+	guard_out();
+	if (e == Q_OK)
+		region_open(s);
+	return e;
+}
+
 static enum qerr
 check_version(struct stx *tx, void *arg)
 {
@@ -317,6 +479,7 @@ store_open(const struct conf *conf, int flags, struct store **out)
 		return Q_NOMEM;
 	s->conf = *conf;
 	s->flags = flags;
+	s->region_fd = -1;
 	if ((e = open_handles(s)) != Q_OK) {
 		free(s);
 		return e;
@@ -358,6 +521,7 @@ abandon_handles(struct store *s)
 	if (s->env != NULL)
 		s->abandoned++;
 	s->env = NULL;
+	region_close(s);
 }
 
 /*
@@ -372,8 +536,10 @@ env_panicked(struct store *s)
 
 	if (s->env == NULL)
 		return 0;
+	guard_in(s);
 	if ((rc = s->env->lock_id(s->env, &id)) == 0)
 		s->env->lock_id_free(s->env, id);
+	guard_out();
 	return rc == DB_RUNRECOVERY;
 }
 
@@ -430,7 +596,9 @@ store_txn(struct store *s, store_fn fn, void *arg)
 		}
 		tx.s = s;
 		tx.txn = NULL;
+		guard_in(s);
 		rc = s->env->txn_begin(s->env, NULL, &tx.txn, 0);
+		guard_out();
 		if (rc != 0) {
 			e = map(s, rc);
 			if (e == Q_RETRY) {
@@ -441,14 +609,18 @@ store_txn(struct store *s, store_fn fn, void *arg)
 		}
 		e = fn(&tx, arg);
 		if (e != Q_OK) {
+			guard_in(s);
 			tx.txn->abort(tx.txn);
+			guard_out();
 			if (e == Q_RETRY) {
 				backoff(attempt);
 				continue;
 			}
 			return e;
 		}
+		guard_in(s);
 		rc = tx.txn->commit(tx.txn, 0);
+		guard_out();
 		if (rc == 0)
 			return Q_OK;
 		e = map(s, rc);
@@ -482,7 +654,9 @@ stx_get(struct stx *tx, enum table t, const void *k, size_t kl,
 	dbt_in(&key, k, kl);
 	memset(&data, 0, sizeof(data));
 	data.flags = DB_DBT_MALLOC;
+	guard_in(tx->s);
 	rc = tx->s->db[t]->get(tx->s->db[t], tx->txn, &key, &data, 0);
+	guard_out();
 	if (rc != 0)
 		return map(tx->s, rc);
 	buf_reset(val);
@@ -495,14 +669,17 @@ static enum qerr
 put(struct stx *tx, enum table t, const void *k, size_t kl, const void *v,
     size_t vl, u_int32_t flags)
 {
-	DBT key, data;
+	DBT	 key, data;
+	int	 rc;
 
 	if (tx->s->db[t] == NULL)
 		return Q_STORE;
 	dbt_in(&key, k, kl);
 	dbt_in(&data, v, vl);
-	return map(tx->s, tx->s->db[t]->put(tx->s->db[t], tx->txn, &key,
-	    &data, flags));
+	guard_in(tx->s);
+	rc = tx->s->db[t]->put(tx->s->db[t], tx->txn, &key, &data, flags);
+	guard_out();
+	return map(tx->s, rc);
 }
 
 enum qerr
@@ -522,12 +699,16 @@ stx_put_new(struct stx *tx, enum table t, const void *k, size_t kl,
 enum qerr
 stx_del(struct stx *tx, enum table t, const void *k, size_t kl)
 {
-	DBT key;
+	DBT	 key;
+	int	 rc;
 
 	if (tx->s->db[t] == NULL)
 		return Q_NOTFOUND;
 	dbt_in(&key, k, kl);
-	return map(tx->s, tx->s->db[t]->del(tx->s->db[t], tx->txn, &key, 0));
+	guard_in(tx->s);
+	rc = tx->s->db[t]->del(tx->s->db[t], tx->txn, &key, 0);
+	guard_out();
+	return map(tx->s, rc);
 }
 
 static enum qerr
@@ -542,7 +723,10 @@ scan(struct store *s, DB_TXN *txn, enum table t, const void *prefix,
 
 	if (s->db[t] == NULL)
 		return Q_OK;
-	if ((rc = s->db[t]->cursor(s->db[t], txn, &c, cflags)) != 0)
+	guard_in(s);
+	rc = s->db[t]->cursor(s->db[t], txn, &c, cflags);
+	guard_out();
+	if (rc != 0)
 		return map(s, rc);
 	if (start == NULL) {
 		start = prefix;
@@ -552,8 +736,9 @@ scan(struct store *s, DB_TXN *txn, enum table t, const void *prefix,
 	memset(&data, 0, sizeof(data));
 	key.data = (void *)start;
 	key.size = (u_int32_t)sl;
-	rc = sl > 0 ? c->get(c, &key, &data, DB_SET_RANGE) :
-	    c->get(c, &key, &data, DB_FIRST);
+	guard_in(s);
+	rc = c->get(c, &key, &data, sl > 0 ? DB_SET_RANGE : DB_FIRST);
+	guard_out();
 	while (rc == 0) {
 		if (key.size < pl || memcmp(key.data, prefix, pl) != 0)
 			break;
@@ -564,11 +749,15 @@ scan(struct store *s, DB_TXN *txn, enum table t, const void *prefix,
 			e = (enum qerr)r;
 			break;
 		}
+		guard_in(s);
 		rc = c->get(c, &key, &data, DB_NEXT);
+		guard_out();
 	}
 	if (rc != 0 && rc != DB_NOTFOUND)
 		e = map(s, rc);
+	guard_in(s);
 	rc = c->close(c);
+	guard_out();
 	if (e == Q_OK && rc != 0)
 		e = map(s, rc);
 	return e;
@@ -609,8 +798,10 @@ scan_bulk(struct store *s, enum table t, const void *prefix, size_t pl,
 		return Q_NOMEM;
 	data.ulen = size;
 	data.flags = DB_DBT_USERMEM;
-	if ((rc = s->db[t]->cursor(s->db[t], NULL, &c, DB_READ_COMMITTED))
-	    != 0) {
+	guard_in(s);
+	rc = s->db[t]->cursor(s->db[t], NULL, &c, DB_READ_COMMITTED);
+	guard_out();
+	if (rc != 0) {
 		free(data.data);
 		return map(s, rc);
 	}
@@ -619,7 +810,9 @@ scan_bulk(struct store *s, enum table t, const void *prefix, size_t pl,
 	key.size = (u_int32_t)pl;
 	flags = (pl > 0 ? DB_SET_RANGE : DB_FIRST) | DB_MULTIPLE_KEY;
 	while (!done) {
+		guard_in(s);
 		rc = c->get(c, &key, &data, flags);
+		guard_out();
 		if (rc == DB_BUFFER_SMALL) {
 			/* One record is larger than the buffer. */
 			size = (data.size + 1023) / 1024 * 1024 * 2;
@@ -657,7 +850,9 @@ scan_bulk(struct store *s, enum table t, const void *prefix, size_t pl,
 	}
 	if (!done && e == Q_OK && rc != DB_NOTFOUND)
 		e = map(s, rc);
+	guard_in(s);
 	rc = c->close(c);
+	guard_out();
 	if (e == Q_OK && rc != 0)
 		e = map(s, rc);
 	free(data.data);
@@ -681,6 +876,27 @@ store_scan(struct store *s, enum table t, const void *prefix, size_t pl,
 	return scan_bulk(s, t, prefix, pl, fn, arg);
 }
 
+/* For tests of the stall guard (see store.h). */
+enum qerr
+store_test_mutex(struct store *s, int hold, unsigned *id)
+{
+	db_mutex_t	 m;
+	int		 rc;
+
+	if (s->env == NULL)
+		return Q_STORE;
+	if (hold) {
+		if ((rc = s->env->mutex_alloc(s->env, 0, &m)) != 0)
+			return map(s, rc);
+		*id = (unsigned)m;
+	} else
+		m = (db_mutex_t)*id;
+	guard_in(s);
+	rc = s->env->mutex_lock(s->env, m);
+	guard_out();
+	return map(s, rc);
+}
+
 /* Writes a checkpoint and removes log files no longer needed. */
 enum qerr
 store_checkpoint(struct store *s)
@@ -689,7 +905,9 @@ store_checkpoint(struct store *s)
 
 	if (s->env == NULL)
 		return Q_STORE;
-	if ((rc = s->env->txn_checkpoint(s->env, 0, 0, 0)) != 0)
-		return map(s, rc);
-	return map(s, s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE));
+	guard_in(s);
+	if ((rc = s->env->txn_checkpoint(s->env, 0, 0, 0)) == 0)
+		rc = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE);
+	guard_out();
+	return map(s, rc);
 }

@@ -1,8 +1,12 @@
 /*
  * The job store over a real Berkeley DB environment: transactions,
- * unique puts, scans, key order, reopening, the format version and
- * visibility across processes.
+ * unique puts, scans, key order, reopening, the format version,
+ * visibility across processes, and the stall guard (a process waiting on
+ * a latch a killed process held ends itself).
  */
+#include <signal.h>
+#include <time.h>
+
 #include "testutil.h"
 
 #include "quarry/buf.h"
@@ -550,6 +554,198 @@ test_commit_survives_crash(void **state)
 	assert_int_equal(tu_in_child(child_read, &c), 0);
 }
 
+/*
+ * The stall guard.  A holder process locks a latch of the environment and
+ * is killed with SIGKILL while holding it; a waiter process waits for the
+ * same latch inside a Berkeley DB call, as any store operation would wait
+ * for a latch a killed process held.  The waiter must end itself with
+ * status 75, and the store must work afterwards.
+ */
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Forks the holder; returns its pid and the latch's id, or -1. */
+static pid_t
+spawn_holder(const struct conf *conf, unsigned *id)
+{
+	struct store	*s;
+	int		 p[2];
+	pid_t		 pid;
+
+	if (pipe(p) != 0)
+		return -1;
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		if (store_open(conf, 0, &s) != Q_OK ||
+		    store_test_mutex(s, 1, id) != Q_OK)
+			_exit(1);
+		if (write(p[1], id, sizeof(*id)) != (ssize_t)sizeof(*id))
+			_exit(1);
+		for (;;)
+			pause();	/* until killed, holding the latch */
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], id, sizeof(*id)) != (ssize_t)sizeof(*id)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(p[0]);
+	return pid;
+}
+
+/* The system call a process's main thread is in (-1 if unknown). */
+static long
+in_syscall(pid_t pid)
+{
+	char	 path[64];
+	FILE	*f;
+	long	 nr = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/syscall", (long)pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%ld", &nr) != 1)
+			nr = -1;
+		fclose(f);
+	}
+	return nr;
+}
+
+/*
+ * Forks the waiter and returns once it waits for the latch (its main
+ * thread is in futex(2)); -1 if it did not get there within 20 s.
+ */
+static pid_t
+spawn_waiter(const struct conf *conf, unsigned id)
+{
+	struct store	*s;
+	pid_t		 pid;
+	int		 i;
+
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if (store_open(conf, 0, &s) != Q_OK)
+			_exit(1);
+		store_test_mutex(s, 0, &id);
+		_exit(2);	/* the wait ended by itself */
+	}
+	for (i = 0; pid > 0 && i < 2000; i++) {
+		if (in_syscall(pid) == 202)	/* SYS_futex on x86-64 */
+			return pid;
+		sleep_ms(10);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
+/*
+ * Waits up to limit_s for pid to end and returns its exit status, or
+ * -1 (having killed it) if it has not ended; 128 + signal if killed.
+ */
+static int
+reap_within(pid_t pid, int limit_s)
+{
+	int	st, i;
+
+	for (i = 0; i < limit_s * 100; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) :
+			    128 + WTERMSIG(st);
+		sleep_ms(10);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* After a stall: the parent's handle and a new process both work. */
+static void
+store_still_works(struct tu *t)
+{
+	struct child	 c = { &t->conf, "after", "stall", 0 };
+	char		*v;
+
+	put_str(t->s, "after", "stall");
+	v = get_str(t->s, "after");
+	assert_non_null(v);
+	assert_string_equal(v, "stall");
+	free(v);
+	assert_int_equal(tu_in_child(child_read, &c), 0);
+}
+
+static void
+test_stall_ends_after_stall_seconds(void **state)
+{
+	struct tu	*t = *state;
+	struct conf	 wc = t->conf;
+	unsigned	 id = 0;
+	pid_t		 holder, waiter;
+	int		 st;
+
+	wc.stall_seconds = 2;
+	assert_true((holder = spawn_holder(&t->conf, &id)) > 0);
+	if ((waiter = spawn_waiter(&wc, id)) < 0) {
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+		fail_msg("the waiter never waited for the latch");
+	}
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	/* Nobody recovers the store: stall_seconds ends the wait. */
+	st = reap_within(waiter, 30);
+	assert_int_equal(st, 75);
+	store_still_works(t);
+}
+
+static int
+child_open(void *arg)
+{
+	struct store *s;
+
+	if (store_open(arg, 0, &s) != Q_OK)
+		return 10;
+	store_close(s);
+	return 0;
+}
+
+static void
+test_stall_ends_after_recovery(void **state)
+{
+	struct tu	*t = *state;
+	struct conf	 wc = t->conf;
+	unsigned	 id = 0;
+	pid_t		 holder, waiter;
+	int		 st;
+
+	wc.stall_seconds = 0;	/* only the recovery can end it */
+	assert_true((holder = spawn_holder(&t->conf, &id)) > 0);
+	if ((waiter = spawn_waiter(&wc, id)) < 0) {
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+		fail_msg("the waiter never waited for the latch");
+	}
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	/* A new process's open sees the dead holder and recovers the store. */
+	if (tu_in_child(child_open, &t->conf) != 0) {
+		kill(waiter, SIGKILL);
+		waitpid(waiter, NULL, 0);
+		fail_msg("the store did not open after the holder died");
+	}
+	st = reap_within(waiter, 30);
+	assert_int_equal(st, 75);
+	store_still_works(t);
+}
+
 int
 main(void)
 {
@@ -569,6 +765,8 @@ main(void)
 		TU_STORE_TEST(test_format_version),
 		TU_STORE_TEST(test_commit_visible_to_other_process),
 		TU_STORE_TEST(test_commit_survives_crash),
+		TU_STORE_TEST(test_stall_ends_after_stall_seconds),
+		TU_STORE_TEST(test_stall_ends_after_recovery),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
