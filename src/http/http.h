@@ -44,7 +44,14 @@ struct transport {
 	int	(*write)(void *ctx, const void *p, size_t n);
 	/* The CGI variable name, or NULL. */
 	const char *(*getenv)(void *ctx, const char *name);
+	/*
+	 * Optional (NULL: the caller reads the file and writes): writes n
+	 * bytes of file fd from offset off, the kernel copying them, and
+	 * returns how many went out (fewer: the client went away or the file
+	 * ended early).
+	 */
 	void	*ctx;
+	long long (*send_file)(void *ctx, int fd, long long off, long long n);
 };
 
 struct request {

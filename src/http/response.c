@@ -410,11 +410,15 @@ http_send_file(struct request *r, const char *path, const char *ctype,
 		close(fd);
 		return Q_OK;
 	}
-	if (rg.first > 0 && lseek(fd, rg.first, SEEK_SET) < 0) {
+	if (r->io->send_file != NULL && !r->client_gone) {
+		left -= r->io->send_file(r->io->ctx, fd, rg.first, left);
+		if (left > 0)
+			r->client_gone = 1;
+	} else if (rg.first > 0 && lseek(fd, rg.first, SEEK_SET) < 0) {
 		close(fd);
 		return Q_IO;
 	}
-	while (left > 0) {
+	while (left > 0 && !r->client_gone) {
 		n = read(fd, chunk, left < (long long)sizeof(chunk) ?
 		    (size_t)left : sizeof(chunk));
 		if (n < 0 && errno == EINTR)

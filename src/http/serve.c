@@ -5,11 +5,13 @@
  * feed the same struct request through a struct transport.
  */
 #include <errno.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <fcgiapp.h>
 
@@ -124,8 +126,22 @@ writev_all(int fd, struct iovec *iov, int n)
 	return 0;
 }
 
+/* The header of a stdout record of len content bytes, no padding. */
+static void
+record_header(unsigned char hdr[8], int id, size_t len)
+{
+	hdr[0] = 1;			/* version */
+	hdr[1] = FCGI_STDOUT_TYPE;
+	hdr[2] = (unsigned char)(id >> 8);
+	hdr[3] = (unsigned char)id;
+	hdr[4] = (unsigned char)(len >> 8);
+	hdr[5] = (unsigned char)len;
+	hdr[6] = 0;			/* padding length */
+	hdr[7] = 0;
+}
+
 /*
- * Large writes (file downloads) go to the socket as full-size stdout
+ * Large writes (JSON and XML lists, the CGI path's file reads) go to the socket as full-size stdout
  * records, several per system call, after flushing what libfcgi holds:
  * libfcgi would cut them into 8 KiB records, one write each.
  */
@@ -142,14 +158,7 @@ fcgi_write_direct(FCGX_Request *rq, const char *p, size_t n)
 	while (n > 0) {
 		for (k = 0; k < DIRECT_RECORDS && n > 0; k++) {
 			len = n > FCGI_RECORD_MAX ? FCGI_RECORD_MAX : n;
-			hdr[k][0] = 1;			/* version */
-			hdr[k][1] = FCGI_STDOUT_TYPE;
-			hdr[k][2] = (unsigned char)(rq->requestId >> 8);
-			hdr[k][3] = (unsigned char)rq->requestId;
-			hdr[k][4] = (unsigned char)(len >> 8);
-			hdr[k][5] = (unsigned char)len;
-			hdr[k][6] = 0;			/* padding */
-			hdr[k][7] = 0;
+			record_header(hdr[k], rq->requestId, len);
 			iov[2 * k].iov_base = hdr[k];
 			iov[2 * k].iov_len = 8;
 			iov[2 * k + 1].iov_base = (void *)p;
@@ -180,6 +189,65 @@ fcgi_write(void *ctx, const void *p, size_t n)
 		n -= (size_t)chunk;
 	}
 	return 0;
+}
+
+/*
+ * A file download over FastCGI: full-size stdout records whose content
+ * the kernel copies from the file to the socket (sendfile), so the bytes
+ * never pass through this process: a header write, then the content.
+ * Where sendfile cannot be used, pread and write do the same.
+ */
+static long long
+fcgi_send_file(void *ctx, int fd, long long off, long long n)
+{
+	FCGX_Request	*rq = ctx;
+	unsigned char	 hdr[8];
+	struct iovec	 iov;
+	static char	 buf[FCGI_RECORD_MAX];
+	static int	 no_sendfile;
+	long long	 sent = 0;
+	size_t		 len, done;
+	ssize_t		 w;
+	off_t		 pos = (off_t)off;
+
+	if (FCGX_FFlush(rq->out) != 0 || rq->ipcFd < 0)
+		return 0;
+	while (sent < n) {
+		len = n - sent > FCGI_RECORD_MAX ? FCGI_RECORD_MAX :
+		    (size_t)(n - sent);
+		record_header(hdr, rq->requestId, len);
+		iov.iov_base = hdr;
+		iov.iov_len = sizeof(hdr);
+		if (writev_all(rq->ipcFd, &iov, 1) != 0)
+			return sent;
+		for (done = 0; done < len; done += (size_t)w) {
+			w = -1;
+			if (!no_sendfile) {
+				w = sendfile(rq->ipcFd, fd, &pos, len - done);
+				if (w < 0 && (errno == EINVAL ||
+				    errno == ENOSYS || errno == EOPNOTSUPP))
+					no_sendfile = 1;
+			}
+			if (no_sendfile) {
+				if ((w = pread(fd, buf, len - done, pos)) > 0) {
+					iov.iov_base = buf;
+					iov.iov_len = (size_t)w;
+					if (writev_all(rq->ipcFd, &iov, 1) != 0)
+						w = -1;
+					else
+						pos += w;
+				}
+			}
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w <= 0)	/* the client went away, or EOF */
+				return sent + (long long)done;
+		}
+		sent += (long long)len;
+	}
+	return sent;
 }
 
 static const char *
@@ -244,6 +312,7 @@ http_main(enum prog p, const char *name)
 		io.read = cgi_read;
 		io.write = cgi_write;
 		io.getenv = cgi_getenv;
+		io.send_file = NULL;	/* read and written through stdio */
 		io.ctx = NULL;
 		serve_one(&io, &c, conf_ok, &s, p);
 		fflush(stdout);
@@ -262,6 +331,7 @@ http_main(enum prog p, const char *name)
 	io.read = fcgi_read;
 	io.write = fcgi_write;
 	io.getenv = fcgi_getenv;
+	io.send_file = fcgi_send_file;
 	io.ctx = &rq;
 	while (FCGX_Accept_r(&rq) >= 0) {
 		serve_one(&io, &c, conf_ok, &s, p);

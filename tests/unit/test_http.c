@@ -79,7 +79,7 @@ run(enum prog p, const char *method, const char *uri, const char *auth,
     const char *body, const char *extra, struct buf *out)
 {
 	struct mem		 m;
-	struct transport	 io = { mem_read, mem_write, mem_getenv, &m };
+	struct transport	 io = { mem_read, mem_write, mem_getenv, &m, NULL };
 	struct request		 r;
 	char			 mline[64], uline[PATH_MAX_LEN + 64];
 	char			 aline[256], cl[64];
@@ -191,7 +191,7 @@ static void
 test_query_decoding(void **state)
 {
 	struct mem		 m;
-	struct transport	 io = { mem_read, mem_write, mem_getenv, &m };
+	struct transport	 io = { mem_read, mem_write, mem_getenv, &m, NULL };
 	struct request		 r;
 	char			 v[64];
 
@@ -415,15 +415,41 @@ test_concur_render_job(void **state)
 
 /* ---- downloads ---- */
 
+static int	 use_send_file;	/* give the transport a send_file */
+static unsigned	 send_file_calls;
+
+/* A transport's send_file: the bytes of fd from off, as the kernel would. */
+static long long
+mem_send_file(void *ctx, int fd, long long off, long long n)
+{
+	struct mem	*m = ctx;
+	char		 chunk[4096];
+	long long	 sent = 0;
+	ssize_t		 got;
+
+	send_file_calls++;
+	while (sent < n) {
+		got = pread(fd, chunk, n - sent < (long long)sizeof(chunk) ?
+		    (size_t)(n - sent) : sizeof(chunk), (off_t)(off + sent));
+		if (got <= 0)
+			break;
+		buf_add(&m->out, chunk, (size_t)got);
+		sent += got;
+	}
+	return sent;
+}
+
 static int
 send_file(const char *path, const char *extra, struct buf *out)
 {
 	struct mem		 m;
-	struct transport	 io = { mem_read, mem_write, mem_getenv, &m };
+	struct transport	 io = { mem_read, mem_write, mem_getenv, &m, NULL };
 	struct request		 r;
 	int			 status;
 
 	memset(&m, 0, sizeof(m));
+	if (use_send_file)
+		io.send_file = mem_send_file;
 	m.env[0] = "REQUEST_METHOD=GET";
 	m.env[1] = "REQUEST_URI=/x";
 	if (extra != NULL && strncmp(extra, "HEAD", 4) == 0)
@@ -493,6 +519,21 @@ test_download_contract(void **state)
 }
 
 /* sendfile = lighttpd | apache: a GET gets X-Sendfile and no body. */
+/*
+ * The same contract through a transport that has the kernel copy file
+ * bytes (FastCGI's sendfile): the same answers, whole files and ranges
+ * sent through it, HEAD and 304 never calling it.
+ */
+static void
+test_download_contract_kernel_copy(void **state)
+{
+	use_send_file = 1;
+	send_file_calls = 0;
+	test_download_contract(state);
+	use_send_file = 0;
+	assert_int_equal(send_file_calls, 4);	/* 200 and three 206 */
+}
+
 static void
 test_download_offload(void **state)
 {
@@ -554,6 +595,9 @@ main(void)
 		cmocka_unit_test(test_concur_render_job),
 		cmocka_unit_test_setup_teardown(test_download_contract,
 		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_download_contract_kernel_copy, setup_world,
+		    tu_teardown),
 		cmocka_unit_test_setup_teardown(test_download_offload,
 		    setup_world, tu_teardown),
 	};
