@@ -20,7 +20,6 @@ OBJ	 = $(OUT)/build/obj
 
 CC	?= cc
 XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
-XML_LIBS   := $(shell pkg-config --libs libxml-2.0 2>/dev/null || echo -lxml2)
 CFLAGS	?= $(OPT) -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude \
 	   $(XML_CFLAGS) $(SANFLAGS)
@@ -67,7 +66,7 @@ $(LIBHTTP): $(HTTP_OBJ)
 
 $(OUT)/cgi-bin/%.fcgi: $(OBJ)/src/cgi/%.o $(LIBHTTP) $(LIBQ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(XML_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lfcgi $(LIBS)
 
 $(OUT)/bin/quarryd: $(OBJ)/src/scheduler/main.o $(SCHED_OBJ) $(LIBQ)
 	@mkdir -p $(dir $@)
@@ -80,7 +79,7 @@ $(OUT)/bin/quarryctl: $(OBJ)/src/ctl/main.o $(CTL_OBJ) $(LIBQ)
 $(OUT)/build/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIBHTTP) $(LIBQ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $(filter-out %.h,$^) \
-	    -lcmocka -lfcgi $(XML_LIBS) $(LIBS)
+	    -lcmocka -lfcgi $(LIBS)
 
 # Installs the Debian packages Quarry needs (as root), or says how.
 deps:

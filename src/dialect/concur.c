@@ -3,8 +3,10 @@
  * XML in the extract namespace, IDs as absolute URIs, OAuth credentials,
  * and <Error> bodies.  Rendering writes text directly (every value goes
  * through xml_escape); parsing uses libxml2 with the network off and
- * after refusing any DOCTYPE or entity declaration outright.
+ * after refusing any DOCTYPE or entity declaration outright.  libxml2 is
+ * loaded when a body is first parsed (see xml_load), not linked.
  */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +16,7 @@
 
 #include "dialect/dialect.h"
 #include "quarry/format.h"
+#include "quarry/log.h"
 
 /* Concur's words for the core states (SPEC section 2). */
 static const char *
@@ -233,6 +236,64 @@ blank(const char *p, size_t n)
 	return 1;
 }
 
+/*
+ * libxml2, loaded on first use.  Linked, it brings ICU and libstdc++ into
+ * every web program, and loading them was a quarter of a plain CGI
+ * request's start-up (docs/benchmarks.md); only a Concur job request with
+ * a body needs it.
+ */
+static struct {
+	int	 tried;
+	void	*h;
+	__typeof__(&xmlSetExternalEntityLoader)	set_loader;
+	__typeof__(&xmlSetGenericErrorFunc)	set_errors;
+	__typeof__(&xmlReadMemory)		read_memory;
+	__typeof__(&xmlDocGetRootElement)	root_element;
+	__typeof__(&xmlNodeGetContent)		node_content;
+	__typeof__(&xmlFreeDoc)			free_doc;
+	xmlFreeFunc				*free_fn; /* &xmlFree */
+} X;
+
+/* Loads libxml2 once; 0, or -1 (logged) if it cannot. */
+static int
+xml_load(void)
+{
+	void **const	 slot[] = {
+		(void **)&X.set_loader, (void **)&X.set_errors,
+		(void **)&X.read_memory, (void **)&X.root_element,
+		(void **)&X.node_content, (void **)&X.free_doc,
+		(void **)&X.free_fn
+	};
+	static const char *const name[] = {
+		"xmlSetExternalEntityLoader", "xmlSetGenericErrorFunc",
+		"xmlReadMemory", "xmlDocGetRootElement", "xmlNodeGetContent",
+		"xmlFreeDoc", "xmlFree"
+	};
+	size_t i;
+
+	if (X.tried)
+		return X.h != NULL ? 0 : -1;
+	X.tried = 1;
+	if ((X.h = dlopen("libxml2.so.2", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		qlog(LOG_ERR, "cannot load libxml2: %s", dlerror());
+		return -1;
+	}
+	for (i = 0; i < sizeof(slot) / sizeof(slot[0]); i++)
+		if ((*slot[i] = dlsym(X.h, name[i])) == NULL) {
+			qlog(LOG_ERR, "libxml2 lacks %s", name[i]);
+			dlclose(X.h);
+			X.h = NULL;
+			return -1;
+		}
+	return 0;
+}
+
+static int
+name_is(const xmlChar *n, const char *s)
+{
+	return n != NULL && strcmp((const char *)n, s) == 0;
+}
+
 /* Parses a POST job body (see dialect.h). */
 enum qerr
 concur_parse_job_request(const char *p, size_t n, char *def_uri, size_t len,
@@ -257,9 +318,14 @@ concur_parse_job_request(const char *p, size_t n, char *def_uri, size_t len,
 		    "not accepted");
 		return Q_INVALID;
 	}
-	xmlSetExternalEntityLoader(no_loader);
-	xmlSetGenericErrorFunc(NULL, silent);
-	doc = xmlReadMemory(p, (int)n, "request.xml", NULL, XML_PARSE_NONET |
+	if (xml_load() != 0) {
+		snprintf(err, errlen, "XML bodies cannot be read here "
+		    "(libxml2 is missing)");
+		return Q_STORE;
+	}
+	X.set_loader(no_loader);
+	X.set_errors(NULL, silent);
+	doc = X.read_memory(p, (int)n, "request.xml", NULL, XML_PARSE_NONET |
 	    XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
 	if (doc == NULL) {
 		snprintf(err, errlen, "the body is not well-formed XML");
@@ -269,10 +335,9 @@ concur_parse_job_request(const char *p, size_t n, char *def_uri, size_t len,
 		snprintf(err, errlen, "DOCTYPE declarations are not accepted");
 		goto out;
 	}
-	root = xmlDocGetRootElement(doc);
-	if (root == NULL || xmlStrcmp(root->name, BAD_CAST "definition") != 0 ||
-	    (root->ns != NULL && xmlStrcmp(root->ns->href,
-	    BAD_CAST CONCUR_NS) != 0)) {
+	root = X.root_element(doc);
+	if (root == NULL || !name_is(root->name, "definition") ||
+	    (root->ns != NULL && !name_is(root->ns->href, CONCUR_NS))) {
 		snprintf(err, errlen, "the body must be a <definition> element "
 		    "in the extract namespace");
 		goto out;
@@ -284,7 +349,7 @@ concur_parse_job_request(const char *p, size_t n, char *def_uri, size_t len,
 		}
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (xmlStrcmp(c->name, BAD_CAST "id") == 0 && idn == NULL)
+		if (name_is(c->name, "id") && idn == NULL)
 			idn = c;
 		else {
 			snprintf(err, errlen, "unexpected element <%.64s> in "
@@ -298,7 +363,7 @@ concur_parse_job_request(const char *p, size_t n, char *def_uri, size_t len,
 				snprintf(err, errlen, "<id> must hold text only");
 				goto out;
 			}
-		txt = xmlNodeGetContent(idn);
+		txt = X.node_content(idn);
 		s = txt ? (const char *)txt : "";
 		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
 			s++;
@@ -313,7 +378,9 @@ concur_parse_job_request(const char *p, size_t n, char *def_uri, size_t len,
 	}
 	e = Q_OK;
 out:
-	xmlFree(txt);
-	xmlFreeDoc(doc);
+	if (txt != NULL)
+		(*X.free_fn)(txt);
+	if (doc != NULL)
+		X.free_doc(doc);
 	return e;
 }
