@@ -107,6 +107,16 @@ enum qerr store_scan(struct store *s, enum table t, const void *prefix,
 enum qerr store_checkpoint(struct store *s);
 
 /*
+ * Ends every lock wait older than the lock timeout (3 s): the waiter's
+ * call fails and its transaction is tried again.  Berkeley DB checks the
+ * timeout only when its deadlock detector runs, which is on a new lock
+ * conflict; quarryd's housekeeping calls this periodically, so that a
+ * wait on a lock whose holder is stuck or dead ends even when nothing
+ * else conflicts.
+ */
+enum qerr store_expire_locks(struct store *s);
+
+/*
  * For tests of the stall guard (docs/store.md) only: with hold, allocates
  * a mutex in the environment, locks it and sets *id; without, waits for
  * mutex *id the way any Berkeley DB call waits for a latch.

@@ -887,6 +887,20 @@ store_scan(struct store *s, enum table t, const void *prefix, size_t pl,
 	return scan_bulk(s, t, prefix, pl, fn, arg);
 }
 
+/* Ends lock waits that have passed the lock timeout (see store.h). */
+enum qerr
+store_expire_locks(struct store *s)
+{
+	int rc, rejected = 0;
+
+	if (s->env == NULL)
+		return Q_STORE;
+	guard_in(s);
+	rc = s->env->lock_detect(s->env, 0, DB_LOCK_EXPIRE, &rejected);
+	guard_out();
+	return map(s, rc);
+}
+
 /* For tests of the stall guard (see store.h). */
 enum qerr
 store_test_mutex(struct store *s, int hold, unsigned *id)

@@ -536,7 +536,8 @@ kill_workers(struct master *m)
 }
 
 /*
- * The housekeeping process: puts back the running jobs whose lease ran
+ * The housekeeping process: ends lock waits past the lock timeout
+ * (store_expire_locks), puts back the running jobs whose lease ran
  * out, except those of this scheduler's own live workers (live: their
  * pids when it was forked), which the master watches itself; and, if
  * full, expires completed jobs past their retention, purges old
@@ -556,6 +557,8 @@ housekeep(const struct conf *c, const int32_t *live, size_t nlive, int full)
 		    qerr_str(e));
 		return 1;
 	}
+	if ((e = store_expire_locks(s)) != Q_OK)
+		qlog(LOG_WARN, "expiring lock waits: %s", qerr_str(e));
 	e = job_requeue_stale(s, 0, c->max_attempts, c->retry_backoff, live,
 	    nlive, &n);
 	if (e != Q_OK) {

@@ -4,6 +4,7 @@
  * visibility across processes, and the stall guard (a process waiting on
  * a latch a killed process held ends itself).
  */
+#include <poll.h>
 #include <signal.h>
 #include <time.h>
 
@@ -746,6 +747,100 @@ test_stall_ends_after_recovery(void **state)
 	store_still_works(t);
 }
 
+/*
+ * Lock waits: a holder keeps a write lock in an open transaction; a
+ * waiter's transaction waits for it.  Past the lock timeout the wait goes
+ * on until a deadlock detector runs; store_expire_locks (quarryd's
+ * housekeeping) ends it, and the waiter's transaction is tried again.
+ */
+static int	 lk_pipe[2];
+
+static enum qerr
+tx_hold(struct stx *tx, void *arg)
+{
+	(void)arg;
+	/* Not in T_META: opening the store reads a key there. */
+	if (stx_put(tx, T_DEFS, "held", 4, "1", 1) != Q_OK ||
+	    write(lk_pipe[1], "h", 1) != 1)
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+static enum qerr
+tx_wait(struct stx *tx, void *arg)
+{
+	struct buf *b = arg;
+
+	if (write(lk_pipe[1], "a", 1) != 1)	/* an attempt begins */
+		_exit(1);
+	return stx_get(tx, T_DEFS, "held", 4, b);
+}
+
+/* Forks a child that opens the store and runs fn in a transaction. */
+static pid_t
+spawn_txn(const struct conf *conf, store_fn fn)
+{
+	struct store	*s;
+	struct buf	 b = BUF_INIT;
+	pid_t		 pid;
+
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if (store_open(conf, 0, &s) != Q_OK)
+			_exit(1);
+		store_txn(s, fn, &b);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* Reads one byte from lk_pipe within ms; the byte, or 0. */
+static char
+lk_next(int ms)
+{
+	struct pollfd	 p = { lk_pipe[0], POLLIN, 0 };
+	char		 c;
+
+	if (poll(&p, 1, ms) != 1 || read(lk_pipe[0], &c, 1) != 1)
+		return 0;
+	return c;
+}
+
+static void
+test_expire_locks_ends_waits(void **state)
+{
+	struct tu	*t = *state;
+	pid_t		 holder, waiter = -1;
+	char		 first = 0, early = 0, late = 0;
+
+	assert_int_equal(pipe(lk_pipe), 0);
+	holder = spawn_txn(&t->conf, tx_hold);
+	if (holder > 0 && lk_next(20000) == 'h') {
+		waiter = spawn_txn(&t->conf, tx_wait);
+		first = lk_next(20000);
+		/* Past the 3 s lock timeout, the wait has not ended... */
+		early = lk_next(4500);
+		/* ...until the expired waits are ended. */
+		if (store_expire_locks(t->s) == Q_OK)
+			late = lk_next(10000);
+	}
+	if (waiter > 0)
+		kill(waiter, SIGKILL);
+	if (holder > 0)
+		kill(holder, SIGKILL);
+	if (waiter > 0)
+		waitpid(waiter, NULL, 0);
+	if (holder > 0)
+		waitpid(holder, NULL, 0);
+	close(lk_pipe[0]);
+	close(lk_pipe[1]);
+	assert_true(holder > 0 && waiter > 0);
+	assert_int_equal(first, 'a');
+	assert_int_equal(early, 0);
+	assert_int_equal(late, 'a');	/* the transaction's next attempt */
+}
+
 int
 main(void)
 {
@@ -767,6 +862,7 @@ main(void)
 		TU_STORE_TEST(test_commit_survives_crash),
 		TU_STORE_TEST(test_stall_ends_after_stall_seconds),
 		TU_STORE_TEST(test_stall_ends_after_recovery),
+		TU_STORE_TEST(test_expire_locks_ends_waits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
