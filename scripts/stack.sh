@@ -8,8 +8,8 @@
 #				background, and wait until the port answers
 #   sh scripts/stack.sh stop	stop whatever part runs
 #
-# Environment: PORT (8080), VARDIR (./var), SERVER (lighttpd, apache or
-# cgi), OUT (".", the build tree holding bin/ and cgi-bin/), QUARRY_DEMO
+# Environment: PORT (8080), VARDIR (./var), SERVER (lighttpd, apache,
+# proxy or cgi), OUT (".", the build tree holding bin/ and cgi-bin/), QUARRY_DEMO
 # (1; 0 = no demo data), STACK_TIMEOUT (seconds to wait for a start or a
 # stop, 20), DRAIN_SECONDS (SERVER=cgi: the period of quarryd --drain, 1),
 # APACHE_USER (www-data: the user of Apache's children when started as
@@ -19,6 +19,10 @@
 #   SERVER=lighttpd	lighttpd with mod_fastcgi (httpd-conf/lighttpd.conf)
 #   SERVER=apache	Debian's apache2 with mod_fcgid
 #			(httpd-conf/apache-fcgid.conf)
+#   SERVER=proxy	Debian's apache2 with mod_proxy_fcgi, the programs
+#			started by spawn-fcgi on unix sockets in run/
+#			(httpd-conf/apache-proxy-fcgi.conf), two
+#			processes each, their pids in run/NAME.fcgi.pid
 #   SERVER=cgi		the same apache2 running the programs as plain CGI,
 #			routed by the .htaccess of www/ as on a shared host
 #			(httpd-conf/apache-cgi.conf); no quarryd daemon: a
@@ -209,8 +213,8 @@ setup_paths() {
 # Refuses a SERVER this version cannot start.
 check_server() {
 	case "$SERVER" in
-	lighttpd|apache|cgi) ;;
-	*)	die "unknown SERVER=$SERVER (lighttpd, apache or cgi)" ;;
+	lighttpd|apache|proxy|cgi) ;;
+	*)	die "unknown SERVER=$SERVER (lighttpd, apache, proxy or cgi)" ;;
 	esac
 }
 
@@ -230,12 +234,17 @@ check_programs() {
 	    die "$HTTPD_BIN is not installed (make deps installs it)"
 	if [ "$SERVER" != lighttpd ]; then
 		APACHE_MODDIR=${APACHE_MODDIR:-/usr/lib/apache2/modules}
-		for m in mod_fcgid mod_xsendfile mod_rewrite mod_cgid; do
+		for m in mod_fcgid mod_xsendfile mod_rewrite mod_cgid \
+		    mod_proxy mod_proxy_fcgi; do
 			[ -f "$APACHE_MODDIR/$m.so" ] ||
 			    die "$APACHE_MODDIR/$m.so is missing (make deps" \
 			    "installs apache2, libapache2-mod-fcgid and" \
 			    "libapache2-mod-xsendfile)"
 		done
+	fi
+	if [ "$SERVER" = proxy ]; then
+		command -v spawn-fcgi >/dev/null 2>&1 ||
+		    die "spawn-fcgi is not installed (make deps installs it)"
 	fi
 	command -v curl >/dev/null 2>&1 ||
 	    die "curl is not installed (make deps installs it)"
@@ -467,6 +476,7 @@ fill_template() {
 	    -e "s|@FILES@|$VARDIR/files|g" -e "s|@HTDOCS@|$HTDOCS|g" \
 	    -e "s|@MODDIR@|${APACHE_MODDIR:-}|g" \
 	    -e "s|@USER@|${AUSER:-}|g" -e "s|@GROUP@|${AGROUP:-}|g" \
+	    -e "s|@SOCKDIR@|$RUN|g" \
 	    "$1" > "$2.tmp" && mv "$2.tmp" "$2" || die "cannot write $2"
 }
 
@@ -505,6 +515,9 @@ write_apache_conf() {
 		make_htdocs
 		fill_template "$TOP/httpd-conf/apache-cgi.conf" \
 		    "$VARDIR/apache.conf"
+	elif [ "$SERVER" = proxy ]; then
+		fill_template "$TOP/httpd-conf/apache-proxy-fcgi.conf" \
+		    "$VARDIR/apache.conf"
 	else
 		fill_template "$TOP/httpd-conf/apache-fcgid.conf" \
 		    "$VARDIR/apache.conf"
@@ -521,6 +534,46 @@ write_apache_conf() {
 	rm -f "$LOG/apache.check"
 }
 
+# SERVER=proxy: starts each program as a FastCGI server of its own with
+# spawn-fcgi, as httpd-conf/quarry-fcgi@.service does: two processes on
+# run/NAME.sock, the socket Apache's children's (mode 0660), the pids in
+# run/NAME.fcgi.pid, their log in log/NAME.fcgi.log.
+start_fcgi_servers() {
+	for p in definitions jobs status files; do
+		rm -f "$RUN/$p.sock" "$RUN/$p.fcgi.pid"
+		if [ "$(id -u)" -eq 0 ]; then
+			set -- -U "$AUSER" -G "$AGROUP"
+		else
+			set --
+		fi
+		# spawn-fcgi points a program's stderr (its log) at /dev/null:
+		# a shell sends it to log/NAME.fcgi.log and execs the program,
+		# which keeps the FastCGI socket on its stdin.
+		env QUARRY_CONF="$CONF" spawn-fcgi -s "$RUN/$p.sock" -M 0660 \
+		    "$@" -F 2 -P "$RUN/$p.fcgi.pid" -- /bin/sh -c \
+		    'exec "$0" 2>>"$1"' "$CGIBIN/$p.fcgi" "$LOG/$p.fcgi.log" \
+		    >>"$LOG/spawn-fcgi.out" 2>&1 </dev/null || {
+			log_tail "$LOG/spawn-fcgi.out"
+			die "spawn-fcgi could not start $p.fcgi"
+		}
+	done
+	echo "$PROG: started the four programs with spawn-fcgi (run/*.sock)"
+}
+
+# SERVER=proxy: stops the programs spawn-fcgi started (SIGTERM: each ends
+# after the request in hand), then removes their sockets.
+stop_fcgi_servers() {
+	for _f in "$RUN"/*.fcgi.pid; do
+		[ -f "$_f" ] || continue
+		for _p in $(tr -cs '0-9' ' ' < "$_f"); do
+			kill -TERM "$_p" 2>/dev/null || continue
+			wait_gone "$_p" || kill -KILL "$_p" 2>/dev/null
+		done
+		rm -f "$_f"
+		echo "$PROG: stopped $(basename "$_f" .pid)"
+	done
+}
+
 # Starts the configured web server (which detaches and writes its pid
 # file).
 launch_httpd() {
@@ -534,6 +587,7 @@ launch_httpd() {
 		} ;;
 	*)
 		write_apache_conf
+		[ "$SERVER" != proxy ] || start_fcgi_servers
 		# No /etc/apache2, no apache2ctl, no system service: the
 		# binary with our own configuration file.
 		apache2 -f "$VARDIR/apache.conf" -k start \
@@ -675,6 +729,7 @@ do_stop() {
 	stop_drain
 	stop_one "$QUARRYD_PID" "$QUARRYD_NAMES" quarryd
 	stop_one "$HTTPD_PID" "$HTTPD_NAMES" "the web server"
+	stop_fcgi_servers
 	stop_orphans
 	rm -f "$RUN"/*.sock "$RUN"/*.sock-* "$SERVER_FILE"
 }

@@ -4,10 +4,13 @@
 #   1. build the plain tree (make all unit-bins)
 #   2. the unit tests, the integration tests and the scheduler's crash
 #      tests (tests/scheduler/run.sh), against it; the integration suite
-#      three times, behind lighttpd, Apache (mod_fcgid) and Apache running
-#      the programs as plain CGI (run.py --server; QUARRY_SERVERS lists
-#      the servers, default "lighttpd apache cgi").  Behind CGI, where
-#      every request starts a program, a selection runs (CGI_TESTS: a full
+#      four times, behind lighttpd, Apache (mod_fcgid), Apache with
+#      mod_proxy_fcgi and the programs started by spawn-fcgi, and Apache
+#      running the programs as plain CGI (run.py --server; QUARRY_SERVERS
+#      lists the servers, default "lighttpd apache proxy cgi").  Behind
+#      CGI, where every request starts a program, and behind
+#      mod_proxy_fcgi, which differs from mod_fcgid only in how Apache
+#      reaches the same programs, a selection runs (CGI_TESTS: a full
 #      Concur job with its byte-for-byte file, Graph jobs with filters and
 #      a JSON file, credentials, the body limit, and the whole download
 #      contract in every dialect); QUARRY_CGI_FULL=1 runs everything there.
@@ -96,6 +99,7 @@ integration() {
 
 CGI_TESTS="test_download
     test_concur.ConcurAPITest.test_job_completes_and_file_round_trips_byte_for_byte
+    test_concur.ConcurAPITest.test_error_ids_differ_per_request
     test_concur.AuthTest.test_missing_authorization_is_401
     test_concur.AuthTest.test_unknown_tokens_are_403
     test_concur.MaxBodyTest
@@ -103,11 +107,13 @@ CGI_TESTS="test_download
     test_graph.GraphJobsTest.test_filters_select_the_rows"
 
 # The integration suite of the plain tree behind server $1 (run.py reads
-# QUARRY_SERVER); CGI_TESTS only behind cgi unless QUARRY_CGI_FULL=1.
+# QUARRY_SERVER); CGI_TESTS only behind cgi and proxy unless
+# QUARRY_CGI_FULL=1.
 integration_on() {
 	QUARRY_SERVER=$1
 	export QUARRY_SERVER
-	if [ "$1" != cgi ] || [ "${QUARRY_CGI_FULL:-0}" = 1 ]; then
+	if { [ "$1" != cgi ] && [ "$1" != proxy ]; } ||
+	    [ "${QUARRY_CGI_FULL:-0}" = 1 ]; then
 		integration
 		return
 	fi
@@ -134,7 +140,7 @@ start=$(date +%s)
 # ---- the plain tree ----
 if build plain $MAKE $JOBS all unit-bins; then
 	suite "unit" st $MAKE -s unit
-	for server in ${QUARRY_SERVERS:-lighttpd apache cgi}; do
+	for server in ${QUARRY_SERVERS:-lighttpd apache proxy cgi}; do
 		suite "integration ($server)" st integration_on "$server"
 	done
 	suite "scheduler (kill -9, recovery)" st sh tests/scheduler/run.sh .

@@ -6,7 +6,8 @@ it over HTTP.  Every process a stack starts is stopped when the stack is
 torn down, also when a test fails or the run is interrupted.
 
 The web server is QUARRY_SERVER (run.py --server): lighttpd (default),
-apache (mod_fcgid) or cgi (Apache running the programs as plain CGI through
+apache (mod_fcgid), proxy (Apache with mod_proxy_fcgi, the programs started
+by spawn-fcgi) or cgi (Apache running the programs as plain CGI through
 www/.htaccess, with quarryd --drain every second instead of the daemon);
 stack.sh gets it as SERVER.  The same tests run against each.
 
@@ -36,9 +37,9 @@ BIN_DIR = os.environ.get("QUARRY_BIN_DIR", REPO)
 
 # The web server every stack of this run uses (stack.sh's SERVER).
 SERVER = os.environ.get("QUARRY_SERVER", "lighttpd")
-if SERVER not in ("lighttpd", "apache", "cgi"):
-    raise SystemExit("QUARRY_SERVER must be lighttpd, apache or cgi, not %r"
-                     % SERVER)
+if SERVER not in ("lighttpd", "apache", "proxy", "cgi"):
+    raise SystemExit("QUARRY_SERVER must be lighttpd, apache, proxy or cgi, "
+                     "not %r" % SERVER)
 if SERVER != "lighttpd" and os.getuid() == 0:
     # Apache's children run as www-data when root starts it; stack.sh
     # makes VARDIR group-shared, and what quarryctl creates here must stay

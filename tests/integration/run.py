@@ -6,7 +6,7 @@ FastCGI programs + quarryd) in temporary directories.
     python3 tests/integration/run.py --bin-dir OUT [--server S] [-k PATTERN]
 
 OUT holds bin/ and cgi-bin/ (make's OUT: "." or build/san).  S is the web
-server of every stack: lighttpd (default), apache or cgi (also
+server of every stack: lighttpd (default), apache, proxy or cgi (also
 QUARRY_SERVER).  Prints one
 line per test, the tail of the stack's logs for each failure, and last a
 summary line "N passed, N failed" (skips are counted on the line
@@ -70,7 +70,7 @@ def main():
                     help="directory holding bin/ and cgi-bin/")
     ap.add_argument("--server", default=os.environ.get("QUARRY_SERVER",
                                                        "lighttpd"),
-                    choices=("lighttpd", "apache", "cgi"),
+                    choices=("lighttpd", "apache", "proxy", "cgi"),
                     help="the web server the stacks run (default lighttpd)")
     ap.add_argument("--only", action="append", default=[],
                     metavar="NAME", help="run only this module, class or "
