@@ -679,7 +679,8 @@ stop_drain() {
 	fi
 	if [ "$(ps -o pgid= -p "$_dpid" 2>/dev/null | tr -d ' ')" = \
 	    "$_dpid" ]; then
-		kill -TERM -- "-$_dpid" 2>/dev/null
+		# (no "--": dash's kill takes it for a number and fails)
+		kill -TERM "-$_dpid" 2>/dev/null
 	else
 		kill -TERM "$_dpid" 2>/dev/null
 	fi
