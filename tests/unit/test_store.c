@@ -69,22 +69,27 @@ put_str(struct store *s, const char *k, const char *v)
 	assert_int_equal(store_txn(s, tx_put_kv, &kv), Q_OK);
 }
 
+/* Asserts that key k of T_META holds want. */
+static void
+assert_value(struct store *s, const char *k, const char *want)
+{
+	char *v = get_str(s, k);
+
+	assert_non_null(v);
+	assert_string_equal(v, want);
+	free(v);
+}
+
 static void
 test_create_and_get(void **state)
 {
 	struct tu	*t = *state;
-	char		*v;
 
 	assert_null(get_str(t->s, "missing"));
 	put_str(t->s, "greeting", "hello");
-	v = get_str(t->s, "greeting");
-	assert_non_null(v);
-	assert_string_equal(v, "hello");
-	free(v);
+	assert_value(t->s, "greeting", "hello");
 	put_str(t->s, "greeting", "replaced");
-	v = get_str(t->s, "greeting");
-	assert_string_equal(v, "replaced");
-	free(v);
+	assert_value(t->s, "greeting", "replaced");
 }
 
 static void
@@ -113,16 +118,12 @@ static void
 test_reopen_after_close(void **state)
 {
 	struct tu	*t = *state;
-	char		*v;
 
 	put_str(t->s, "durable", "yes");
 	store_close(t->s);
 	t->s = NULL;
 	assert_int_equal(store_open(&t->conf, 0, &t->s), Q_OK);
-	v = get_str(t->s, "durable");
-	assert_non_null(v);
-	assert_string_equal(v, "yes");
-	free(v);
+	assert_value(t->s, "durable", "yes");
 }
 
 static enum qerr
@@ -167,13 +168,10 @@ test_txn_retries(void **state)
 {
 	struct tu	*t = *state;
 	struct retry	 r = { 0, 3 };
-	char		*v;
 
 	assert_int_equal(store_txn(t->s, tx_retry, &r), Q_OK);
 	assert_int_equal(r.calls, 4);
-	v = get_str(t->s, "retried");
-	assert_string_equal(v, "done");
-	free(v);
+	assert_value(t->s, "retried", "done");
 	/* The aborted attempts left nothing behind. */
 	assert_null(get_str(t->s, "partial"));
 }
@@ -183,14 +181,11 @@ test_put_new_exists(void **state)
 {
 	struct tu	*t = *state;
 	struct kv	 kv = { "unique", 6, "first" };
-	char		*v;
 
 	assert_int_equal(store_txn(t->s, tx_put_new_kv, &kv), Q_OK);
 	kv.v = "second";
 	assert_int_equal(store_txn(t->s, tx_put_new_kv, &kv), Q_EXISTS);
-	v = get_str(t->s, "unique");
-	assert_string_equal(v, "first");
-	free(v);
+	assert_value(t->s, "unique", "first");
 }
 
 static enum qerr
@@ -519,7 +514,6 @@ test_commit_visible_to_other_process(void **state)
 {
 	struct tu	*t = *state;
 	struct child	 c = { &t->conf, "shared", "from parent", 0 };
-	char		*v;
 
 	/* The parent commits; a child with its own handle sees it. */
 	put_str(t->s, "shared", "from parent");
@@ -529,10 +523,7 @@ test_commit_visible_to_other_process(void **state)
 	c.key = "child";
 	c.value = "from child";
 	assert_int_equal(tu_in_child(child_write, &c), 0);
-	v = get_str(t->s, "child");
-	assert_non_null(v);
-	assert_string_equal(v, "from child");
-	free(v);
+	assert_value(t->s, "child", "from child");
 }
 
 static void
@@ -540,7 +531,6 @@ test_commit_survives_crash(void **state)
 {
 	struct tu	*t = *state;
 	struct child	 c = { &t->conf, "crash", "committed", 1 };
-	char		*v;
 
 	store_close(t->s);
 	t->s = NULL;
@@ -548,10 +538,7 @@ test_commit_survives_crash(void **state)
 	assert_int_equal(tu_in_child(child_write, &c), 0);
 	/* The next open recovers and the commit is there. */
 	assert_int_equal(store_open(&t->conf, 0, &t->s), Q_OK);
-	v = get_str(t->s, "crash");
-	assert_non_null(v);
-	assert_string_equal(v, "committed");
-	free(v);
+	assert_value(t->s, "crash", "committed");
 	assert_int_equal(tu_in_child(child_read, &c), 0);
 }
 
@@ -673,13 +660,9 @@ static void
 store_still_works(struct tu *t)
 {
 	struct child	 c = { &t->conf, "after", "stall", 0 };
-	char		*v;
 
 	put_str(t->s, "after", "stall");
-	v = get_str(t->s, "after");
-	assert_non_null(v);
-	assert_string_equal(v, "stall");
-	free(v);
+	assert_value(t->s, "after", "stall");
 	assert_int_equal(tu_in_child(child_read, &c), 0);
 }
 
