@@ -49,7 +49,8 @@ enum qerr osdi_download(struct request *r);
 
 /*
  * Loads definition id if the caller's tenant owns it; Q_NOTFOUND for a
- * malformed id, a missing one or another tenant's, alike.
+ * malformed id, a missing one or another tenant's, alike, with the
+ * request's error message set to "no such definition".
  */
 enum qerr api_definition(struct request *r, const char *id,
 	      struct definition *out);

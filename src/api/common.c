@@ -18,19 +18,19 @@
 enum qerr
 api_definition(struct request *r, const char *id, struct definition *out)
 {
-	enum qerr e;
+	enum qerr e = Q_NOTFOUND;
 
 	memset(out, 0, sizeof(*out));
-	if (id == NULL || !id_valid(id))
-		return Q_NOTFOUND;
-	if ((e = definition_get(r->store, id, out)) != Q_OK)
-		return e;
-	if (strcmp(out->tenant, r->tok.tenant) != 0) {
+	if (id != NULL && id_valid(id) &&
+	    (e = definition_get(r->store, id, out)) == Q_OK &&
+	    strcmp(out->tenant, r->tok.tenant) != 0) {
 		definition_free(out);
 		memset(out, 0, sizeof(*out));
-		return Q_NOTFOUND;
+		e = Q_NOTFOUND;
 	}
-	return Q_OK;
+	if (e == Q_NOTFOUND)
+		snprintf(r->err_msg, sizeof(r->err_msg), "no such definition");
+	return e;
 }
 
 /* Loads a job the caller may see (see api.h). */

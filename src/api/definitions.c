@@ -48,10 +48,8 @@ concur_show_definition(struct request *r)
 
 	if ((e = http_auth(r)) != Q_OK)
 		return e;
-	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such definition");
+	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK)
 		return e;
-	}
 	concur_definition(&r->out, r->base, &d, 1);
 	definition_free(&d);
 	http_send(r, 200, CONCUR_CTYPE);

@@ -57,10 +57,8 @@ graph_show_definition(struct request *r)
 
 	if ((e = http_auth(r)) != Q_OK)
 		return e;
-	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such definition");
+	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK)
 		return e;
-	}
 	json_send(r, 200, GRAPH_CTYPE, graph_definition(&d));
 	definition_free(&d);
 	return Q_OK;
@@ -133,10 +131,8 @@ graph_replace_definition(struct request *r)
 
 	if ((e = http_auth(r)) != Q_OK || (e = api_admin(r)) != Q_OK)
 		return e;
-	if ((e = api_definition(r, r->capture[0], &old)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such definition");
+	if ((e = api_definition(r, r->capture[0], &old)) != Q_OK)
 		return e;
-	}
 	definition_free(&old);
 	if ((e = body_definition(r, &d)) != Q_OK)
 		return e;
@@ -155,10 +151,8 @@ graph_delete_definition(struct request *r)
 
 	if ((e = http_auth(r)) != Q_OK || (e = api_admin(r)) != Q_OK)
 		return e;
-	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such definition");
+	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK)
 		return e;
-	}
 	definition_free(&d);
 	e = definition_rm(r->store, r->capture[0]);
 	if (e == Q_EXISTS) {

@@ -34,10 +34,8 @@ concur_create_job(struct request *r)
 			    "larger than %zu bytes", r->conf->max_body);
 		return e;
 	}
-	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such definition");
+	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK)
 		return e;
-	}
 	e = concur_parse_job_request(r->body.data ? r->body.data : "",
 	    r->body.len, given, sizeof(given), err, sizeof(err));
 	if (e != Q_OK) {
@@ -106,10 +104,8 @@ concur_list_jobs(struct request *r)
 
 	if ((e = http_auth(r)) != Q_OK)
 		return e;
-	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK) {
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such definition");
+	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK)
 		return e;
-	}
 	definition_free(&d);
 	concur_jobs_begin(&r->out);
 	/* A user sees only their own jobs: read past others' to fill 100. */
