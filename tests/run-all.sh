@@ -8,12 +8,12 @@
 #      mod_proxy_fcgi and the programs started by spawn-fcgi, and Apache
 #      running the programs as plain CGI (run.py --server; QUARRY_SERVERS
 #      lists the servers, default "lighttpd apache proxy cgi").  Behind
-#      CGI, where every request starts a program, and behind
 #      mod_proxy_fcgi, which differs from mod_fcgid only in how Apache
-#      reaches the same programs, a selection runs (CGI_TESTS: a full
-#      Concur job with its byte-for-byte file, Graph jobs with filters and
-#      a JSON file, credentials, the body limit, and the whole download
-#      contract in every dialect); QUARRY_CGI_FULL=1 runs everything there.
+#      reaches the same FastCGI programs, a selection runs (PROXY_TESTS: a
+#      full Concur job with its byte-for-byte file, the error reference in
+#      the log, Graph jobs with filters and a JSON file, credentials, the
+#      body limit, and the whole download contract in every dialect);
+#      QUARRY_PROXY_FULL=1 runs everything there too.
 #   3. the same build and both suites under ASan + UBSan (make SAN=1)
 #
 # Every suite runs even if an earlier one failed.  Each suite ends with a
@@ -97,7 +97,7 @@ integration() {
 	$MAKE -s "$@" integration
 }
 
-CGI_TESTS="test_download
+PROXY_TESTS="test_download
     test_concur.ConcurAPITest.test_job_completes_and_file_round_trips_byte_for_byte
     test_concur.ConcurAPITest.test_error_ids_differ_per_request
     test_concur.AuthTest.test_missing_authorization_is_401
@@ -107,18 +107,17 @@ CGI_TESTS="test_download
     test_graph.GraphJobsTest.test_filters_select_the_rows"
 
 # The integration suite of the plain tree behind server $1 (run.py reads
-# QUARRY_SERVER); CGI_TESTS only behind cgi and proxy unless
-# QUARRY_CGI_FULL=1.
+# QUARRY_SERVER); PROXY_TESTS only behind proxy unless
+# QUARRY_PROXY_FULL=1.
 integration_on() {
 	QUARRY_SERVER=$1
 	export QUARRY_SERVER
-	if { [ "$1" != cgi ] && [ "$1" != proxy ]; } ||
-	    [ "${QUARRY_CGI_FULL:-0}" = 1 ]; then
+	if [ "$1" != proxy ] || [ "${QUARRY_PROXY_FULL:-0}" = 1 ]; then
 		integration
 		return
 	fi
 	set --
-	for t in $CGI_TESTS; do
+	for t in $PROXY_TESTS; do
 		set -- "$@" --only "$t"
 	done
 	python3 tests/integration/run.py --bin-dir . "$@"
