@@ -269,7 +269,7 @@ serve_one(const struct transport *io, const struct conf *c, int conf_ok,
 {
 	struct request	r;
 
-	if (conf_ok && *sp == NULL && store_open(c, 0, sp) != Q_OK)
+	if (conf_ok && *sp == NULL && store_open(c, STORE_NO_ROWS, sp) != Q_OK)
 		*sp = NULL;
 	http_request_init(&r, io, c, *sp, p);
 	if (!conf_ok)

@@ -43,6 +43,7 @@ struct store {
 	unsigned	 abandoned;	/* environments dropped unclosed */
 	int		 failchk;	/* thread tracking is on */
 	int		 region_fd;	/* REGION_FILE of env, or -1 */
+	int		 open_raced;	/* a table's file was mid-write */
 };
 
 struct stx {
@@ -382,7 +383,8 @@ again:
 		goto fail;
 	dflags = (s->flags & STORE_CREATE) ? DB_CREATE : 0;
 	for (i = 0; i < T_NTABLES; i++) {
-		if (i == T_ROWS_OLD)
+		if (i == T_ROWS_OLD || (i == T_ROWS &&
+		    (s->flags & STORE_NO_ROWS)))
 			continue;
 		if ((rc = db_create(&s->db[i], s->env, 0)) != 0)
 			goto fail;
@@ -397,6 +399,15 @@ again:
 		rc = s->db[i]->open(s->db[i], txn, i == T_ROWS ? ROWS_FILE :
 		    DB_FILE, table_names[i], DB_BTREE, i == T_ROWS ? DB_CREATE :
 		    dflags, 0660);
+		if (rc == EINVAL && i == T_ROWS) {
+			/*
+			 * "File size not a multiple of the pagesize": another
+			 * process is appending a 64 KB page, and the size is
+			 * seen half way.  open_handles tries again.
+			 */
+			s->open_raced = 1;
+			goto fail;
+		}
 		if (rc != 0) {
 			qlog(LOG_ERR, "store: opening table %s: %s",
 			    table_names[i], db_strerror(rc));
@@ -408,6 +419,8 @@ again:
 	if (rc != 0)
 		goto fail;
 	/* Rows of older stores, in quarry.db, if there are any. */
+	if (s->flags & STORE_NO_ROWS)
+		goto done;
 	if ((rc = db_create(&s->db[T_ROWS_OLD], s->env, 0)) != 0)
 		goto fail;
 	rc = s->db[T_ROWS_OLD]->open(s->db[T_ROWS_OLD], NULL, DB_FILE,
@@ -420,6 +433,7 @@ again:
 		    table_names[T_ROWS_OLD], db_strerror(rc));
 		goto fail;
 	}
+done:
 	s->need_recovery = 0;
 	return Q_OK;
 fail:
@@ -435,17 +449,32 @@ fail:
 	return rc == ENOSPC ? Q_NOSPACE : Q_STORE;
 }
 
-/* Opens the environment and its tables, under the stall guard. */
+static void backoff(int attempt);
+
+/*
+ * Opens the environment and its tables, under the stall guard; again,
+ * after a short wait, while a table's file is caught mid-append.
+ */
 static enum qerr
 open_handles(struct store *s)
 {
-	enum qerr e;
+	enum qerr	e;
+	int		attempt;
 
 	guard_start();
 	region_close(s);
-	guard_in(s);
-	e = open_env(s);
-	guard_out();
+	for (attempt = 0; attempt < 10; attempt++) {
+		s->open_raced = 0;
+		guard_in(s);
+		e = open_env(s);
+		guard_out();
+		if (!s->open_raced)
+			break;
+		backoff(attempt);
+	}
+	if (s->open_raced)
+		qlog(LOG_ERR, "store: %s stays a partial page long",
+		    ROWS_FILE);
 	if (e == Q_OK)
 		region_open(s);
 	return e;

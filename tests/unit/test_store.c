@@ -4,6 +4,7 @@
  * visibility across processes, and the stall guard (a process waiting on
  * a latch a killed process held ends itself).
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <time.h>
@@ -824,6 +825,48 @@ test_expire_locks_ends_waits(void **state)
 	assert_int_equal(late, 'a');	/* the transaction's next attempt */
 }
 
+/*
+ * A table file caught mid-append: another process writing a 64 KB page
+ * of rows.db can be seen with a size that is not a whole number of
+ * pages, which Berkeley DB refuses to open.  The open waits and tries
+ * again; a file that stays that way fails the open, and nothing changes.
+ */
+static void
+test_open_waits_out_a_partial_page(void **state)
+{
+	struct tu	*t = *state;
+	char		 path[PATH_MAX], zeros[4096];
+	struct stat	 st;
+	pid_t		 pid;
+	int		 fd;
+
+	put_str(t->s, "before", "append");
+	store_close(t->s);
+	t->s = NULL;
+	tu_path(path, t->conf.db_dir, "rows.db");
+	assert_int_equal(stat(path, &st), 0);
+	memset(zeros, 0, sizeof(zeros));
+	fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, zeros, sizeof(zeros)), sizeof(zeros));
+	close(fd);
+
+	/* It stays a partial page: the open fails. */
+	assert_int_equal(store_open(&t->conf, 0, &t->s), Q_STORE);
+	assert_null(t->s);
+
+	/* The append completes 100 ms into the open: the open succeeds. */
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		sleep_ms(100);
+		_exit(truncate(path, st.st_size) == 0 ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(store_open(&t->conf, 0, &t->s), Q_OK);
+	assert_int_equal(reap_within(pid, 10), 0);
+	assert_value(t->s, "before", "append");
+}
+
 int
 main(void)
 {
@@ -846,6 +889,7 @@ main(void)
 		TU_STORE_TEST(test_stall_ends_after_stall_seconds),
 		TU_STORE_TEST(test_stall_ends_after_recovery),
 		TU_STORE_TEST(test_expire_locks_ends_waits),
+		TU_STORE_TEST(test_open_waits_out_a_partial_page),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
