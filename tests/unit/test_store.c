@@ -667,27 +667,35 @@ store_still_works(struct tu *t)
 	assert_int_equal(tu_in_child(child_read, &c), 0);
 }
 
+/*
+ * A waiter (with stall_seconds) waiting for a latch whose holder has
+ * just been killed with SIGKILL; returns the waiter's pid.
+ */
+static pid_t
+stalled_waiter(struct tu *t, int stall_seconds)
+{
+	struct conf	 wc = t->conf;
+	unsigned	 id = 0;
+	pid_t		 holder, waiter;
+
+	wc.stall_seconds = stall_seconds;
+	assert_true((holder = spawn_holder(&t->conf, &id)) > 0);
+	waiter = spawn_waiter(&wc, id);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	if (waiter < 0)
+		fail_msg("the waiter never waited for the latch");
+	return waiter;
+}
+
 static void
 test_stall_ends_after_stall_seconds(void **state)
 {
 	struct tu	*t = *state;
-	struct conf	 wc = t->conf;
-	unsigned	 id = 0;
-	pid_t		 holder, waiter;
-	int		 st;
+	pid_t		 waiter = stalled_waiter(t, 2);
 
-	wc.stall_seconds = 2;
-	assert_true((holder = spawn_holder(&t->conf, &id)) > 0);
-	if ((waiter = spawn_waiter(&wc, id)) < 0) {
-		kill(holder, SIGKILL);
-		waitpid(holder, NULL, 0);
-		fail_msg("the waiter never waited for the latch");
-	}
-	kill(holder, SIGKILL);
-	waitpid(holder, NULL, 0);
 	/* Nobody recovers the store: stall_seconds ends the wait. */
-	st = reap_within(waiter, 30);
-	assert_int_equal(st, 75);
+	assert_int_equal(reap_within(waiter, 30), 75);
 	store_still_works(t);
 }
 
@@ -706,20 +714,9 @@ static void
 test_stall_ends_after_recovery(void **state)
 {
 	struct tu	*t = *state;
-	struct conf	 wc = t->conf;
-	unsigned	 id = 0;
-	pid_t		 holder, waiter;
+	pid_t		 waiter = stalled_waiter(t, 0);	/* no stall limit */
 	int		 st;
 
-	wc.stall_seconds = 0;	/* only the recovery can end it */
-	assert_true((holder = spawn_holder(&t->conf, &id)) > 0);
-	if ((waiter = spawn_waiter(&wc, id)) < 0) {
-		kill(holder, SIGKILL);
-		waitpid(holder, NULL, 0);
-		fail_msg("the waiter never waited for the latch");
-	}
-	kill(holder, SIGKILL);
-	waitpid(holder, NULL, 0);
 	/* A new process's open sees the dead holder and recovers the store. */
 	if (tu_in_child(child_open, &t->conf) != 0) {
 		kill(waiter, SIGKILL);
