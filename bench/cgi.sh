@@ -37,19 +37,9 @@ stack_job() {
 		cat "$BENCH_TMP/stack.out" >&2
 		bench_die "the $1 stack did not start"
 	}
-	_ctl="$BIN/quarryctl -c $2/quarry.conf"
-	printf 'k,v\r\na,1\r\n' > "$BENCH_TMP/tiny.csv"
-	$_ctl dataset import --tenant bench tiny "$BENCH_TMP/tiny.csv" \
-	    >/dev/null || bench_die "dataset import failed"
-	cat > "$BENCH_TMP/def.json" <<'EOF'
-{ "tenant": "bench", "name": "CGI bench", "source": { "dataset": "tiny" },
-  "columns": ["k", "v"], "parameters": [], "filters": [], "formats": ["csv"],
-  "approval": false, "retention": "7d", "rows_per_file": 0 }
-EOF
-	_def=$($_ctl definition add "$BENCH_TMP/def.json") ||
-	    bench_die "definition add failed"
-	_tok=$($_ctl token create --tenant bench --role user --name bench \
-	    2>/dev/null) || bench_die "token create failed"
+	bench_seed_def "$2" "CGI bench"
+	_def=$BENCH_DEF
+	_tok=$BENCH_TOKEN
 	_b=http://127.0.0.1:$3/api/expense/extract/v1.0/$_def/job
 	HDR="Authorization: OAuth $_tok"
 	_loc=$(curl -s -D - -o /dev/null -X POST -d '' -H "$HDR" "$_b" |

@@ -68,19 +68,9 @@ stack_up() {
 # Seeds stack VARDIR $1 (port $2) with one completed job, replaces its
 # file by a hard link of DATA, and prints "URL TOKEN".
 seed_job() {
-	_ctl="$BIN/quarryctl -c $1/quarry.conf"
-	printf 'k,v\r\na,1\r\n' > "$BENCH_TMP/tiny.csv"
-	$_ctl dataset import --tenant bench tiny "$BENCH_TMP/tiny.csv" \
-	    >/dev/null || bench_die "dataset import failed"
-	cat > "$BENCH_TMP/def.json" <<'EOF'
-{ "tenant": "bench", "name": "Download bench", "source": { "dataset": "tiny" },
-  "columns": ["k", "v"], "parameters": [], "filters": [], "formats": ["csv"],
-  "approval": false, "retention": "7d", "rows_per_file": 0 }
-EOF
-	_def=$($_ctl definition add "$BENCH_TMP/def.json") ||
-	    bench_die "definition add failed"
-	_tok=$($_ctl token create --tenant bench --role user --name bench \
-	    2>/dev/null) || bench_die "token create failed"
+	bench_seed_def "$1" "Download bench"
+	_def=$BENCH_DEF
+	_tok=$BENCH_TOKEN
 	_job=$(curl -s -X POST -H "Authorization: Bearer $_tok" \
 	    -H 'Content-Type: application/json' \
 	    -d "{\"definitionId\":\"$_def\"}" \

@@ -113,6 +113,25 @@ bench_stack_start() {
 	}
 }
 
+# Seeds the stack of VARDIR $1 with a two-line dataset of tenant "bench",
+# a CSV definition of it named $2 and a user token; sets BENCH_DEF and
+# BENCH_TOKEN.
+bench_seed_def() {
+	_ctl="$BIN/quarryctl -c $1/quarry.conf"
+	printf 'k,v\r\na,1\r\n' > "$BENCH_TMP/tiny.csv"
+	$_ctl dataset import --tenant bench tiny "$BENCH_TMP/tiny.csv" \
+	    >/dev/null || bench_die "dataset import failed"
+	cat > "$BENCH_TMP/def.json" <<EOF
+{ "tenant": "bench", "name": "$2", "source": { "dataset": "tiny" },
+  "columns": ["k", "v"], "parameters": [], "filters": [], "formats": ["csv"],
+  "approval": false, "retention": "7d", "rows_per_file": 0 }
+EOF
+	BENCH_DEF=$($_ctl definition add "$BENCH_TMP/def.json") ||
+	    bench_die "definition add failed"
+	BENCH_TOKEN=$($_ctl token create --tenant bench --role user \
+	    --name bench 2>/dev/null) || bench_die "token create failed"
+}
+
 bench_stack_stop() {
 	VARDIR=$1 PORT=$2 OUT=$OUTDIR sh "$TOP/scripts/stack.sh" stop \
 	    >/dev/null 2>&1
