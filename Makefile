@@ -27,7 +27,7 @@ LDFLAGS	+= $(SANFLAGS) -Wl,--as-needed
 LIBS	 = -ldb -ljson-c -lzip
 
 LIB_SRC	 = $(wildcard src/lib/*.c) $(wildcard src/format/*.c) \
-	   $(wildcard src/source/*.c)
+	   $(wildcard src/export/*.c)
 HTTP_SRC = $(wildcard src/http/*.c) $(wildcard src/dialect/*.c) \
 	   $(wildcard src/api/*.c)
 SCHED_SRC= $(filter-out src/scheduler/main.c,$(wildcard src/scheduler/*.c))

@@ -3,7 +3,7 @@
  *
  * Every library function that can fail returns a qerr.  The web programs map
  * it to an HTTP status in one place (http_status_of_err) and each dialect
- * renders it in its own error body.
+ * renders it in its own error body.  Each value has one meaning.
  */
 #ifndef QUARRY_ERROR_H
 #define QUARRY_ERROR_H
@@ -23,11 +23,23 @@ enum qerr {
 	Q_STORE,	/* the job store failed in a way retrying did not fix */
 	Q_RETRY,	/* transient store conflict: the transaction helper retries */
 	Q_NOSPACE,	/* disk full */
-	Q_BUSY,		/* resource held by another process */
-	Q_STATE		/* the operation does not apply in the resource's state */
+	Q_BUSY,		/* the store is held by another process, or gave up */
+	Q_STATE,	/* the operation does not apply in the resource's state */
+	Q_CANCELLED,	/* a build stopped because its job was cancelled */
+	Q_TRANSIENT,	/* a source failed in a way that may pass: try later */
+	Q_TIMEOUT	/* a source ran past its time limit */
 };
 
 /* A short English text for an error, never NULL. */
 const char *qerr_str(enum qerr e);
+
+/*
+ * What a visiting callback (a scan of the store, a listing of tokens,
+ * definitions or jobs) returns: VISIT_NEXT to go on, VISIT_STOP to end
+ * the visit early (the visit then succeeds), or a qerr (> 0) to end it
+ * with that error.
+ */
+#define VISIT_NEXT	0
+#define VISIT_STOP	(-1)
 
 #endif

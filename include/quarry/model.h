@@ -2,17 +2,26 @@
  * The model: tokens, datasets, definitions and jobs, and the operations
  * the programs perform on them.  Every operation is one store transaction;
  * none knows about HTTP.
+ *
+ * Every operation a request or a command can reach takes the caller (a
+ * struct caller) and decides there, once, what that caller may see and
+ * do: what it may not see answers Q_NOTFOUND, exactly as what does not
+ * exist, so no program can forget a check.
  */
 #ifndef QUARRY_MODEL_H
 #define QUARRY_MODEL_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
+#include "quarry/buf.h"
 #include "quarry/error.h"
 #include "quarry/store.h"
 #include "quarry/util.h"
+
+struct json_object;
 
 #define TENANT_MAX	33	/* 32 + NUL */
 #define NAME_MAX_LEN	200	/* definition and token display names */
@@ -48,6 +57,54 @@ enum qerr token_list(struct store *s, const char *tenant, token_cb cb,
 	      void *arg);
 const char *role_name(enum role r);
 
+/* ---- callers ---- */
+
+/*
+ * Who asks.  A token caller acts in its tenant: an admin on everything
+ * there, a user on its tenant's definitions (read only) and its own jobs.
+ * The system caller (quarryctl, quarryd) acts as an admin of every
+ * tenant, or of one tenant when its tenant is set.
+ */
+enum caller_kind { CALLER_SYSTEM, CALLER_TOKEN };
+
+/* A principal: a token's id (other kinds of identity may come). */
+#define PRINCIPAL_MAX	(ID_LEN + 1)
+
+struct caller {
+	enum caller_kind kind;
+	char	 tenant[TENANT_MAX];	/* "" = every tenant (system only) */
+	char	 principal[PRINCIPAL_MAX]; /* the token's id; "" for system */
+	enum role role;
+};
+
+/* The system caller: of every tenant (tenant NULL or ""), or of one. */
+void	 caller_system(struct caller *c, const char *tenant);
+/* The caller a live token authenticates. */
+void	 caller_of_token(struct caller *c, const struct token *t);
+/* True if c acts as an admin (a token of role admin, or the system). */
+int	 caller_is_admin(const struct caller *c);
+/* True if c may see what belongs to tenant. */
+int	 caller_sees_tenant(const struct caller *c, const char *tenant);
+
+/*
+ * Why the model refused a request's input: which input, the member
+ * within it (a parameter's name, a definition document's "columns[2]"),
+ * and a message.  Each dialect names the input in its own words.
+ */
+enum input {
+	IN_NONE,	/* the request as a whole */
+	IN_DEFINITION,	/* the definition a job is asked of */
+	IN_FORMAT,	/* the output format */
+	IN_PARAMETERS,	/* a job's parameters; member names one */
+	IN_DOCUMENT	/* a definition document; member is the path */
+};
+
+struct refusal {
+	enum input	 input;
+	char		 member[128];
+	char		 msg[300];
+};
+
 /* ---- datasets ---- */
 
 #define DATASET_MAX_COLUMNS 1024
@@ -77,7 +134,8 @@ enum qerr dataset_rm(struct store *s, const char *tenant, const char *name);
 typedef int (*dataset_cb)(const struct dataset *d, void *arg);
 enum qerr dataset_list(struct store *s, const char *tenant, dataset_cb cb,
 	      void *arg);
-/* Calls fn with each row's fields in order; fn returns 0 to go on. */
+/* Calls fn with each row's fields in order; fn returns a VISIT_ value
+ * or a qerr (see error.h). */
 typedef int (*row_cb)(const char *const *fields, const size_t *lens,
 	      size_t n, void *arg);
 enum qerr dataset_scan(struct store *s, const struct dataset *d, row_cb fn,
@@ -129,28 +187,64 @@ struct definition {
 
 void	 definition_free(struct definition *d);
 /*
- * Parses and validates a definition document.  On Q_INVALID, field names
- * the offending member ("columns[2]") and err says why.
+ * True if s may name an extractor program: a plain file name in the
+ * extractors directory (1-64 of letters, digits, '_', '-' and '.', not
+ * starting with '.'), so never a path.
+ */
+int	 command_name_valid(const char *s);
+/*
+ * Parses and validates a definition document (its "tenant" required).
+ * On Q_INVALID, field names the offending member ("columns[2]") and err
+ * says why.
  */
 enum qerr definition_parse(const char *json, size_t len,
 	      struct definition *out, char *field, size_t fieldlen, char *err,
 	      size_t errlen);
-/* Stores a parsed definition under a new id (written into d->id). */
-enum qerr definition_add(struct store *s, struct definition *d);
-enum qerr definition_get(struct store *s, const char *id,
-	      struct definition *out);
 /*
- * Replaces definition id with the parsed d (same tenant; jobs keep
- * pointing at it; created is kept, modified set).  Q_NOTFOUND if no
- * definition of d's tenant has that id.
+ * The same from a parsed document; a missing "tenant" is tenant (NULL:
+ * required).  A member "id" is ignored (a document read back from the
+ * model may be sent again).  On Q_INVALID, why says what and where.
  */
-enum qerr definition_update(struct store *s, const char *id,
-	      struct definition *d);
-/* Q_EXISTS if the definition has an active job. */
-enum qerr definition_rm(struct store *s, const char *id);
+enum qerr definition_from_json(struct json_object *doc, const char *tenant,
+	      struct definition *out, struct refusal *why);
+/*
+ * Loads definition id if who may see it (its tenant's); Q_NOTFOUND for
+ * a malformed id, a missing definition or another tenant's, alike.
+ */
+enum qerr definition_get(struct store *s, const struct caller *who,
+	      const char *id, struct definition *out);
 typedef int (*definition_cb)(const struct definition *d, void *arg);
-enum qerr definition_list(struct store *s, const char *tenant,
+/* Calls cb with each definition who may see (a VISIT_ value or a qerr). */
+enum qerr definition_list(struct store *s, const struct caller *who,
 	      definition_cb cb, void *arg);
+/*
+ * Creates a definition from doc (a missing "tenant" is who's) under a new
+ * id; out is the stored definition.  Q_FORBIDDEN unless who is an admin;
+ * Q_INVALID with why for a bad document or another tenant.
+ */
+enum qerr definition_create(struct store *s, const struct caller *who,
+	      struct json_object *doc, struct definition *out,
+	      struct refusal *why);
+/*
+ * Replaces definition id by doc (jobs keep pointing at it; created is
+ * kept, modified set).  Q_FORBIDDEN unless who is an admin, Q_NOTFOUND
+ * if who may not see it, Q_INVALID with why for a bad document.
+ */
+enum qerr definition_replace(struct store *s, const struct caller *who,
+	      const char *id, struct json_object *doc, struct definition *out,
+	      struct refusal *why);
+/*
+ * Deletes definition id: Q_FORBIDDEN unless who is an admin, Q_NOTFOUND
+ * if who may not see it, Q_EXISTS while it has an active job.
+ */
+enum qerr definition_delete(struct store *s, const struct caller *who,
+	      const char *id);
+/*
+ * The format of d called name (NULL: d's default, its first); -1 if d
+ * does not offer it.
+ */
+int	 definition_format(const struct definition *d, const char *name,
+	     enum fmt *out);
 const char *fmt_name(enum fmt f);
 int	 fmt_parse(const char *s, enum fmt *out);
 
@@ -160,6 +254,9 @@ enum job_state {
 	JS_PENDING_APPROVAL, JS_QUEUED, JS_RUNNING, JS_COMPLETED, JS_FAILED,
 	JS_REJECTED, JS_CANCELLED, JS_EXPIRED, JS_NSTATES
 };
+
+/* The longest name of a job's file in files_dir, with its NUL. */
+#define JOB_FILE_MAX	64
 
 struct job {
 	char	 id[ID_LEN + 1];
@@ -183,9 +280,11 @@ struct job {
 	char	*name;			/* given at creation, else the def's */
 	time_t	 approved;		/* 0 unless approved by an admin */
 	time_t	 not_before;		/* queued: not claimed before (back-off) */
-	char	 file[64];		/* name in files_dir, "" if none */
+	char	 file[JOB_FILE_MAX];	/* name in files_dir, "" if none */
 	uint64_t file_size;
 	int32_t	 worker_pid;
+	int	 keyed_by_owner;	/* its active key holds its owner: a
+					   user's job (see job_create) */
 };
 
 void	 job_free(struct job *j);
@@ -197,25 +296,127 @@ int	 job_state_finished(enum job_state s);
 /* The state machine of SPEC section 2. */
 int	 job_transition_allowed(enum job_state from, enum job_state to);
 
+/* True if who may see job j: its tenant's admin, or its owner. */
+int	 caller_sees_job(const struct caller *who, const struct job *j);
+
+/* What a job is made of: a definition, parameters, a format, a name. */
+struct export_request {
+	const char		*def_id;
+	struct json_object	*params;	/* as given; NULL for none */
+	const char		*format;	/* NULL: the definition's first */
+	const char		*name;		/* NULL: the definition's name */
+};
+
 /*
- * Creates a job of d (params: canonical JSON object, "{}" for none).  On
- * Q_EXISTS the active job's id is in existing.  Durable on Q_OK.
+ * Checks an export request for who: loads its definition into d
+ * (Q_NOTFOUND, why->input IN_DEFINITION, if who may not see it), picks
+ * the format (Q_INVALID, IN_FORMAT, if d does not offer it) and writes
+ * the parameters' canonical form into canon (Q_INVALID, IN_PARAMETERS,
+ * with the parameter in why->member).  What job_create and 'quarryctl
+ * export' do before anything else.
  */
-enum qerr job_create(struct store *s, const struct definition *d,
-	      const char *owner, const char *params, enum fmt format,
-	      struct job *out, char existing[ID_LEN + 1]);
-/* The same, with a display name (NULL = the definition's name). */
-enum qerr job_create_named(struct store *s, const struct definition *d,
-	      const char *owner, const char *name, const char *params,
-	      enum fmt format, struct job *out, char existing[ID_LEN + 1]);
-enum qerr job_get(struct store *s, const char *id, struct job *out);
+enum qerr export_request_check(struct store *s, const struct caller *who,
+	      const struct export_request *rq, struct definition *d,
+	      struct buf *canon, enum fmt *format, struct refusal *why);
+
+/*
+ * Creates a job of rq for who (its owner), checked as
+ * export_request_check does; pending approval if the definition asks for
+ * it, else queued (and the scheduler is woken).  Durable on Q_OK.
+ *
+ * The duplicate rule: a job is refused (Q_EXISTS, existing = the active
+ * job) while an equal job (same definition, canonical parameters and
+ * format) is active that the caller can see: a user's own, or for an
+ * admin (or the system) any of the tenant's.  So a 409 always points at
+ * a job its caller can see; two users of a tenant may each have one.
+ */
+enum qerr job_create(struct store *s, const struct caller *who,
+	      const struct export_request *rq, struct job *out,
+	      char existing[ID_LEN + 1], struct refusal *why);
+/* Loads job id if who may see it; Q_NOTFOUND otherwise, as if missing. */
+enum qerr job_get(struct store *s, const struct caller *who, const char *id,
+	      struct job *out);
+
 typedef int (*job_cb)(const struct job *j, void *arg);
-/* Jobs of a definition, newest first, at most limit (0 = all). */
-enum qerr job_list_by_def(struct store *s, const char *def_id, size_t limit,
-	      job_cb cb, void *arg);
-/* Jobs of a tenant (NULL = all tenants), newest first. */
-enum qerr job_list(struct store *s, const char *tenant, job_cb cb,
-	      void *arg);
+
+/* Which jobs a listing gives (all zero: every job the caller may see). */
+struct job_query {
+	const char	*def_id;	/* of this definition only */
+	unsigned	 states;	/* bit 1 << state; 0 = every state */
+	uint64_t	 before;	/* only jobs created before seq; 0 = all */
+	size_t		 limit;		/* at most this many; 0 = no limit */
+};
+
+/*
+ * Calls cb with each job who may see that q selects, newest first.  With
+ * q->def_id, Q_NOTFOUND if who may not see that definition.
+ */
+enum qerr job_list(struct store *s, const struct caller *who,
+	      const struct job_query *q, job_cb cb, void *arg);
+
+/*
+ * The actions on one job.  Each answers Q_NOTFOUND for a job who may not
+ * see, and Q_STATE when the job's state does not allow it; out is the
+ * job afterwards.
+ *
+ * job_cancel: a pending, queued or running job is cancelled (a running
+ * build notices at its next progress report and stops); before says the
+ * state it was in.
+ */
+enum qerr job_cancel(struct store *s, const struct caller *who,
+	      const char *id, struct job *out, enum job_state *before);
+/* pending_approval -> queued (admins only: else Q_FORBIDDEN). */
+enum qerr job_approve(struct store *s, const struct caller *who,
+	      const char *id, struct job *out);
+/* pending_approval -> rejected with reason as detail (admins only). */
+enum qerr job_reject(struct store *s, const struct caller *who,
+	      const char *id, const char *reason, struct job *out);
+/*
+ * failed or cancelled -> queued with its attempts reset, an admin's
+ * retry (admins only).  Q_EXISTS if an equal job is active meanwhile.
+ */
+enum qerr job_requeue(struct store *s, const struct caller *who,
+	      const char *id, struct job *out);
+
+/* What deleting a job did (see job_delete). */
+enum job_deleted {
+	JOB_STOPPING,		/* it was running: cancelled, stops within a s */
+	JOB_CANCELLED,		/* it was waiting: cancelled */
+	JOB_FILE_DELETED,	/* it was completed: expired, file deleted */
+	JOB_UNCHANGED		/* it was finished without a file: nothing */
+};
+
+/*
+ * The one delete rule of every dialect: an active job is cancelled, a
+ * completed one's file is deleted (the job expires), any other is left
+ * as it is; how says which.
+ */
+enum qerr job_delete(struct store *s, const struct caller *who,
+	      const char *id, struct job *out, enum job_deleted *how);
+
+/* A job's file, opened for download. */
+struct job_file {
+	int		 fd;		/* -1 when not opened */
+	char		 path[PATH_MAX];
+	int		 zip;		/* a split build: a zip of parts */
+	enum fmt	 format;
+	char		 name[200];	/* a safe name for the download */
+	char		 def_id[ID_LEN + 1];	/* of the job, once seen */
+	char		 why[200];	/* why there is no file */
+};
+
+/*
+ * Opens the file of job id for who: Q_NOTFOUND if who may not see the
+ * job or it has no file yet (why says its state), Q_GONE once it expired
+ * or its file is missing.  The download name is the definition's name
+ * made safe, the finish date and the extension.  def_id is set whenever
+ * who may see the job.  Close with job_file_close.
+ */
+enum qerr job_file_open(struct store *s, const struct caller *who,
+	      const char *id, struct job_file *out);
+void	 job_file_close(struct job_file *f);
+
+/* ---- the queue: the scheduler's side (queue.c) ---- */
 
 /*
  * Claims a queued job for worker pid: running, lease set, attempts
@@ -250,27 +451,6 @@ enum qerr job_fail(struct store *s, const char *id, int32_t pid,
 #define JOB_BACKOFF_MAX 3600
 long long job_backoff(int base, uint32_t attempts);
 /*
- * Cancels a pending, queued or running job (a running build notices at
- * its next progress report and stops).  Q_STATE if it is finished; before
- * says the state it was in.
- */
-enum qerr job_cancel(struct store *s, const char *id, struct job *out,
-	      enum job_state *before);
-/* pending_approval -> queued; Q_STATE in any other state. */
-enum qerr job_approve(struct store *s, const char *id, struct job *out);
-/* pending_approval -> rejected with reason as detail. */
-enum qerr job_reject(struct store *s, const char *id, const char *reason,
-	      struct job *out);
-/*
- * failed or cancelled -> queued with its attempts reset (an admin's
- * retry).  Q_EXISTS if an equal job is active meanwhile.
- */
-enum qerr job_requeue(struct store *s, const char *id, struct job *out);
-/* completed -> expired, and its file in files_dir is deleted. */
-enum qerr job_remove_file(struct store *s, const char *files_dir,
-	      const char *id, struct job *out);
-
-/*
  * Puts back every running job whose lease ran out (all running jobs if
  * all), failing those that used their attempts; the requeued wait
  * job_backoff(backoff, attempts).  Jobs held by one of the nlive pids in
@@ -279,6 +459,8 @@ enum qerr job_remove_file(struct store *s, const char *files_dir,
  */
 enum qerr job_requeue_stale(struct store *s, int all, int max_attempts,
 	      int backoff, const int32_t *live, size_t nlive, unsigned *n);
+
+/* ---- the sweeps (sweep.c) ---- */
 
 /*
  * The retention sweep: every completed job whose expires time has

@@ -68,6 +68,8 @@ void	  store_close(struct store *s);
  * server fail a request already queued on the socket.)
  */
 unsigned  store_abandoned(const struct store *s);
+/* The configuration s was opened with (its own copy). */
+const struct conf *store_conf(const struct store *s);
 
 typedef enum qerr (*store_fn)(struct stx *tx, void *arg);
 
@@ -93,8 +95,8 @@ enum qerr stx_del(struct stx *tx, enum table t, const void *k, size_t kl);
 
 /*
  * Calls fn for each key starting with prefix, in key order, beginning at
- * the first key >= start (NULL = the prefix).  fn returns 0 to go on,
- * 1 to stop, or a qerr (>1) to stop with that error.
+ * the first key >= start (NULL = the prefix).  fn returns VISIT_NEXT to
+ * go on, VISIT_STOP to stop, or a qerr to stop with that error.
  */
 typedef int (*scan_fn)(const void *k, size_t kl, const void *v, size_t vl,
 	      void *arg);

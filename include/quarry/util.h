@@ -16,6 +16,8 @@
 void	 time_rfc3339(time_t t, char out[RFC3339_LEN]);
 /* Parses "YYYY-MM-DDTHH:MM:SSZ" (or with a numeric offset); 0 on success. */
 int	 time_parse_rfc3339(const char *s, time_t *out);
+/* Milliseconds on the monotonic clock, for durations and timers. */
+long long mono_ms(void);
 /* Parses a duration "90s", "15m", "12h", "7d", "2w" or plain seconds. */
 int	 duration_parse(const char *s, long long *seconds);
 

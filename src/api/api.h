@@ -1,9 +1,11 @@
 /*
- * The handlers behind the routes of src/api/routes.c, grouped by the
- * program that serves them, and the lookups they share.  A handler
- * authenticates, talks to the store through the model, renders through
- * its dialect and sends; it returns a qerr only for errors it did not
- * answer itself (the router renders those).
+ * The handlers behind the routes of src/api/routes.c, one file per
+ * dialect (concur.c, graph.c, osdi.c), and what they share (shared.c).
+ * The router has authenticated the caller (r->who) before a handler
+ * runs.  A handler parses the request, makes one call to the model with
+ * the caller, and renders the answer through its dialect; it returns a
+ * qerr only for errors it did not answer itself (the router renders
+ * those, with r->err_* set).
  */
 #ifndef QUARRY_API_H
 #define QUARRY_API_H
@@ -13,67 +15,37 @@
 
 struct json_object;
 
-/* definitions.fcgi */
+/* ---- Concur (concur.c) ---- */
 enum qerr concur_list_definitions(struct request *r);
 enum qerr concur_show_definition(struct request *r);
+enum qerr concur_create_job(struct request *r);
+enum qerr concur_list_jobs(struct request *r);
+enum qerr concur_show_job(struct request *r);
+enum qerr concur_job_file(struct request *r);
+
+/* ---- Graph (graph.c) ---- */
 enum qerr graph_list_definitions(struct request *r);
 enum qerr graph_show_definition(struct request *r);
 enum qerr graph_create_definition(struct request *r);
 enum qerr graph_replace_definition(struct request *r);
 enum qerr graph_delete_definition(struct request *r);
-
-/* jobs.fcgi */
-enum qerr concur_create_job(struct request *r);
-enum qerr concur_list_jobs(struct request *r);
 enum qerr graph_create_job(struct request *r);
 enum qerr graph_list_jobs(struct request *r);
+enum qerr graph_show_job(struct request *r);
 enum qerr graph_delete_job(struct request *r);
 enum qerr graph_approve_job(struct request *r);
 enum qerr graph_reject_job(struct request *r);
+enum qerr graph_job_content(struct request *r);
+
+/* ---- OSDI (osdi.c) ---- */
 enum qerr osdi_entry(struct request *r);
 enum qerr osdi_list_exports(struct request *r);
 enum qerr osdi_create_export(struct request *r);
-enum qerr osdi_delete_export(struct request *r);
-
-/* status.fcgi */
-enum qerr concur_show_job(struct request *r);
-enum qerr graph_show_job(struct request *r);
 enum qerr osdi_show_export(struct request *r);
-
-/* files.fcgi */
-enum qerr concur_job_file(struct request *r);
-enum qerr graph_job_content(struct request *r);
+enum qerr osdi_delete_export(struct request *r);
 enum qerr osdi_download(struct request *r);
 
-/* ---- shared lookups (common.c) ---- */
-
-/*
- * Loads definition id if the caller's tenant owns it; Q_NOTFOUND for a
- * malformed id, a missing one or another tenant's, alike, with the
- * request's error message set to "no such definition".
- */
-enum qerr api_definition(struct request *r, const char *id,
-	      struct definition *out);
-/*
- * Loads job id if the caller may see it and, when def_id is not NULL,
- * it belongs to that definition; Q_NOTFOUND otherwise.
- */
-enum qerr api_job(struct request *r, const char *def_id, const char *id,
-	      struct job *out);
-/*
- * Authenticates r, then loads job id as api_job does; on Q_NOTFOUND the
- * message names the dialect's noun.
- */
-enum qerr api_auth_job(struct request *r, const char *def_id,
-	      const char *id, struct job *out);
-/* Authenticates r and sends the file of job id (api_send_job_file). */
-enum qerr api_download(struct request *r, const char *def_id,
-	      const char *id);
-/*
- * Sends a job's file with SPEC section 7's headers: Q_NOTFOUND until it
- * is completed, Q_GONE once expired.
- */
-enum qerr api_send_job_file(struct request *r, const struct job *j);
+/* ---- shared (shared.c) ---- */
 
 /*
  * Reads r's body as one JSON object (strict, depth-limited) into out;
@@ -81,23 +53,27 @@ enum qerr api_send_job_file(struct request *r, const struct job *j);
  */
 enum qerr api_body_json(struct request *r, int required,
 	      struct json_object **out);
-/* Q_FORBIDDEN unless the caller holds an admin token. */
-enum qerr api_admin(struct request *r);
 /*
- * Creates a job of d for the caller: format (NULL = the default) must be
- * one d offers, params are validated and made canonical.  On Q_INVALID
- * r->err_target names the member; on Q_EXISTS existing is the active job.
- * Wakes the scheduler.
+ * Reads r's body (at most max_body bytes); on failure r->err_msg says
+ * why.
  */
-enum qerr api_create_job(struct request *r, const struct definition *d,
-	      struct json_object *params, const char *format, const char *name,
-	      struct job *out, char existing[ID_LEN + 1]);
+enum qerr api_body(struct request *r);
 /*
- * Calls cb with each job the caller may see, newest first: of one
- * definition if def_id is not NULL, in the given states (bit 1 << state;
- * 0 = every state).
+ * Turns a model's refusal into r's error: its message, and as target
+ * the dialect's word for the input (with ".member" for a parameter) or
+ * the document's member.  Returns e.
  */
-enum qerr api_list_jobs(struct request *r, const char *def_id,
-	      unsigned states, job_cb cb, void *arg);
+enum qerr api_refused(struct request *r, enum qerr e,
+	      const struct refusal *why);
+/* "no such <the dialect's job noun>" as r's message; returns e. */
+enum qerr api_no_job(struct request *r, enum qerr e);
+/*
+ * Sends the file of job id with the download contract (SPEC section 7):
+ * Q_NOTFOUND until it is completed, Q_GONE once expired.  With def_id,
+ * a job of another definition is not found (Concur's URLs nest jobs in
+ * their definition).
+ */
+enum qerr api_download(struct request *r, const char *def_id,
+	      const char *id);
 
 #endif

@@ -13,10 +13,10 @@
 #include "api/api.h"
 #include "dialect/dialect.h"
 #include "quarry/jsonutil.h"
-#include "quarry/wake.h"
 
 #define TOP_DEFAULT	100
 #define TOP_MAX		1000
+#define RETRY_AFTER	2	/* seconds a client should wait to poll again */
 
 /* ---- definitions ---- */
 
@@ -24,7 +24,7 @@ static int
 add_def(const struct definition *d, void *arg)
 {
 	json_object_array_add(arg, graph_definition(d));
-	return 0;
+	return VISIT_NEXT;
 }
 
 /* GET /api/v1/definitions */
@@ -34,11 +34,8 @@ graph_list_definitions(struct request *r)
 	struct json_object	*o, *a;
 	enum qerr		 e;
 
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
 	a = json_object_new_array();
-	if ((e = definition_list(r->store, r->tok.tenant, add_def, a)) !=
-	    Q_OK) {
+	if ((e = definition_list(r->store, &r->who, add_def, a)) != Q_OK) {
 		json_object_put(a);
 		return e;
 	}
@@ -48,6 +45,14 @@ graph_list_definitions(struct request *r)
 	return Q_OK;
 }
 
+static enum qerr
+no_definition(struct request *r, enum qerr e)
+{
+	if (e == Q_NOTFOUND)
+		snprintf(r->err_msg, sizeof(r->err_msg), "no such definition");
+	return e;
+}
+
 /* GET /api/v1/definitions/{id} */
 enum qerr
 graph_show_definition(struct request *r)
@@ -55,114 +60,88 @@ graph_show_definition(struct request *r)
 	struct definition	d;
 	enum qerr		e;
 
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
-	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK)
-		return e;
+	if ((e = definition_get(r->store, &r->who, r->capture[0], &d)) !=
+	    Q_OK)
+		return no_definition(r, e);
 	json_send(r, 200, GRAPH_CTYPE, graph_definition(&d));
 	definition_free(&d);
 	return Q_OK;
 }
 
 /*
- * Parses a definition document from the body for the caller's tenant:
- * a missing "tenant" is the caller's; another tenant is refused.
+ * Reads a definition document from the body, without the members Graph
+ * adds when it shows one (so a document read may be sent back).
  */
 static enum qerr
-body_definition(struct request *r, struct definition *d)
+body_document(struct request *r, struct json_object **o)
 {
-	struct json_object	*o, *t;
-	const char		*s;
-	char			 field[128], err[256];
-	enum qerr		 e;
+	enum qerr e;
 
-	memset(d, 0, sizeof(*d));
-	if ((e = api_body_json(r, 1, &o)) != Q_OK)
+	if ((e = api_body_json(r, 1, o)) != Q_OK)
 		return e;
-	if (!json_object_object_get_ex(o, "tenant", &t))
-		json_object_object_add(o, "tenant",
-		    json_object_new_string(r->tok.tenant));
-	else if (!json_object_is_type(t, json_type_string) ||
-	    strcmp(json_object_get_string(t), r->tok.tenant) != 0) {
-		json_object_put(o);
-		snprintf(r->err_target, sizeof(r->err_target), "tenant");
-		snprintf(r->err_msg, sizeof(r->err_msg), "tenant must be the "
-		    "token's tenant");
-		return Q_INVALID;
-	}
-	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
-	e = s == NULL ? Q_NOMEM : definition_parse(s, strlen(s), d, field,
-	    sizeof(field), err, sizeof(err));
-	json_object_put(o);
-	if (e == Q_INVALID) {
-		snprintf(r->err_target, sizeof(r->err_target), "%s", field);
-		snprintf(r->err_msg, sizeof(r->err_msg), "%s: %s", field, err);
-	}
-	return e;
+	json_object_object_del(*o, "createdDateTime");
+	json_object_object_del(*o, "modifiedDateTime");
+	return Q_OK;
 }
 
 /* POST /api/v1/definitions (admin) */
 enum qerr
 graph_create_definition(struct request *r)
 {
-	struct definition	d;
-	enum qerr		e;
+	struct json_object	*o;
+	struct definition	 d;
+	struct refusal		 why;
+	enum qerr		 e;
 
-	if ((e = http_auth(r)) != Q_OK || (e = api_admin(r)) != Q_OK)
+	if ((e = body_document(r, &o)) != Q_OK)
 		return e;
-	if ((e = body_definition(r, &d)) != Q_OK)
-		return e;
-	if ((e = definition_add(r->store, &d)) == Q_OK) {
-		http_header(r, "Location", "%s" GRAPH_MOUNT "/definitions/%s",
-		    r->base, d.id);
-		json_send(r, 201, GRAPH_CTYPE, graph_definition(&d));
-	}
+	e = definition_create(r->store, &r->who, o, &d, &why);
+	json_object_put(o);
+	if (e != Q_OK)
+		return api_refused(r, e, &why);
+	http_header(r, "Location", "%s" GRAPH_MOUNT "/definitions/%s",
+	    r->base, d.id);
+	json_send(r, 201, GRAPH_CTYPE, graph_definition(&d));
 	definition_free(&d);
-	return e;
+	return Q_OK;
 }
 
 /* PUT /api/v1/definitions/{id} (admin): replaces the document. */
 enum qerr
 graph_replace_definition(struct request *r)
 {
-	struct definition	d, old;
-	enum qerr		e;
+	struct json_object	*o;
+	struct definition	 d;
+	struct refusal		 why;
+	enum qerr		 e;
 
-	if ((e = http_auth(r)) != Q_OK || (e = api_admin(r)) != Q_OK)
+	if ((e = body_document(r, &o)) != Q_OK)
 		return e;
-	if ((e = api_definition(r, r->capture[0], &old)) != Q_OK)
-		return e;
-	definition_free(&old);
-	if ((e = body_definition(r, &d)) != Q_OK)
-		return e;
-	if ((e = definition_update(r->store, r->capture[0], &d)) == Q_OK)
-		json_send(r, 200, GRAPH_CTYPE, graph_definition(&d));
+	e = definition_replace(r->store, &r->who, r->capture[0], o, &d, &why);
+	json_object_put(o);
+	if (e == Q_NOTFOUND)
+		return no_definition(r, e);
+	if (e != Q_OK)
+		return api_refused(r, e, &why);
+	json_send(r, 200, GRAPH_CTYPE, graph_definition(&d));
 	definition_free(&d);
-	return e;
+	return Q_OK;
 }
 
 /* DELETE /api/v1/definitions/{id} (admin): not while a job is active. */
 enum qerr
 graph_delete_definition(struct request *r)
 {
-	struct definition	d;
-	enum qerr		e;
+	enum qerr e;
 
-	if ((e = http_auth(r)) != Q_OK || (e = api_admin(r)) != Q_OK)
-		return e;
-	if ((e = api_definition(r, r->capture[0], &d)) != Q_OK)
-		return e;
-	definition_free(&d);
-	e = definition_rm(r->store, r->capture[0]);
-	if (e == Q_EXISTS) {
+	e = definition_delete(r->store, &r->who, r->capture[0]);
+	if (e == Q_EXISTS)
 		snprintf(r->err_msg, sizeof(r->err_msg), "the definition has "
 		    "active jobs; cancel them or let them finish first");
-		return e;
-	}
-	if (e == Q_OK)
-		http_send(r, 204, NULL);
-	return e;
+	if (e != Q_OK)
+		return no_definition(r, e);
+	http_send(r, 204, NULL);
+	return Q_OK;
 }
 
 /* ---- export jobs ---- */
@@ -174,24 +153,17 @@ job_location(struct request *r, const char *id)
 	    id);
 }
 
-/* POST /api/v1/exportJobs {"definitionId", "parameters", "format"} */
-enum qerr
-graph_create_job(struct request *r)
+/*
+ * Parses the body of a create: {"definitionId", "parameters", "format",
+ * "displayName"} into rq (pointing into o).
+ */
+static enum qerr
+parse_create(struct request *r, struct json_object *o,
+    struct export_request *rq)
 {
-	struct json_object	*o = NULL, *v, *params = NULL;
-	struct definition	 d;
-	struct job		 j;
-	const char		*format = NULL, *name = NULL, *def_id;
-	char			 existing[ID_LEN + 1];
-	enum qerr		 e;
+	struct json_object *v;
 
-	memset(&d, 0, sizeof(d));
-	memset(&j, 0, sizeof(j));
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
-	if ((e = api_body_json(r, 1, &o)) != Q_OK)
-		return e;
-	e = Q_INVALID;
+	memset(rq, 0, sizeof(*rq));
 	json_object_object_foreach(o, key, val) {
 		(void)val;
 		if (strcmp(key, "definitionId") != 0 &&
@@ -202,7 +174,7 @@ graph_create_job(struct request *r)
 			    key);
 			snprintf(r->err_msg, sizeof(r->err_msg), "unknown "
 			    "member '%.100s'", key);
-			goto out;
+			return Q_INVALID;
 		}
 	}
 	if (!json_object_object_get_ex(o, "definitionId", &v) ||
@@ -210,23 +182,18 @@ graph_create_job(struct request *r)
 		snprintf(r->err_target, sizeof(r->err_target), "definitionId");
 		snprintf(r->err_msg, sizeof(r->err_msg), "definitionId is "
 		    "required (a string)");
-		goto out;
+		return Q_INVALID;
 	}
-	def_id = json_object_get_string(v);
-	if (api_definition(r, def_id, &d) != Q_OK) {
-		snprintf(r->err_target, sizeof(r->err_target), "definitionId");
-		snprintf(r->err_msg, sizeof(r->err_msg), "no such definition");
-		goto out;
-	}
+	rq->def_id = json_object_get_string(v);
 	if (json_object_object_get_ex(o, "format", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_string)) {
 			snprintf(r->err_target, sizeof(r->err_target),
 			    "format");
 			snprintf(r->err_msg, sizeof(r->err_msg), "format must "
 			    "be a string");
-			goto out;
+			return Q_INVALID;
 		}
-		format = json_object_get_string(v);
+		rq->format = json_object_get_string(v);
 	}
 	if (json_object_object_get_ex(o, "displayName", &v) && v != NULL) {
 		if (!json_object_is_type(v, json_type_string) ||
@@ -236,30 +203,50 @@ graph_create_job(struct request *r)
 			snprintf(r->err_msg, sizeof(r->err_msg), "displayName "
 			    "must be a string of at most %d bytes",
 			    NAME_MAX_LEN);
-			goto out;
+			return Q_INVALID;
 		}
-		name = json_object_get_string(v);
+		rq->name = json_object_get_string(v);
 	}
 	if (json_object_object_get_ex(o, "parameters", &v))
-		params = v;
-	e = api_create_job(r, &d, params, format, name, &j, existing);
+		rq->params = v;
+	return Q_OK;
+}
+
+/* POST /api/v1/exportJobs {"definitionId", "parameters", "format"} */
+enum qerr
+graph_create_job(struct request *r)
+{
+	struct json_object	*o = NULL;
+	struct export_request	 rq;
+	struct refusal		 why;
+	struct job		 j;
+	char			 existing[ID_LEN + 1];
+	enum qerr		 e;
+
+	memset(&j, 0, sizeof(j));
+	if ((e = api_body_json(r, 1, &o)) != Q_OK)
+		return e;
+	if ((e = parse_create(r, o, &rq)) != Q_OK)
+		goto out;
+	e = job_create(r->store, &r->who, &rq, &j, existing, &why);
 	if (e == Q_EXISTS) {
 		job_location(r, existing);
-		snprintf(r->err_code, sizeof(r->err_code), "notAllowed");
-		snprintf(r->err_inner, sizeof(r->err_inner),
-		    "exportJobAlreadyExists");
+		r->err_reason = REASON_DUPLICATE_JOB;
 		snprintf(r->err_target, sizeof(r->err_target), "%s", existing);
 		snprintf(r->err_msg, sizeof(r->err_msg), "Another export job "
 		    "is still active or waiting to be executed");
 		goto out;
 	}
-	if (e != Q_OK)
+	if (e == Q_NOTFOUND)	/* the definition named in the body */
+		e = Q_INVALID;
+	if (e != Q_OK) {
+		api_refused(r, e, &why);
 		goto out;
+	}
 	job_location(r, j.id);
 	json_send(r, 201, GRAPH_CTYPE, graph_job(r, &j));
 out:
 	json_object_put(o);
-	definition_free(&d);
 	job_free(&j);
 	return e;
 }
@@ -346,7 +333,6 @@ struct page {
 	struct request		*r;
 	struct json_object	*value;
 	size_t			 top, n;
-	uint64_t		 before;	/* only seq < before; 0 = all */
 	uint64_t		 last;		/* seq of the last one added */
 	int			 more;
 };
@@ -356,16 +342,14 @@ add_job(const struct job *j, void *arg)
 {
 	struct page *p = arg;
 
-	if (p->before != 0 && j->seq >= p->before)
-		return 0;
 	if (p->n == p->top) {
 		p->more = 1;
-		return 1;
+		return VISIT_STOP;
 	}
 	json_object_array_add(p->value, graph_job(p->r, j));
 	p->last = j->seq;
 	p->n++;
-	return 0;
+	return VISIT_NEXT;
 }
 
 /* Appends "&name=value" with value percent-encoded. */
@@ -386,6 +370,7 @@ enum qerr
 graph_list_jobs(struct request *r)
 {
 	struct page		 p;
+	struct job_query	 jq;
 	struct json_object	*o;
 	struct buf		 next = BUF_INIT;
 	char			 v[512], def[ID_LEN + 1], *end;
@@ -394,9 +379,8 @@ graph_list_jobs(struct request *r)
 	unsigned long long	 n;
 	enum qerr		 e;
 
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
 	memset(&p, 0, sizeof(p));
+	memset(&jq, 0, sizeof(jq));
 	p.r = r;
 	p.top = TOP_DEFAULT;
 	def[0] = '\0';
@@ -437,13 +421,15 @@ graph_list_jobs(struct request *r)
 			    "is not one this server gave");
 			return Q_INVALID;
 		}
-		p.before = n;
+		jq.before = n;
 	}
 	if (http_query(r, "$filter", v, sizeof(v)) == 0 &&
 	    parse_filter(r, v, def, &states) != 0)
 		return Q_INVALID;
 	p.value = json_object_new_array();
-	e = api_list_jobs(r, def[0] ? def : NULL, states, add_job, &p);
+	jq.def_id = def[0] ? def : NULL;
+	jq.states = states;
+	e = job_list(r->store, &r->who, &jq, add_job, &p);
 	if (e == Q_NOTFOUND)
 		e = Q_OK;		/* an unknown definition has no jobs */
 	if (e != Q_OK) {
@@ -468,40 +454,39 @@ graph_list_jobs(struct request *r)
 	return Q_OK;
 }
 
+/* GET /api/v1/exportJobs/{id}: the poll, with Retry-After while active. */
+enum qerr
+graph_show_job(struct request *r)
+{
+	struct job	j;
+	enum qerr	e;
+
+	if ((e = job_get(r->store, &r->who, r->capture[0], &j)) != Q_OK)
+		return api_no_job(r, e);
+	if (job_state_active(j.state))
+		http_header(r, "Retry-After", "%d", RETRY_AFTER);
+	json_send(r, 200, GRAPH_CTYPE, graph_job(r, &j));
+	job_free(&j);
+	return Q_OK;
+}
+
 /*
- * DELETE /api/v1/exportJobs/{id}: cancels an active job (202 if it was
- * running and stops within a second, else 204), deletes a finished
- * job's file (204).
+ * DELETE /api/v1/exportJobs/{id}: the model's delete rule; 202 if the
+ * job was running and stops within a second, else 204.
  */
 enum qerr
 graph_delete_job(struct request *r)
 {
-	struct job	j, got;
-	enum job_state	before;
-	enum qerr	e;
-	int		status = 204;
+	struct job		j;
+	enum job_deleted	how;
+	enum qerr		e;
 
-	if ((e = api_auth_job(r, NULL, r->capture[0], &j)) != Q_OK) {
-		job_free(&j);
-		return e;
-	}
-	if (job_state_active(j.state)) {
-		e = job_cancel(r->store, j.id, &got, &before);
-		if (e == Q_OK && before == JS_RUNNING)
-			status = 202;
-	} else if (j.state == JS_COMPLETED)
-		e = job_remove_file(r->store, r->conf->files_dir, j.id, &got);
-	else {
-		memset(&got, 0, sizeof(got));
-		e = Q_OK;
-	}
-	if (e == Q_STATE)
-		e = Q_OK;	/* it finished meanwhile: nothing left to stop */
-	job_free(&got);
+	e = job_delete(r->store, &r->who, r->capture[0], &j, &how);
 	job_free(&j);
-	if (e == Q_OK)
-		http_send(r, status, NULL);
-	return e;
+	if (e != Q_OK)
+		return e == Q_NOTFOUND ? api_no_job(r, e) : e;
+	http_send(r, how == JOB_STOPPING ? 202 : 204, NULL);
+	return Q_OK;
 }
 
 /* POST …/approve and …/reject {"reason"} (admin). */
@@ -509,14 +494,10 @@ static enum qerr
 decide(struct request *r, int approve)
 {
 	struct json_object	*o = NULL, *v;
-	struct job		 j, got;
+	struct job		 j;
 	const char		*reason = NULL;
 	enum qerr		 e;
 
-	e = api_auth_job(r, NULL, r->capture[0], &j);
-	job_free(&j);
-	if (e != Q_OK || (e = api_admin(r)) != Q_OK)
-		return e;
 	if ((e = api_body_json(r, 0, &o)) != Q_OK)
 		return e;
 	if (o != NULL && json_object_object_get_ex(o, "reason", &v)) {
@@ -531,18 +512,17 @@ decide(struct request *r, int approve)
 		}
 		reason = json_object_get_string(v);
 	}
-	e = approve ? job_approve(r->store, r->capture[0], &got) :
-	    job_reject(r->store, r->capture[0], reason, &got);
+	e = approve ? job_approve(r->store, &r->who, r->capture[0], &j) :
+	    job_reject(r->store, &r->who, r->capture[0], reason, &j);
 	json_object_put(o);
-	if (e == Q_STATE)
+	if (e == Q_NOTFOUND)
+		api_no_job(r, e);
+	else if (e == Q_STATE)
 		snprintf(r->err_msg, sizeof(r->err_msg), "the job is not "
 		    "waiting for approval");
-	if (e == Q_OK) {
-		if (approve)
-			wake_scheduler(r->conf);
-		json_send(r, 200, GRAPH_CTYPE, graph_job(r, &got));
-	}
-	job_free(&got);
+	else if (e == Q_OK)
+		json_send(r, 200, GRAPH_CTYPE, graph_job(r, &j));
+	job_free(&j);
 	return e;
 }
 
@@ -556,4 +536,11 @@ enum qerr
 graph_reject_job(struct request *r)
 {
 	return decide(r, 0);
+}
+
+/* GET /api/v1/exportJobs/{id}/content */
+enum qerr
+graph_job_content(struct request *r)
+{
+	return api_download(r, NULL, r->capture[0]);
 }

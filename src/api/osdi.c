@@ -1,6 +1,8 @@
 /*
  * The OSDI dialect's handlers (SPEC section 6): the entry point and the
- * exports collection, HAL+JSON with curies and page arithmetic.
+ * exports collection (list, create, show, delete, download), HAL+JSON
+ * with curies and page arithmetic.  Which program serves each is in
+ * routes.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +38,6 @@ osdi_entry(struct request *r)
 {
 	struct json_object	*o, *l;
 	char			 url[400];
-	enum qerr		 e;
-
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
 	o = json_object_new_object();
 	json_object_object_add(o, "motd", json_object_new_string(
 	    "Quarry export jobs: create an export, poll it, download it."));
@@ -103,7 +101,7 @@ add_export(const struct job *j, void *arg)
 		json_object_array_add(s->hrefs, link_to(url));
 	}
 	s->n++;
-	return 0;
+	return VISIT_NEXT;
 }
 
 static struct json_object *
@@ -121,12 +119,11 @@ enum qerr
 osdi_list_exports(struct request *r)
 {
 	struct slice		 s;
+	struct job_query	 q;
 	struct json_object	*o, *l, *emb;
 	long			 page, per_page, pages;
 	enum qerr		 e;
 
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
 	if (int_param(r, "page", 1000000, 1, &page) != 0 ||
 	    int_param(r, "per_page", PER_PAGE_MAX, PER_PAGE_DEFAULT,
 	    &per_page) != 0)
@@ -137,7 +134,8 @@ osdi_list_exports(struct request *r)
 	s.last = s.first + per_page - 1;
 	s.embedded = json_object_new_array();
 	s.hrefs = json_object_new_array();
-	if ((e = api_list_jobs(r, NULL, 0, add_export, &s)) != Q_OK) {
+	memset(&q, 0, sizeof(q));
+	if ((e = job_list(r->store, &r->who, &q, add_export, &s)) != Q_OK) {
 		json_object_put(s.embedded);
 		json_object_put(s.hrefs);
 		return e;
@@ -181,7 +179,8 @@ definition_of_href(const char *href, char id[ID_LEN + 1])
 	size_t		 i, n;
 
 	if (strncmp(p, "http://", 7) == 0 || strncmp(p, "https://", 8) == 0) {
-		p = strchr(p + 8, '/');
+		/* past the scheme, to the path after the authority */
+		p = strchr(p + (p[4] == 's' ? 8 : 7), '/');
 		if (p == NULL)
 			return -1;
 	}
@@ -226,52 +225,47 @@ opt_string(struct request *r, struct json_object *o, const char *name,
 enum qerr
 osdi_create_export(struct request *r)
 {
-	struct json_object	*o = NULL, *l, *res, *h, *params = NULL;
-	struct definition	 d;
+	struct json_object	*o = NULL, *l, *res, *h;
+	struct export_request	 rq;
+	struct refusal		 why;
 	struct job		 j;
-	const char		*name, *type;
 	char			 def[ID_LEN + 1], existing[ID_LEN + 1];
 	enum qerr		 e;
 
-	memset(&d, 0, sizeof(d));
+	memset(&rq, 0, sizeof(rq));
 	memset(&j, 0, sizeof(j));
-	if ((e = http_auth(r)) != Q_OK)
-		return e;
+	def[0] = '\0';
 	if ((e = api_body_json(r, 1, &o)) != Q_OK)
 		return e;
 	e = Q_INVALID;
-	if (opt_string(r, o, "name", NAME_MAX_LEN, &name) != 0 ||
-	    opt_string(r, o, "export_type", 16, &type) != 0)
+	if (opt_string(r, o, "name", NAME_MAX_LEN, &rq.name) != 0 ||
+	    opt_string(r, o, "export_type", 16, &rq.format) != 0)
 		goto out;
-	if (!json_object_object_get_ex(o, "_links", &l) ||
-	    !json_object_object_get_ex(l, "osdi:resource", &res) ||
-	    !json_object_object_get_ex(res, "href", &h) ||
-	    !json_object_is_type(h, json_type_string) ||
-	    definition_of_href(json_object_get_string(h), def) != 0 ||
-	    api_definition(r, def, &d) != Q_OK) {
-		snprintf(r->err_target, sizeof(r->err_target),
-		    "_links.osdi:resource.href");
-		snprintf(r->err_msg, sizeof(r->err_msg), "_links.osdi:resource"
-		    ".href must be the URL of one of your definitions");
-		goto out;
-	}
-	if (json_object_object_get_ex(o, "parameters", &params) &&
-	    params == NULL)
-		params = NULL;
-	e = api_create_job(r, &d, params, type, name, &j, existing);
+	if (json_object_object_get_ex(o, "_links", &l) &&
+	    json_object_object_get_ex(l, "osdi:resource", &res) &&
+	    json_object_object_get_ex(res, "href", &h) &&
+	    json_object_is_type(h, json_type_string))
+		definition_of_href(json_object_get_string(h), def);
+	rq.def_id = def;
+	json_object_object_get_ex(o, "parameters", &rq.params);
+	e = job_create(r->store, &r->who, &rq, &j, existing, &why);
 	if (e == Q_EXISTS) {
 		http_header(r, "Location", "%s" OSDI_MOUNT "/exports/%s",
 		    r->base, existing);
+		r->err_reason = REASON_DUPLICATE_JOB;
 		snprintf(r->err_target, sizeof(r->err_target),
 		    "%s" OSDI_MOUNT "/exports/%s", r->base, existing);
 		snprintf(r->err_msg, sizeof(r->err_msg), "Another export of "
 		    "this definition with these parameters is still active");
 		goto out;
 	}
+	if (e == Q_NOTFOUND) {	/* the definition the link names */
+		e = Q_INVALID;
+		snprintf(why.msg, sizeof(why.msg), "_links.osdi:resource.href "
+		    "must be the URL of one of your definitions");
+	}
 	if (e != Q_OK) {
-		if (strcmp(r->err_target, "format") == 0)
-			snprintf(r->err_target, sizeof(r->err_target),
-			    "export_type");
+		api_refused(r, e, &why);
 		goto out;
 	}
 	http_header(r, "Location", "%s" OSDI_MOUNT "/exports/%s", r->base,
@@ -279,34 +273,37 @@ osdi_create_export(struct request *r)
 	send_hal(r, 201, osdi_export(r, &j));
 out:
 	json_object_put(o);
-	definition_free(&d);
 	job_free(&j);
 	return e;
 }
 
-/* DELETE /osdi/v1/exports/{id}: cancels it if active, drops its file. */
+/* GET /osdi/v1/exports/{id} */
+enum qerr
+osdi_show_export(struct request *r)
+{
+	struct job	j;
+	enum qerr	e;
+
+	if ((e = job_get(r->store, &r->who, r->capture[0], &j)) != Q_OK)
+		return api_no_job(r, e);
+	send_hal(r, 200, osdi_export(r, &j));
+	job_free(&j);
+	return Q_OK;
+}
+
+/* DELETE /osdi/v1/exports/{id}: the model's delete rule. */
 enum qerr
 osdi_delete_export(struct request *r)
 {
 	struct json_object	*o;
-	struct job		 j, got;
-	enum qerr		 e = Q_OK;
+	struct job		 j;
+	enum job_deleted	 how;
+	enum qerr		 e;
 
-	if ((e = api_auth_job(r, NULL, r->capture[0], &j)) != Q_OK) {
-		job_free(&j);
-		return e;
-	}
-	memset(&got, 0, sizeof(got));
-	if (job_state_active(j.state))
-		e = job_cancel(r->store, j.id, &got, NULL);
-	else if (j.state == JS_COMPLETED)
-		e = job_remove_file(r->store, r->conf->files_dir, j.id, &got);
-	if (e == Q_STATE)
-		e = Q_OK;
-	job_free(&got);
+	e = job_delete(r->store, &r->who, r->capture[0], &j, &how);
 	job_free(&j);
 	if (e != Q_OK)
-		return e;
+		return e == Q_NOTFOUND ? api_no_job(r, e) : e;
 	o = json_object_new_object();
 	json_object_object_add(o, "notice",
 	    json_object_new_string("This export was successfully deleted."));
@@ -314,3 +311,9 @@ osdi_delete_export(struct request *r)
 	return Q_OK;
 }
 
+/* GET /osdi/v1/exports/{id}/download */
+enum qerr
+osdi_download(struct request *r)
+{
+	return api_download(r, NULL, r->capture[0]);
+}

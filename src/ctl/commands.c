@@ -13,11 +13,9 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "quarry/wake.h"
-#include "quarry/build.h"
+#include "quarry/export.h"
 #include "quarry/jsonutil.h"
 #include "quarry/model.h"
-#include "quarry/params.h"
 #include "quarry/seams.h"
 
 #define MAX_POS		8
@@ -309,12 +307,14 @@ print_definition(const struct definition *d, void *arg)
 int
 cmd_definition(struct ctl *c, int argc, char **argv)
 {
-	struct opts		o;
-	struct definition	d;
-	struct buf		b = BUF_INIT;
-	char			field[128], err[512], t1[RFC3339_LEN],
-				t2[RFC3339_LEN];
-	enum qerr		e;
+	struct opts		 o;
+	struct definition	 d;
+	struct refusal		 why;
+	struct caller		 who;
+	struct json_object	*doc;
+	struct buf		 b = BUF_INIT;
+	char			 err[512], t1[RFC3339_LEN], t2[RFC3339_LEN];
+	enum qerr		 e;
 
 	if (argc < 2 || parse_opts(argc - 1, argv + 1, &o) != 0)
 		return 2;
@@ -327,14 +327,20 @@ cmd_definition(struct ctl *c, int argc, char **argv)
 			buf_free(&b);
 			return 1;
 		}
-		e = definition_parse(buf_str(&b), b.len, &d, field,
-		    sizeof(field), err, sizeof(err));
+		e = json_parse_strict(buf_str(&b), b.len, &doc, err,
+		    sizeof(err));
 		buf_free(&b);
 		if (e != Q_OK) {
 			fprintf(stderr, "quarryctl: %s: %s\n", o.pos[0], err);
 			return 1;
 		}
-		e = definition_add(ctl_store(c), &d);
+		e = definition_create(ctl_store(c), &c->who, doc, &d, &why);
+		json_object_put(doc);
+		if (e == Q_INVALID) {
+			fprintf(stderr, "quarryctl: %s: %s\n", o.pos[0],
+			    why.msg);
+			return 1;
+		}
 		if (e == Q_OK)
 			printf("%s\n", d.id);
 		definition_free(&d);
@@ -343,14 +349,15 @@ cmd_definition(struct ctl *c, int argc, char **argv)
 	if (strcmp(argv[1], "list") == 0) {
 		if (o.npos != 0)
 			return 2;
-		e = definition_list(ctl_store(c), o.tenant, print_definition,
-		    NULL);
+		caller_system(&who, o.tenant);
+		e = definition_list(ctl_store(c), &who, print_definition, NULL);
 		return e == Q_OK ? 0 : fail("listing definitions", e);
 	}
 	if (strcmp(argv[1], "show") == 0) {
 		if (o.npos != 1)
 			return 2;
-		if ((e = definition_get(ctl_store(c), o.pos[0], &d)) != Q_OK)
+		if ((e = definition_get(ctl_store(c), &c->who, o.pos[0], &d)) !=
+		    Q_OK)
 			return fail(o.pos[0], e);
 		time_rfc3339(d.created, t1);
 		time_rfc3339(d.modified, t2);
@@ -362,7 +369,7 @@ cmd_definition(struct ctl *c, int argc, char **argv)
 	if (strcmp(argv[1], "rm") == 0) {
 		if (o.npos != 1)
 			return 2;
-		e = definition_rm(ctl_store(c), o.pos[0]);
+		e = definition_delete(ctl_store(c), &c->who, o.pos[0]);
 		if (e == Q_EXISTS) {
 			fprintf(stderr, "quarryctl: %s has an active job\n",
 			    o.pos[0]);
@@ -373,24 +380,17 @@ cmd_definition(struct ctl *c, int argc, char **argv)
 	return 2;
 }
 
-struct job_filter {
-	int		 by_state;
-	enum job_state	 state;
-};
-
 static int
 print_job(const struct job *j, void *arg)
 {
-	const struct job_filter	*f = arg;
-	char			 created[RFC3339_LEN];
+	char created[RFC3339_LEN];
 
-	if (f->by_state && j->state != f->state)
-		return 0;
+	(void)arg;
 	time_rfc3339(j->created, created);
 	printf("%s\t%s\t%s\t%s\t%s\t%s\t%llu\t%s\n", j->id, j->tenant,
 	    j->def_id, job_state_name(j->state), fmt_name(j->format), created,
 	    (unsigned long long)j->rows, j->detail ? j->detail : "");
-	return 0;
+	return VISIT_NEXT;
 }
 
 static void
@@ -413,15 +413,17 @@ show_job(const struct job *j)
 	print_time(j->expires, t);
 	printf("expires: %s\n", t);
 	printf("attempts: %u\nrows: %llu\nbytes: %llu\nfile: %s\n"
-	    "detail: %s\n", j->attempts, (unsigned long long)j->rows,
-	    (unsigned long long)j->bytes, j->file[0] ? j->file : "-",
+	    "worker: %d\ndetail: %s\n", j->attempts,
+	    (unsigned long long)j->rows, (unsigned long long)j->bytes,
+	    j->file[0] ? j->file : "-",
+	    j->state == JS_RUNNING ? (int)j->worker_pid : 0,
 	    j->detail ? j->detail : "");
 }
 
-/* job list | show */
 /*
  * job cancel|approve|reject|requeue ID: one action, printing the job's
- * new state; the scheduler is woken for jobs that became queued.
+ * new state (the model wakes the scheduler for a job that became
+ * queued).
  */
 static int
 job_action(struct ctl *c, const char *what, const struct opts *o)
@@ -432,13 +434,14 @@ job_action(struct ctl *c, const char *what, const struct opts *o)
 	if (o->npos != 1 || (o->reason != NULL && strcmp(what, "reject") != 0))
 		return 2;
 	if (strcmp(what, "cancel") == 0)
-		e = job_cancel(ctl_store(c), o->pos[0], &j, NULL);
+		e = job_cancel(ctl_store(c), &c->who, o->pos[0], &j, NULL);
 	else if (strcmp(what, "approve") == 0)
-		e = job_approve(ctl_store(c), o->pos[0], &j);
+		e = job_approve(ctl_store(c), &c->who, o->pos[0], &j);
 	else if (strcmp(what, "reject") == 0)
-		e = job_reject(ctl_store(c), o->pos[0], o->reason, &j);
+		e = job_reject(ctl_store(c), &c->who, o->pos[0], o->reason,
+		    &j);
 	else if (strcmp(what, "requeue") == 0)
-		e = job_requeue(ctl_store(c), o->pos[0], &j);
+		e = job_requeue(ctl_store(c), &c->who, o->pos[0], &j);
 	else
 		return 2;
 	if (e == Q_STATE)
@@ -452,18 +455,19 @@ job_action(struct ctl *c, const char *what, const struct opts *o)
 		return e == Q_STATE || e == Q_EXISTS ? 1 : fail(o->pos[0], e);
 	}
 	printf("%s %s\n", j.id, job_state_name(j.state));
-	if (j.state == JS_QUEUED)
-		wake_scheduler(&c->conf);
 	job_free(&j);
 	return 0;
 }
 
+/* job list | show, and the actions */
 int
 cmd_job(struct ctl *c, int argc, char **argv)
 {
 	struct opts		o;
-	struct job_filter	f = { 0, JS_QUEUED };
+	struct job_query	q;
+	struct caller		who;
 	struct job		j;
+	enum job_state		st;
 	enum qerr		e;
 
 	if (argc < 2 || parse_opts(argc - 1, argv + 1, &o) != 0)
@@ -471,21 +475,23 @@ cmd_job(struct ctl *c, int argc, char **argv)
 	if (strcmp(argv[1], "list") == 0) {
 		if (o.npos != 0)
 			return 2;
+		memset(&q, 0, sizeof(q));
 		if (o.state != NULL) {
-			if (job_state_parse(o.state, &f.state) != 0) {
+			if (job_state_parse(o.state, &st) != 0) {
 				fprintf(stderr, "quarryctl: unknown state "
 				    "'%s'\n", o.state);
 				return 2;
 			}
-			f.by_state = 1;
+			q.states = 1u << st;
 		}
-		e = job_list(ctl_store(c), o.tenant, print_job, &f);
+		caller_system(&who, o.tenant);
+		e = job_list(ctl_store(c), &who, &q, print_job, NULL);
 		return e == Q_OK ? 0 : fail("listing jobs", e);
 	}
 	if (strcmp(argv[1], "show") == 0) {
 		if (o.npos != 1)
 			return 2;
-		if ((e = job_get(ctl_store(c), o.pos[0], &j)) != Q_OK)
+		if ((e = job_get(ctl_store(c), &c->who, o.pos[0], &j)) != Q_OK)
 			return fail(o.pos[0], e);
 		show_job(&j);
 		job_free(&j);
@@ -501,7 +507,7 @@ cmd_job(struct ctl *c, int argc, char **argv)
  */
 struct bar {
 	int		 tty;
-	struct timespec	 start, last;
+	long long	 start, last;	/* mono_ms() */
 };
 
 static volatile sig_atomic_t export_stop;
@@ -512,116 +518,55 @@ on_stop_signal(int sig)
 	export_stop = sig;
 }
 
-static double
-since(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) +
-	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
 static int
 progress(void *arg, uint64_t rows, uint64_t bytes)
 {
 	struct bar	*b = arg;
-	struct timespec	 now;
+	long long	 now;
 	double		 t;
 
 	if (export_stop)
 		return 1;
 	if (!b->tty)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (since(&b->last, &now) < 0.2)
+	now = mono_ms();
+	if (now - b->last < 200)
 		return 0;
 	b->last = now;
-	t = since(&b->start, &now);
+	t = (double)(now - b->start) / 1000;
 	fprintf(stderr, "\r\033[K%llu rows, %.1f MB, %.1f s, %.0f rows/s",
 	    (unsigned long long)rows, (double)bytes / 1e6, t,
 	    t > 0 ? (double)rows / t : 0.0);
 	return 0;
 }
 
-/* fsyncs the directory that holds path. */
-static int
-fsync_parent(const char *path)
-{
-	char	 dir[PATH_MAX], *slash;
-	int	 fd, rc;
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return -1;
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = q_seams.fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /*
- * A definition with rows_per_file: built exactly as a job's file, a zip
- * of parts, by build_job_file in FILE's directory (its temporaries there
- * too), then renamed to FILE.  0, or -1 after a message.
+ * The directory of path into dir: "." for a bare name.  -1 if too long.
  */
 static int
-export_split(struct ctl *c, const struct definition *d, const char *params,
-    enum fmt f, const char *out, struct bar *bar, struct build_result *res)
+dir_of(const char *path, char *dir, size_t len)
 {
-	struct conf	 cc = c->conf;
-	struct job	 j;
-	char		 file[64], path[PATH_MAX], *slash;
-	mode_t		 mask;
-	enum qerr	 e;
+	const char	*slash = strrchr(path, '/');
 	int		 n;
 
-	n = snprintf(cc.files_dir, sizeof(cc.files_dir), "%s", out);
-	if (n < 0 || (size_t)n >= sizeof(cc.files_dir)) {
-		fprintf(stderr, "quarryctl: %s: name too long\n", out);
-		return -1;
-	}
-	if ((slash = strrchr(cc.files_dir, '/')) == NULL)
-		snprintf(cc.files_dir, sizeof(cc.files_dir), ".");
-	else if (slash == cc.files_dir)
-		slash[1] = '\0';
+	if (slash == NULL)
+		n = snprintf(dir, len, ".");
+	else if (slash == path)
+		n = snprintf(dir, len, "/");
 	else
-		*slash = '\0';
-	memset(&j, 0, sizeof(j));
-	if ((e = id_new(j.id)) != Q_OK)
-		return fail("export", e);
-	snprintf(j.tenant, sizeof(j.tenant), "%s", d->tenant);
-	j.format = f;
-	j.params = (char *)params;
-	e = build_job_file(ctl_store(c), &cc, d, &j, progress, bar, file, res);
-	if (bar->tty)
-		fputs("\r\033[K", stderr);
-	if (e != Q_OK)
-		return -1;
-	mask = umask(0);
-	umask(mask);
-	if (files_path(&cc, file, path, sizeof(path)) != 0 ||
-	    chmod(path, 0666 & ~mask) != 0 || rename(path, out) != 0 ||
-	    fsync_parent(out) != 0) {
-		fprintf(stderr, "quarryctl: export failed: writing %s: %s\n",
-		    out, strerror(errno));
-		unlink(path);
-		return -1;
-	}
-	return 0;
+		n = snprintf(dir, len, "%.*s", (int)(slash - path), path);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 /*
  * export DEF [--param k=v]... [--format F] --out FILE: builds the export
- * synchronously through build_to_fd, the code the workers run, with the
- * parameters checked as the API checks them.  FILE appears whole or not
- * at all: the build goes to a new temporary file beside it, which is
- * fsync'ed and renamed over FILE, and the directory fsync'ed.  With the
- * definition's rows_per_file, FILE is the zip of parts a job would get.
- * Progress is shown only when stderr is a terminal.
+ * synchronously through build_file, the code the workers run, with the
+ * parameters and format checked by the model as for a job.  FILE appears
+ * whole or not at all: the build goes to temporary files beside it
+ * (named after a random id), fsync'ed and renamed over FILE, and the
+ * directory fsync'ed.  With the definition's rows_per_file, FILE is the
+ * zip of parts a job would get.  Progress is shown only when stderr is a
+ * terminal.
  */
 int
 cmd_export(struct ctl *c, int argc, char **argv)
@@ -630,37 +575,25 @@ cmd_export(struct ctl *c, int argc, char **argv)
 	struct definition	 d;
 	struct json_object	*given = NULL;
 	struct buf		 canon = BUF_INIT;
+	struct export_request	 rq;
+	struct export_spec	 x;
 	struct build_result	 res;
+	struct refusal		 why;
+	enum fmt		 f;
 	struct bar		 bar;
 	struct sigaction	 sa, old_int, old_term, old_hup;
-	char			 bad[128], err[512], tmp[PATH_MAX], *eq;
-	enum fmt		 f;
+	char			 dir[PATH_MAX], stem[ID_LEN + 1], *eq;
 	size_t			 i;
-	mode_t			 mask;
-	int			 fd = -1, rc = 1, saved, handlers = 0;
+	int			 rc = 1, handlers = 0;
 	enum qerr		 e;
 
+	memset(&d, 0, sizeof(d));
+	memset(&rq, 0, sizeof(rq));
 	if (parse_opts(argc, argv, &o) != 0 || o.npos != 1 || o.out == NULL ||
 	    o.out[0] == '\0')
 		return 2;
-	if ((e = definition_get(ctl_store(c), o.pos[0], &d)) != Q_OK)
-		return fail(o.pos[0], e);
-	f = d.formats[0];
-	if (o.format != NULL) {
-		for (i = 0; i < d.nformats; i++)
-			if (strcmp(fmt_name(d.formats[i]), o.format) == 0)
-				break;
-		if (i == d.nformats) {
-			fprintf(stderr, "quarryctl: format '%s' is not allowed "
-			    "by the definition\n", o.format);
-			goto out;
-		}
-		f = d.formats[i];
-	}
-	if ((given = json_object_new_object()) == NULL) {
-		fail("export", Q_NOMEM);
-		goto out;
-	}
+	if ((given = json_object_new_object()) == NULL)
+		return fail("export", Q_NOMEM);
 	for (i = 0; i < o.nparams; i++) {
 		if ((eq = strchr(o.params[i], '=')) == NULL ||
 		    eq == o.params[i]) {
@@ -676,17 +609,29 @@ cmd_export(struct ctl *c, int argc, char **argv)
 		json_object_object_add(given, o.params[i],
 		    json_object_new_string(eq + 1));
 	}
-	if (params_canonical(&d, given, &canon, bad, sizeof(bad), err,
-	    sizeof(err)) != Q_OK) {
-		fprintf(stderr, "quarryctl: %s\n", err);
+	rq.def_id = o.pos[0];
+	rq.params = given;
+	rq.format = o.format;
+	e = export_request_check(ctl_store(c), &c->who, &rq, &d, &canon, &f,
+	    &why);
+	if (e == Q_NOTFOUND && why.input == IN_DEFINITION) {
+		fail(o.pos[0], e);
 		goto out;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", o.out) >=
-	    (int)sizeof(tmp)) {
+	if (e != Q_OK) {
+		fprintf(stderr, "quarryctl: %s\n", why.msg[0] ? why.msg :
+		    qerr_str(e));
+		goto out;
+	}
+	x.d = &d;
+	x.params = buf_str(&canon);
+	x.format = f;
+	if (dir_of(o.out, dir, sizeof(dir)) != 0 ||
+	    (e = id_new(stem)) != Q_OK) {
 		fprintf(stderr, "quarryctl: %s: name too long\n", o.out);
 		goto out;
 	}
-	/* From here a signal stops the build, so the temporary goes. */
+	/* From here a signal stops the build, so the temporaries go. */
 	export_stop = 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
@@ -697,57 +642,12 @@ cmd_export(struct ctl *c, int argc, char **argv)
 	handlers = 1;
 	memset(&bar, 0, sizeof(bar));
 	bar.tty = isatty(2);
-	clock_gettime(CLOCK_MONOTONIC, &bar.start);
-	if (d.rows_per_file > 0) {
-		memset(&res, 0, sizeof(res));
-		if (export_split(c, &d, buf_str(&canon), f, o.out, &bar,
-		    &res) != 0) {
-			if (export_stop)
-				fprintf(stderr, "quarryctl: export interrupted; "
-				    "%s left as it was\n", o.out);
-			else if (res.detail[0] != '\0')
-				fprintf(stderr, "quarryctl: export failed: "
-				    "%s\n", res.detail);
-			rc = export_stop ? 128 + export_stop : 1;
-			goto out;
-		}
-		goto done;
-	}
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		fprintf(stderr, "quarryctl: %s: %s\n", tmp, strerror(errno));
-		goto out;
-	}
-	/* mkostemp makes 0600; a new file is 0666 less the umask. */
-	mask = umask(0);
-	umask(mask);
-	if (fchmod(fd, 0666 & ~mask) != 0) {
-		fprintf(stderr, "quarryctl: %s: %s\n", tmp, strerror(errno));
-		goto out;
-	}
-
-	e = build_to_fd(ctl_store(c), &c->conf, &d, buf_str(&canon), f, fd,
+	bar.start = bar.last = mono_ms();
+	e = build_file(ctl_store(c), &c->conf, &x, dir, stem, o.out, 0666,
 	    progress, &bar, &res);
 	if (bar.tty)
 		fputs("\r\033[K", stderr);
-	saved = 0;
-	if (e == Q_OK && q_seams.fsync(fd) != 0)
-		saved = errno;
-	if (close(fd) != 0 && e == Q_OK && saved == 0)
-		saved = errno;
-	fd = -1;
-	if (e == Q_OK && saved == 0 && rename(tmp, o.out) != 0)
-		saved = errno;
-	if (e == Q_OK && saved == 0 && fsync_parent(o.out) != 0)
-		saved = errno;
-	if (e == Q_OK && saved != 0) {
-		/* FILE may already be the new file: only fsync failed. */
-		fprintf(stderr, "quarryctl: export failed: writing %s: %s\n",
-		    o.out, strerror(saved));
-		unlink(tmp);
-		goto out;
-	}
 	if (e != Q_OK) {
-		unlink(tmp);
 		if (export_stop)
 			fprintf(stderr, "quarryctl: export interrupted; %s "
 			    "left as it was\n", o.out);
@@ -757,17 +657,12 @@ cmd_export(struct ctl *c, int argc, char **argv)
 		rc = export_stop ? 128 + export_stop : 1;
 		goto out;
 	}
-done:
 	if (bar.tty)
 		fprintf(stderr, "%llu rows, %llu bytes written to %s\n",
 		    (unsigned long long)res.rows,
 		    (unsigned long long)res.bytes, o.out);
 	rc = 0;
 out:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
 	if (handlers) {
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGTERM, &old_term, NULL);

@@ -6,10 +6,12 @@
 #define QUARRY_CTL_H
 
 #include "quarry/config.h"
+#include "quarry/model.h"
 
 struct ctl {
 	struct conf	 conf;
 	struct store	*store;		/* opened on first use */
+	struct caller	 who;		/* the system, of every tenant */
 };
 
 struct store *ctl_store(struct ctl *c);

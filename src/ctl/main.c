@@ -66,6 +66,7 @@ main(int argc, char **argv)
 	int		 rc;
 
 	memset(&c, 0, sizeof(c));
+	caller_system(&c.who, NULL);
 	log_open("quarryctl", NULL);
 	if (argc >= 3 && strcmp(argv[1], "-c") == 0) {
 		conf = argv[2];

@@ -94,6 +94,7 @@ const struct dialect dialect_concur = {
 	CONCUR_CTYPE,
 	concur_status_word,
 	"job",
+	{ NULL, NULL, NULL, NULL, NULL },	/* no member names an input */
 };
 
 void
@@ -103,10 +104,11 @@ concur_def_uri(struct buf *b, const char *base, const char *def_id)
 }
 
 void
-concur_job_uri(struct buf *b, const char *base, const struct job *j)
+concur_job_uri(struct buf *b, const char *base, const char *def_id,
+    const char *job_id)
 {
-	concur_def_uri(b, base, j->def_id);
-	buf_printf(b, "/job/%s", j->id);
+	concur_def_uri(b, base, def_id);
+	buf_printf(b, "/job/%s", job_id);
 }
 
 static void
@@ -173,7 +175,7 @@ concur_job(struct buf *b, const char *base, const struct job *j, int top)
 	char		 t[RFC3339_LEN];
 
 	head(b, "job", top);
-	concur_job_uri(&u, base, j);
+	concur_job_uri(&u, base, j->def_id, j->id);
 	elem(b, in, "id", buf_str(&u));
 	buf_printf(&l, "%s/status", buf_str(&u));
 	elem(b, in, "status-link", buf_str(&l));

@@ -3,7 +3,8 @@
  * renders model structs into its wire format and parses its request
  * bodies; it never touches the store.  Handlers (src/api) pick the
  * dialect's renderers; the HTTP layer uses the generic part below for
- * authentication and errors.
+ * authentication and errors.  The handlers, one file per dialect, are in
+ * src/api/.
  */
 #ifndef QUARRY_DIALECT_H
 #define QUARRY_DIALECT_H
@@ -32,6 +33,13 @@ struct dialect {
 	/* The dialect's word for a job state. */
 	const char	*(*status_word)(enum job_state s);
 	const char	*job_noun;	/* "job", "export job", "export" */
+	/*
+	 * How an error's target names the model's inputs (enum input, see
+	 * struct refusal): the dialect's member for the definition asked
+	 * of, the format, the parameters; NULL where the input is not in a
+	 * body of this dialect.
+	 */
+	const char	*input_word[IN_DOCUMENT + 1];
 };
 
 extern const struct dialect dialect_concur;
@@ -47,7 +55,8 @@ extern const struct dialect dialect_osdi;
 /* The definition's URI: base + mount + "/" + id. */
 void	 concur_def_uri(struct buf *b, const char *base, const char *def_id);
 /* The job's URI: def URI + "/job/" + id. */
-void	 concur_job_uri(struct buf *b, const char *base, const struct job *j);
+void	 concur_job_uri(struct buf *b, const char *base, const char *def_id,
+	     const char *job_id);
 /* <definitions> opening and closing, with a <definition> per call. */
 void	 concur_definitions_begin(struct buf *b);
 void	 concur_definition(struct buf *b, const char *base,

@@ -109,15 +109,16 @@ graph_error(struct request *r, int status, enum qerr e)
 	err = json_object_new_object();
 	inner = json_object_new_object();
 	json_object_object_add(err, "code", json_object_new_string(
-	    r->err_code[0] ? r->err_code : graph_code(status)));
+	    r->err_reason == REASON_DUPLICATE_JOB ? "notAllowed" :
+	    graph_code(status)));
 	json_object_object_add(err, "message",
 	    json_object_new_string(r->err_msg));
 	if (r->err_target[0] != '\0')
 		json_object_object_add(err, "target",
 		    json_object_new_string(r->err_target));
-	if (r->err_inner[0] != '\0')
+	if (r->err_reason == REASON_DUPLICATE_JOB)
 		json_object_object_add(inner, "code",
-		    json_object_new_string(r->err_inner));
+		    json_object_new_string("exportJobAlreadyExists"));
 	json_object_object_add(inner, "date", json_object_new_string(r->now));
 	json_object_object_add(inner, "request-id",
 	    json_object_new_string(r->reqid));
@@ -139,6 +140,7 @@ const struct dialect dialect_graph = {
 	GRAPH_CTYPE,
 	graph_status_word,
 	"export job",
+	{ NULL, "definitionId", "format", "parameters", NULL },
 };
 
 /* An RFC 3339 time as a JSON string, or JSON null for 0. */

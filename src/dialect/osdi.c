@@ -76,8 +76,8 @@ osdi_error(struct request *r, int status, enum qerr e)
 	res = json_object_new_object();
 	ds = json_object_new_array();
 	d = json_object_new_object();
-	json_object_object_add(d, "error_code", json_object_new_string(
-	    r->err_code[0] ? r->err_code : osdi_error_code(status)));
+	json_object_object_add(d, "error_code",
+	    json_object_new_string(osdi_error_code(status)));
 	json_object_object_add(d, "description",
 	    json_object_new_string(r->err_msg));
 	if (r->err_target[0] != '\0')
@@ -114,6 +114,8 @@ const struct dialect dialect_osdi = {
 	OSDI_CTYPE,
 	osdi_status_word,
 	"export",
+	{ NULL, "_links.osdi:resource.href", "export_type", "parameters",
+	    NULL },
 };
 
 static struct json_object *

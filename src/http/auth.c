@@ -13,6 +13,7 @@
 enum qerr
 http_auth(struct request *r)
 {
+	struct token	tok;
 	char		secret[256];
 	enum qerr	e;
 
@@ -22,7 +23,7 @@ http_auth(struct request *r)
 		    "authentication required");
 		return Q_UNAUTH;
 	}
-	e = token_auth(r->store, secret, &r->tok);
+	e = token_auth(r->store, secret, &tok);
 	memset(secret, 0, sizeof(secret));
 	if (e == Q_FORBIDDEN || e == Q_NOTFOUND || e == Q_INVALID) {
 		snprintf(r->err_msg, sizeof(r->err_msg),
@@ -31,15 +32,7 @@ http_auth(struct request *r)
 	}
 	if (e != Q_OK)
 		return e;
+	caller_of_token(&r->who, &tok);
 	r->authed = 1;
 	return Q_OK;
-}
-
-/* Whether the caller may see job j (see http.h). */
-int
-http_may_see_job(const struct request *r, const struct job *j)
-{
-	if (!r->authed || strcmp(j->tenant, r->tok.tenant) != 0)
-		return 0;
-	return r->tok.role == ROLE_ADMIN || strcmp(j->owner, r->tok.id) == 0;
 }

@@ -3,8 +3,9 @@
  * FastCGI, table-driven routing, responses, authentication.
  *
  * A request becomes a struct request whatever the transport; the router
- * picks a route from the table in src/api/routes.c; the handler talks to
- * the store through the model and renders through its route's dialect.
+ * picks a route from the table in src/api/routes.c; the handler parses
+ * the request, makes one call to the model with the caller (r->who), and
+ * renders the answer through its route's dialect.
  * Errors travel as enum qerr and are turned into a status code and the
  * dialect's error body in one place (http_error).
  */
@@ -54,6 +55,15 @@ struct transport {
 	long long (*send_file)(void *ctx, int fd, long long off, long long n);
 };
 
+/*
+ * Why a request failed, beyond its status, where a dialect has its own
+ * words for it (Graph's notAllowed / exportJobAlreadyExists).
+ */
+enum err_reason {
+	REASON_NONE,
+	REASON_DUPLICATE_JOB	/* an equal job is active (the 409 rule) */
+};
+
 struct request {
 	const struct transport	*io;
 	const struct conf	*conf;
@@ -73,8 +83,8 @@ struct request {
 	char			 reqid[17];	/* per-request reference */
 	char			 now[RFC3339_LEN];
 
-	/* Who asks (after http_auth). */
-	struct token		 tok;
+	/* Who asks (after http_auth): every model call takes it. */
+	struct caller		 who;
 	int			 authed;
 
 	/* Routing. */
@@ -92,9 +102,7 @@ struct request {
 	/* An error's details for the dialect's body. */
 	char			 err_msg[512];
 	char			 err_target[400];
-	char			 err_code[64];	/* a dialect's error code, if
-						   not the status's own */
-	char			 err_inner[64];	/* Graph's innerError.code */
+	enum err_reason		 err_reason;	/* what a dialect may name */
 };
 
 /* ---- requests (request.c) ---- */
@@ -133,12 +141,13 @@ void	 http_header(struct request *r, const char *name, const char *fmt, ...)
  */
 int	 http_send(struct request *r, int status, const char *ctype);
 /*
- * Sends a finished file with the download contract of SPEC section 7:
- * ETag, Last-Modified, Content-Disposition, Range, If-None-Match, HEAD.
- * With config sendfile = lighttpd | apache a GET's body (and its Range)
- * is left to the web server through X-Sendfile.
+ * Sends a finished file, open as fd (the caller closes it) at path, with
+ * the download contract of SPEC section 7: ETag, Last-Modified,
+ * Content-Disposition, Range, If-None-Match, HEAD.  With config sendfile
+ * = lighttpd | apache a GET's body (and its Range) is left to the web
+ * server through X-Sendfile.
  */
-enum qerr http_send_file(struct request *r, const char *path,
+enum qerr http_send_file(struct request *r, int fd, const char *path,
 	      const char *ctype, const char *filename);
 /*
  * Answers e in the route's dialect (or plain text without one), with
@@ -173,10 +182,8 @@ int	 http_main(enum prog p, const char *name);
 /*
  * Authenticates r by its dialect's credential.  Q_UNAUTH without one,
  * Q_FORBIDDEN for an unknown, expired or revoked token (dialects map
- * that to their own status).  On Q_OK r->tok is the caller.
+ * that to their own status).  On Q_OK r->who is the caller.
  */
 enum qerr http_auth(struct request *r);
-/* True if the caller may see job j (same tenant; admin or owner). */
-int	 http_may_see_job(const struct request *r, const struct job *j);
 
 #endif

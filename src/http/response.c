@@ -41,6 +41,7 @@ http_status_text(int status)
 	case 416: return "Range Not Satisfiable";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
 	case 507: return "Insufficient Storage";
 	}
 	return "Unknown";
@@ -62,11 +63,14 @@ http_status_of_err(enum qerr e)
 	case Q_METHOD:		return 405;
 	case Q_STATE:		return 409;
 	case Q_BUSY:		return 503;
+	case Q_TIMEOUT:		return 504;
 	case Q_NOSPACE:		return 507;
 	case Q_NOMEM:
 	case Q_IO:
 	case Q_STORE:
-	case Q_RETRY:		return 500;
+	case Q_RETRY:
+	case Q_CANCELLED:
+	case Q_TRANSIENT:	return 500;
 	}
 	return 500;
 }
@@ -183,7 +187,10 @@ http_error(struct request *r, enum qerr e, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(r->err_msg, sizeof(r->err_msg), fmt, ap);
 		va_end(ap);
-	} else if (r->err_msg[0] == '\0')
+	} else if (r->err_msg[0] == '\0' && e == Q_FORBIDDEN && r->authed)
+		snprintf(r->err_msg, sizeof(r->err_msg), "this needs an admin "
+		    "token");
+	else if (r->err_msg[0] == '\0')
 		snprintf(r->err_msg, sizeof(r->err_msg), "%s", qerr_str(e));
 	if (e == Q_FORBIDDEN && r->dialect != NULL && !r->authed)
 		status = r->dialect->bad_token_status;
@@ -345,8 +352,8 @@ offload(struct request *r, const char *path, const char *ctype)
 
 /* Sends a finished file (see http.h). */
 enum qerr
-http_send_file(struct request *r, const char *path, const char *ctype,
-    const char *filename)
+http_send_file(struct request *r, int fd, const char *path,
+    const char *ctype, const char *filename)
 {
 	struct stat	 st;
 	struct range	 rg;
@@ -355,14 +362,10 @@ http_send_file(struct request *r, const char *path, const char *ctype,
 	long long	 left;
 	ssize_t		 n;
 	struct tm	 tm;
-	int		 fd, partial;
+	int		 partial;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? Q_NOTFOUND : Q_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return Q_IO;
-	}
 	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx\"",
 	    (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
 	    (unsigned long long)st.st_mtime);
@@ -375,7 +378,6 @@ http_send_file(struct request *r, const char *path, const char *ctype,
 	disposition(r, filename);
 	inm = http_env(r, "HTTP_IF_NONE_MATCH");
 	if (etag_listed(inm, etag)) {
-		close(fd);
 		http_send(r, 304, NULL);
 		return Q_OK;
 	}
@@ -390,34 +392,27 @@ http_send_file(struct request *r, const char *path, const char *ctype,
 		rg.last = (long long)st.st_size - 1;
 	}
 	if (partial < 0) {
-		close(fd);
 		http_header(r, "Content-Range", "bytes */%lld",
 		    (long long)st.st_size);
 		buf_reset(&r->out);
 		http_send(r, 416, NULL);
 		return Q_OK;
 	}
-	if (r->method == M_GET && offload(r, path, ctype)) {
-		close(fd);
+	if (r->method == M_GET && offload(r, path, ctype))
 		return Q_OK;
-	}
 	if (partial > 0)
 		http_header(r, "Content-Range", "bytes %lld-%lld/%lld",
 		    rg.first, rg.last, (long long)st.st_size);
 	left = rg.last - rg.first + 1;
 	if (send_head(r, partial > 0 ? 206 : 200, ctype, left) != 0 ||
-	    r->method == M_HEAD) {
-		close(fd);
+	    r->method == M_HEAD)
 		return Q_OK;
-	}
 	if (r->io->send_file != NULL && !r->client_gone) {
 		left -= r->io->send_file(r->io->ctx, fd, rg.first, left);
 		if (left > 0)
 			r->client_gone = 1;
-	} else if (rg.first > 0 && lseek(fd, rg.first, SEEK_SET) < 0) {
-		close(fd);
+	} else if (rg.first > 0 && lseek(fd, rg.first, SEEK_SET) < 0)
 		return Q_IO;
-	}
 	while (left > 0 && !r->client_gone) {
 		n = read(fd, chunk, left < (long long)sizeof(chunk) ?
 		    (size_t)left : sizeof(chunk));
@@ -429,7 +424,6 @@ http_send_file(struct request *r, const char *path, const char *ctype,
 			break;
 		left -= n;
 	}
-	close(fd);
 	if (left > 0)
 		qlog(LOG_WARN, "download of %s ended early [id %s]", path,
 		    r->reqid);

@@ -3,7 +3,8 @@
  * to a handler and a dialect.  A pattern is literal segments and '*'
  * (exactly one segment, captured).  The router answers unknown paths
  * (404) and wrong methods (405 with Allow) itself, in the dialect that
- * owns the path's prefix.
+ * owns the path's prefix.  It authenticates the caller before any
+ * handler runs.
  */
 #include <string.h>
 
@@ -111,7 +112,9 @@ http_dispatch(struct request *r)
 		http_error(r, Q_BUSY, "the job store is not available");
 		return;
 	}
-	e = hit->fn(r);
+	/* Every route answers a caller only: who asks is known before. */
+	if ((e = http_auth(r)) == Q_OK)
+		e = hit->fn(r);
 	if (e != Q_OK && !r->sent)
 		http_error(r, e, NULL);
 	else if (!r->sent)

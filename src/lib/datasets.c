@@ -298,7 +298,7 @@ collect_row_key(const void *k, size_t kl, const void *v, size_t vl,
 	(void)v;
 	(void)vl;
 	rec_bytes(&rd->keys, k, kl);
-	return ++rd->n >= BATCH_ROWS ? 1 : 0;
+	return ++rd->n >= BATCH_ROWS ? VISIT_STOP : VISIT_NEXT;
 }
 
 static enum qerr

@@ -96,8 +96,8 @@ bad(struct perr *pe, const char *field, const char *why)
 	return Q_INVALID;
 }
 
-/* Command names: a file name in the extractors directory, no path. */
-static int
+/* A command name: a file name in the extractors directory (see model.h). */
+int
 command_name_valid(const char *s)
 {
 	size_t i;
@@ -391,16 +391,19 @@ parse_formats(struct json_object *o, struct definition *d, struct perr *pe)
 static const char *const known_members[] = {
 	"tenant", "name", "description", "source", "columns", "parameters",
 	"filters", "formats", "approval", "retention", "rows_per_file",
-	"formula_guard", "id", "createdDateTime", "modifiedDateTime"
+	"formula_guard", "id"
 };
 
-/* Parses and validates a definition document (see model.h). */
-enum qerr
-definition_parse(const char *json, size_t len, struct definition *d,
-    char *field, size_t fieldlen, char *err, size_t errlen)
+/*
+ * Validates the document o (which it takes) into d; a missing "tenant"
+ * is tenant (NULL: required).
+ */
+static enum qerr
+parse_object(struct json_object *o, const char *tenant, struct definition *d,
+    struct perr *pe_)
 {
-	struct perr		 pe = { field, fieldlen, err, errlen };
-	struct json_object	*o = NULL, *v;
+	struct perr		 pe = *pe_;
+	struct json_object	*v;
 	char			*s = NULL;
 	size_t			 i, j;
 	int64_t			 n;
@@ -408,9 +411,7 @@ definition_parse(const char *json, size_t len, struct definition *d,
 	enum qerr		 e;
 
 	memset(d, 0, sizeof(*d));
-	field[0] = '\0';
-	if ((e = json_parse_strict(json, len, &o, err, errlen)) != Q_OK)
-		return e;
+	pe.field[0] = '\0';
 	if (!json_object_is_type(o, json_type_object)) {
 		e = bad(&pe, "", "the definition must be a JSON object");
 		goto out;
@@ -423,6 +424,10 @@ definition_parse(const char *json, size_t len, struct definition *d,
 			goto out;
 		}
 	}
+	if (tenant != NULL && tenant[0] != '\0' &&
+	    !json_object_object_get_ex(o, "tenant", NULL))
+		json_object_object_add(o, "tenant",
+		    json_object_new_string(tenant));
 	if ((e = get_string(json_object_object_get(o, "tenant"), "tenant", 32,
 	    1, &s, &pe)) != Q_OK)
 		goto out;
@@ -483,8 +488,6 @@ definition_parse(const char *json, size_t len, struct definition *d,
 		d->rows_per_file = (uint64_t)n;
 	}
 	json_object_object_del(o, "id");
-	json_object_object_del(o, "createdDateTime");
-	json_object_object_del(o, "modifiedDateTime");
 	if ((d->doc = strdup(json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN))) == NULL)
 		e = Q_NOMEM;
@@ -494,6 +497,38 @@ out:
 	if (e != Q_OK)
 		definition_free(d);
 	return e;
+}
+
+/* Parses and validates a definition document (see model.h). */
+enum qerr
+definition_parse(const char *json, size_t len, struct definition *d,
+    char *field, size_t fieldlen, char *err, size_t errlen)
+{
+	struct perr		 pe = { field, fieldlen, err, errlen };
+	struct json_object	*o = NULL;
+	enum qerr		 e;
+
+	memset(d, 0, sizeof(*d));
+	field[0] = '\0';
+	if ((e = json_parse_strict(json, len, &o, err, errlen)) != Q_OK)
+		return e;
+	return parse_object(o, NULL, d, &pe);
+}
+
+/* The same from a parsed document (see model.h). */
+enum qerr
+definition_from_json(struct json_object *doc, const char *tenant,
+    struct definition *d, struct refusal *why)
+{
+	struct perr		 pe = { why->member, sizeof(why->member), why->msg,
+				    sizeof(why->msg) };
+	struct json_object	*o = NULL;
+
+	memset(d, 0, sizeof(*d));
+	why->input = IN_DOCUMENT;
+	if (json_object_deep_copy(doc, &o, NULL) != 0)
+		return Q_NOMEM;
+	return parse_object(o, tenant, d, &pe);
 }
 
 /* ---- storage ---- */
@@ -550,10 +585,81 @@ tenant_key(struct buf *k, const char *tenant, const char *id)
 	buf_adds(k, id);
 }
 
+/* Reads definition id in tx if who may see it; Q_NOTFOUND otherwise. */
 static enum qerr
-tx_def_add(struct stx *tx, void *arg)
+read_visible(struct stx *tx, const struct caller *who, const char *id,
+    struct definition *d)
 {
-	struct definition	*d = arg;
+	struct buf	v = BUF_INIT;
+	enum qerr	e;
+
+	memset(d, 0, sizeof(*d));
+	if ((e = stx_get(tx, T_DEFS, id, ID_LEN, &v)) == Q_OK)
+		e = def_decode(v.data, v.len, d);
+	buf_free(&v);
+	if (e == Q_OK && !caller_sees_tenant(who, d->tenant)) {
+		definition_free(d);
+		e = Q_NOTFOUND;
+	}
+	return e;
+}
+
+struct def_op {
+	const struct caller	*who;
+	const char		*id;
+	struct definition	*d;	/* the one read, or the new one */
+};
+
+static enum qerr
+tx_def_get(struct stx *tx, void *arg)
+{
+	struct def_op *op = arg;
+
+	definition_free(op->d);
+	return read_visible(tx, op->who, op->id, op->d);
+}
+
+/* Loads a definition who may see (see model.h). */
+enum qerr
+definition_get(struct store *s, const struct caller *who, const char *id,
+    struct definition *out)
+{
+	struct def_op op = { who, id, out };
+
+	memset(out, 0, sizeof(*out));
+	if (id == NULL || !id_valid(id))
+		return Q_NOTFOUND;
+	return store_txn(s, tx_def_get, &op);
+}
+
+/*
+ * The checks shared by create and replace: who is an admin, and the
+ * document (a missing tenant is who's) names a tenant who may see.
+ */
+static enum qerr
+admit_document(const struct caller *who, struct json_object *doc,
+    struct definition *d, struct refusal *why)
+{
+	enum qerr e;
+
+	if ((e = definition_from_json(doc, who->tenant, d, why)) != Q_OK)
+		return e;
+	if (!caller_sees_tenant(who, d->tenant)) {
+		definition_free(d);
+		why->input = IN_DOCUMENT;
+		snprintf(why->member, sizeof(why->member), "tenant");
+		snprintf(why->msg, sizeof(why->msg), "tenant must be the "
+		    "caller's own tenant");
+		return Q_INVALID;
+	}
+	return Q_OK;
+}
+
+static enum qerr
+tx_def_create(struct stx *tx, void *arg)
+{
+	struct def_op		*op = arg;
+	struct definition	*d = op->d;
 	struct buf		 v = BUF_INIT, k = BUF_INIT;
 	enum qerr		 e;
 
@@ -569,83 +675,76 @@ tx_def_add(struct stx *tx, void *arg)
 	return e;
 }
 
-/* Stores a parsed definition under a new id (written into d->id). */
+/* Creates a definition from a document (see model.h). */
 enum qerr
-definition_add(struct store *s, struct definition *d)
+definition_create(struct store *s, const struct caller *who,
+    struct json_object *doc, struct definition *out, struct refusal *why)
 {
-	enum qerr e;
+	struct def_op	op = { who, NULL, out };
+	enum qerr	e;
 
-	if ((e = id_new(d->id)) != Q_OK)
+	memset(out, 0, sizeof(*out));
+	memset(why, 0, sizeof(*why));
+	if (!caller_is_admin(who))
+		return Q_FORBIDDEN;
+	if ((e = admit_document(who, doc, out, why)) != Q_OK)
 		return e;
-	d->created = d->modified = q_seams.now();
-	return store_txn(s, tx_def_add, d);
+	if ((e = id_new(out->id)) == Q_OK) {
+		out->created = out->modified = q_seams.now();
+		e = store_txn(s, tx_def_create, &op);
+	}
+	if (e != Q_OK)
+		definition_free(out);
+	return e;
 }
 
-struct def_find {
-	const char		*id;
-	struct definition	*d;
-};
-
 static enum qerr
-tx_def_update(struct stx *tx, void *arg)
+tx_def_replace(struct stx *tx, void *arg)
 {
-	struct definition	*d = arg;
+	struct def_op		*op = arg;
+	struct definition	*d = op->d;
 	struct definition	 old;
 	struct buf		 v = BUF_INIT;
 	enum qerr		 e;
 
-	if ((e = stx_get(tx, T_DEFS, d->id, ID_LEN, &v)) != Q_OK)
-		goto out;
-	if ((e = def_decode(v.data, v.len, &old)) != Q_OK)
-		goto out;
+	if ((e = read_visible(tx, op->who, op->id, &old)) != Q_OK)
+		return e;
 	if (strcmp(old.tenant, d->tenant) != 0)
-		e = Q_NOTFOUND;		/* another tenant's id: not there */
+		e = Q_NOTFOUND;		/* the document moves it: not there */
 	d->created = old.created;
 	definition_free(&old);
 	if (e != Q_OK)
-		goto out;
-	buf_reset(&v);
+		return e;
 	def_encode(&v, d);
 	e = v.oom ? Q_NOMEM : stx_put(tx, T_DEFS, d->id, ID_LEN, v.data,
 	    v.len);
-out:
 	buf_free(&v);
 	return e;
 }
 
-/* Replaces definition id of d's tenant with d (see model.h). */
+/* Replaces a definition by a document (see model.h). */
 enum qerr
-definition_update(struct store *s, const char *id, struct definition *d)
+definition_replace(struct store *s, const struct caller *who, const char *id,
+    struct json_object *doc, struct definition *out, struct refusal *why)
 {
-	if (!id_valid(id))
-		return Q_NOTFOUND;
-	memcpy(d->id, id, sizeof(d->id));
-	d->modified = q_seams.now();
-	return store_txn(s, tx_def_update, d);
-}
-
-static enum qerr
-tx_def_get(struct stx *tx, void *arg)
-{
-	struct def_find	*f = arg;
-	struct buf	 v = BUF_INIT;
-	enum qerr	 e;
-
-	if ((e = stx_get(tx, T_DEFS, f->id, ID_LEN, &v)) == Q_OK)
-		e = def_decode(v.data, v.len, f->d);
-	buf_free(&v);
-	return e;
-}
-
-enum qerr
-definition_get(struct store *s, const char *id, struct definition *out)
-{
-	struct def_find f = { id, out };
+	struct def_op	op = { who, id, out };
+	enum qerr	e;
 
 	memset(out, 0, sizeof(*out));
-	if (!id_valid(id))
-		return Q_NOTFOUND;
-	return store_txn(s, tx_def_get, &f);
+	memset(why, 0, sizeof(*why));
+	if (!caller_is_admin(who))
+		return Q_FORBIDDEN;
+	/* What who may not see answers 404 before its document is read. */
+	if ((e = definition_get(s, who, id, out)) != Q_OK)
+		return e;
+	definition_free(out);
+	if ((e = admit_document(who, doc, out, why)) != Q_OK)
+		return e;
+	memcpy(out->id, id, sizeof(out->id));
+	out->modified = q_seams.now();
+	if ((e = store_txn(s, tx_def_replace, &op)) != Q_OK)
+		definition_free(out);
+	return e;
 }
 
 static int
@@ -656,20 +755,21 @@ found_any(const void *k, size_t kl, const void *v, size_t vl, void *arg)
 	(void)v;
 	(void)vl;
 	*(int *)arg = 1;
-	return 1;
+	return VISIT_STOP;
 }
 
 static enum qerr
-tx_def_rm(struct stx *tx, void *arg)
+tx_def_delete(struct stx *tx, void *arg)
 {
-	struct def_find	*f = arg;
+	struct def_op	*op = arg;
 	struct buf	 k = BUF_INIT;
 	int		 active = 0;
 	enum qerr	 e;
 
-	if ((e = tx_def_get(tx, f)) != Q_OK)
+	definition_free(op->d);
+	if ((e = read_visible(tx, op->who, op->id, op->d)) != Q_OK)
 		return e;
-	tenant_key(&k, f->d->tenant, f->id);
+	tenant_key(&k, op->d->tenant, op->id);
 	buf_addc(&k, '\0');
 	if ((e = stx_scan(tx, T_ACTIVE, k.data, k.len, NULL, 0, found_any,
 	    &active)) != Q_OK)
@@ -679,24 +779,29 @@ tx_def_rm(struct stx *tx, void *arg)
 		goto out;
 	}
 	k.len--;
-	if ((e = stx_del(tx, T_DEFS, f->id, ID_LEN)) == Q_OK)
+	if ((e = stx_del(tx, T_DEFS, op->id, ID_LEN)) == Q_OK)
 		e = stx_del(tx, T_DEFS_BY_TENANT, k.data, k.len);
 out:
 	buf_free(&k);
-	definition_free(f->d);
 	return e;
 }
 
-/* Deletes a definition; Q_EXISTS while it has an active job. */
+/* Deletes a definition (see model.h). */
 enum qerr
-definition_rm(struct store *s, const char *id)
+definition_delete(struct store *s, const struct caller *who, const char *id)
 {
 	struct definition	d;
-	struct def_find		f = { id, &d };
+	struct def_op		op = { who, id, &d };
+	enum qerr		e;
 
-	if (!id_valid(id))
+	memset(&d, 0, sizeof(d));
+	if (!caller_is_admin(who))
+		return Q_FORBIDDEN;
+	if (id == NULL || !id_valid(id))
 		return Q_NOTFOUND;
-	return store_txn(s, tx_def_rm, &f);
+	e = store_txn(s, tx_def_delete, &op);
+	definition_free(&d);
+	return e;
 }
 
 struct def_listing {
@@ -742,9 +847,9 @@ scan_def_tenant(const void *k, size_t kl, const void *v, size_t vl,
 }
 
 struct def_list_args {
-	const char	*tenant;
-	definition_cb	 cb;
-	void		*arg;
+	const struct caller	*who;
+	definition_cb		 cb;
+	void			*arg;
 };
 
 static enum qerr
@@ -755,9 +860,9 @@ tx_def_list(struct stx *tx, void *arg)
 	struct buf		 p = BUF_INIT;
 	enum qerr		 e;
 
-	if (a->tenant == NULL)
+	if (a->who->tenant[0] == '\0')	/* the system, of every tenant */
 		return stx_scan(tx, T_DEFS, "", 0, NULL, 0, scan_def_all, &l);
-	buf_adds(&p, a->tenant);
+	buf_adds(&p, a->who->tenant);
 	buf_addc(&p, '\0');
 	l.plen = p.len;
 	e = stx_scan(tx, T_DEFS_BY_TENANT, p.data, p.len, NULL, 0,
@@ -766,12 +871,36 @@ tx_def_list(struct stx *tx, void *arg)
 	return e;
 }
 
-/* Definitions of a tenant (NULL = every tenant). */
+/* The definitions who may see (see model.h). */
 enum qerr
-definition_list(struct store *s, const char *tenant, definition_cb cb,
+definition_list(struct store *s, const struct caller *who, definition_cb cb,
     void *arg)
 {
-	struct def_list_args a = { tenant, cb, arg };
+	struct def_list_args a = { who, cb, arg };
 
+	if (who->kind != CALLER_SYSTEM && who->tenant[0] == '\0')
+		return Q_OK;
 	return store_txn(s, tx_def_list, &a);
+}
+
+/* The format of d called name (see model.h). */
+int
+definition_format(const struct definition *d, const char *name,
+    enum fmt *out)
+{
+	enum fmt	f;
+	size_t		i;
+
+	if (name == NULL) {
+		*out = d->formats[0];
+		return 0;
+	}
+	if (fmt_parse(name, &f) != 0)
+		return -1;
+	for (i = 0; i < d->nformats; i++)
+		if (d->formats[i] == f) {
+			*out = f;
+			return 0;
+		}
+	return -1;
 }

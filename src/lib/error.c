@@ -21,6 +21,9 @@ qerr_str(enum qerr e)
 	case Q_NOSPACE:		return "no space left on device";
 	case Q_BUSY:		return "busy";
 	case Q_STATE:		return "not allowed in the current state";
+	case Q_CANCELLED:	return "cancelled";
+	case Q_TRANSIENT:	return "failed for now: will be tried again";
+	case Q_TIMEOUT:		return "timed out";
 	}
 	return "unknown error";
 }

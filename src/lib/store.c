@@ -51,6 +51,13 @@ struct stx {
 	DB_TXN		*txn;
 };
 
+/* The configuration s was opened with (see store.h). */
+const struct conf *
+store_conf(const struct store *s)
+{
+	return &s->conf;
+}
+
 void
 be64_put(unsigned char out[8], uint64_t v)
 {
@@ -99,13 +106,11 @@ static volatile int	 guard_fd = -1;	/* its store's region_fd */
 static volatile int	 guard_limit;	/* its store's stall_seconds */
 static pid_t		 guard_pid;	/* the process the watchdog is in */
 
+/* Seconds on the monotonic clock, never 0. */
 static time_t
 mono_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ts.tv_sec + 1;	/* never 0 */
+	return (time_t)(mono_ms() / 1000) + 1;
 }
 
 static inline void
@@ -783,7 +788,7 @@ scan(struct store *s, DB_TXN *txn, enum table t, const void *prefix,
 		if (key.size < pl || memcmp(key.data, prefix, pl) != 0)
 			break;
 		r = fn(key.data, key.size, data.data, data.size, arg);
-		if (r == 1)
+		if (r == VISIT_STOP)
 			break;
 		if (r != 0) {
 			e = (enum qerr)r;
@@ -877,7 +882,7 @@ scan_bulk(struct store *s, enum table t, const void *prefix, size_t pl,
 				break;
 			}
 			r = fn(k, kl, v, vl, arg);
-			if (r == 1) {
+			if (r == VISIT_STOP) {
 				done = 1;
 				break;
 			}

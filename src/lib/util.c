@@ -8,6 +8,16 @@
 
 #include "quarry/util.h"
 
+/* Milliseconds on the monotonic clock (see util.h). */
+long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* RFC 3339 section 5.6, UTC with a Z. */
 void
 time_rfc3339(time_t t, char out[RFC3339_LEN])

@@ -25,7 +25,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,10 +35,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "quarry/build.h"
+#include "quarry/export.h"
 #include "quarry/format.h"
 #include "quarry/log.h"
 #include "quarry/model.h"
+#include "quarry/seams.h"
 #include "quarry/store.h"
 #include "quarry/wake.h"
 #include "sched.h"
@@ -62,6 +62,7 @@ struct slot {
 
 struct master {
 	struct conf		*c;
+	struct caller		 self;		/* the system, for the model */
 	const struct sched_opts	*o;
 	struct slot		*slots;
 	size_t			 nslots;	/* capacity */
@@ -233,57 +234,6 @@ write_pid_file(struct master *m)
 	return 0;
 }
 
-/* The temporary name build_job_file writes a job's file under. */
-static int
-tmp_path(const struct conf *c, const struct job *j, char *out, size_t len)
-{
-	char file[64];
-	int  n;
-
-	snprintf(file, sizeof(file), "%s.%s", j->id, fmt_extension(j->format));
-	if (files_path(c, file, out, len) != 0)
-		return -1;
-	n = (int)strlen(out);
-	if ((size_t)n + 5 > len)
-		return -1;
-	memcpy(out + n, ".tmp", 5);
-	return 0;
-}
-
-/*
- * Removes the partial files a killed scheduler left: "<job id>.<ext>.tmp"
- * in the files directory.  Safe at start only, under the lock, once no
- * job is running.
- */
-static void
-remove_partial_files(const struct conf *c)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 id[ID_LEN + 1], path[PATH_MAX];
-	size_t		 n;
-
-	if ((d = opendir(c->files_dir)) == NULL) {
-		qlog(LOG_WARN, "%s: %s", c->files_dir, strerror(errno));
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		n = strlen(de->d_name);
-		if (n <= ID_LEN + 5 || de->d_name[ID_LEN] != '.' ||
-		    strcmp(de->d_name + n - 4, ".tmp") != 0)
-			continue;
-		memcpy(id, de->d_name, ID_LEN);
-		id[ID_LEN] = '\0';
-		if (!id_valid(id) || files_path(c, de->d_name, path,
-		    sizeof(path)) != 0)
-			continue;
-		if (unlink(path) == 0)
-			qlog(LOG_INFO, "removed the partial file %s",
-			    de->d_name);
-	}
-	closedir(d);
-}
-
 /*
  * The worker of slot sl died holding its job without recording the
  * outcome: puts the job back to queued (or fails it once its attempts
@@ -295,7 +245,7 @@ recover_job(struct master *m, struct slot *sl, int status)
 {
 	struct store	*s;
 	struct job	 j;
-	char		 detail[256], tmp[PATH_MAX + 8];
+	char		 detail[256];
 	double		 secs = (double)(mono_ms() - sl->started) / 1000;
 	enum qerr	 e;
 
@@ -317,7 +267,7 @@ recover_job(struct master *m, struct slot *sl, int status)
 	if (e != Q_OK && e != Q_STATE)
 		qlog(LOG_ERR, "job %s: putting it back failed: %s", sl->id,
 		    qerr_str(e));
-	if (job_get(s, sl->id, &j) != Q_OK) {
+	if (job_get(s, &m->self, sl->id, &j) != Q_OK) {
 		store_close(s);
 		return;
 	}
@@ -326,7 +276,7 @@ recover_job(struct master *m, struct slot *sl, int status)
 		    j.tenant, j.state == JS_QUEUED ? "requeued" : "failed",
 		    secs, detail);
 	if (!(j.state == JS_RUNNING && j.worker_pid != (int32_t)sl->pid) &&
-	    tmp_path(m->c, &j, tmp, sizeof(tmp)) == 0 && unlink(tmp) == 0)
+	    build_discard(m->c->files_dir, j.id) > 0)
 		qlog(LOG_INFO, "job %s: removed its partial file", j.id);
 	job_free(&j);
 	store_close(s);
@@ -350,7 +300,7 @@ read_claim(struct master *m, struct slot *sl)
 	if (n == (ssize_t)sizeof(wc) && wc.id[0] == '\0') {
 		/* none due: the first waiting job is due then */
 		due = mono_ms() + ((long long)wc.not_before - (long long)
-		    time(NULL)) * 1000;
+		    q_seams.now()) * 1000;
 		if (m->next_due == 0 || due < m->next_due)
 			m->next_due = due;
 	} else if (n == (ssize_t)sizeof(wc)) {
@@ -409,13 +359,52 @@ reap(struct master *m)
 	}
 }
 
+/*
+ * Forks a child of the master (a worker or the housekeeping process).
+ * In the child, which returns 0: it dies with the master, ignores the
+ * stop signals (the master decides when it stops), and holds none of the
+ * master's descriptors; a child whose master is already gone exits with
+ * orphan_status.  In the master: the child's pid, or -1.
+ */
+static pid_t
+fork_child(struct master *m, int orphan_status)
+{
+	sigset_t	all, old;
+	pid_t		pid, master = getpid();
+	size_t		i;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	if ((pid = fork()) == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != master)
+			_exit(orphan_status);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(sig_pipe[0]);
+		close(sig_pipe[1]);
+		close(m->wake_fd);
+		close(m->lock_fd);
+		for (i = 0; i < m->nslots; i++)
+			if (m->slots[i].fd >= 0)
+				close(m->slots[i].fd);
+		return 0;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		qlog(LOG_ERR, "fork: %s", strerror(errno));
+	return pid;
+}
+
 /* Starts a worker in a free slot; it claims the oldest queued job. */
 static void
 spawn(struct master *m)
 {
 	struct slot	*sl = NULL;
-	sigset_t	 all, old;
-	pid_t		 pid, master = getpid();
+	pid_t		 pid;
 	size_t		 i;
 	int		 p[2];
 
@@ -424,32 +413,12 @@ spawn(struct master *m)
 			sl = &m->slots[i];
 	if (sl == NULL || pipe2(p, O_CLOEXEC) != 0)
 		return;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	if ((pid = fork()) == 0) {
-		/* the worker: dies with the master, ignores stop signals */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != master)
-			_exit(WX_ERROR);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGCHLD, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
+	if ((pid = fork_child(m, WX_ERROR)) == 0) {
 		close(p[0]);
-		close(sig_pipe[0]);
-		close(sig_pipe[1]);
-		close(m->wake_fd);
-		close(m->lock_fd);
-		for (i = 0; i < m->nslots; i++)
-			if (m->slots[i].fd >= 0)
-				close(m->slots[i].fd);
 		_exit(worker_run(m->c, p[1]));
 	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[1]);
 	if (pid < 0) {
-		qlog(LOG_ERR, "fork: %s", strerror(errno));
 		close(p[0]);
 		m->spawn_after = mono_ms() + RESPAWN_MS;
 		return;
@@ -598,40 +567,18 @@ start_keeper(struct master *m, int full)
 {
 	int32_t		*live;
 	size_t		 i, n = 0;
-	pid_t		 pid, master = getpid();
-	sigset_t	 all, old;
+	pid_t		 pid;
 
 	if ((live = calloc(m->nslots + 1, sizeof(*live))) == NULL)
 		return;
 	for (i = 0; i < m->nslots; i++)
 		if (m->slots[i].pid > 0)
 			live[n++] = (int32_t)m->slots[i].pid;
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	if ((pid = fork()) == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != master)
-			_exit(1);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGCHLD, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		close(sig_pipe[0]);
-		close(sig_pipe[1]);
-		close(m->wake_fd);
-		close(m->lock_fd);
-		for (i = 0; i < m->nslots; i++)
-			if (m->slots[i].fd >= 0)
-				close(m->slots[i].fd);
+	if ((pid = fork_child(m, 1)) == 0)
 		_exit(housekeep(m->c, live, n, full));
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(live);
-	if (pid < 0) {
-		qlog(LOG_ERR, "fork: %s", strerror(errno));
+	if (pid < 0)
 		return;
-	}
 	m->keeper = pid;
 	m->keeper_started = mono_ms();
 }
@@ -762,7 +709,7 @@ recover_at_start(struct master *m)
 	if (n > 0)
 		qlog(LOG_WARN, "put back %u job(s) interrupted by a previous "
 		    "scheduler", n);
-	remove_partial_files(m->c);
+	build_discard_all(m->c->files_dir);
 	return 0;
 }
 
@@ -777,6 +724,7 @@ master_run(struct conf *c, const struct sched_opts *o)
 	memset(&m, 0, sizeof(m));
 	m.c = c;
 	m.o = o;
+	caller_system(&m.self, NULL);
 	m.wake_fd = m.lock_fd = -1;
 	m.nworkers = pool_size(c);
 	if (slots_grow(&m) != 0 || signals_install() != 0) {

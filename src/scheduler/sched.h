@@ -38,16 +38,6 @@ struct sched_opts {
 	int		 grace_seconds;	/* SIGTERM: how long builds may finish */
 };
 
-/* Milliseconds on the monotonic clock, for durations and timers. */
-static inline long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Runs the scheduler until SIGTERM/SIGINT (or, draining, until the queue
  * is empty).  c is the loaded configuration, re-read on SIGHUP.  Returns

@@ -8,9 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "quarry/build.h"
+#include "quarry/export.h"
 #include "quarry/log.h"
 #include "quarry/model.h"
+#include "quarry/seams.h"
 #include "sched.h"
 
 /*
@@ -64,24 +65,12 @@ renew(void *arg, uint64_t rows, uint64_t bytes)
 static int
 report_claim(int fd, const struct job *j)
 {
-	struct worker_claim	 wc;
-	const char		*p = (const char *)&wc;
-	size_t			 left = sizeof(wc);
-	ssize_t			 n;
+	struct worker_claim wc;
 
 	memset(&wc, 0, sizeof(wc));
 	memcpy(wc.id, j->id, sizeof(wc.id));
 	wc.not_before = (long long)j->not_before;
-	while (left > 0) {
-		n = write(fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		left -= (size_t)n;
-	}
-	return 0;
+	return write_all(fd, &wc, sizeof(wc));
 }
 
 /*
@@ -125,14 +114,16 @@ static enum qerr
 build_claimed(struct store *s, const struct conf *c, const struct job *j,
     int32_t pid)
 {
+	struct caller		 self;
 	struct definition	 d;
 	struct build_result	 res;
 	struct renewal		 r;
-	char			 file[64], path[PATH_MAX], detail[600];
+	char			 file[JOB_FILE_MAX], path[PATH_MAX], detail[600];
 	long long		 t0 = mono_ms(), retention;
 	enum qerr		 e;
 
-	if ((e = definition_get(s, j->def_id, &d)) != Q_OK) {
+	caller_system(&self, NULL);
+	if ((e = definition_get(s, &self, j->def_id, &d)) != Q_OK) {
 		snprintf(detail, sizeof(detail), "definition %s: %s",
 		    j->def_id, qerr_str(e));
 		return record_failure(s, c, j, pid, detail, e != Q_NOTFOUND,
@@ -147,7 +138,7 @@ build_claimed(struct store *s, const struct conf *c, const struct job *j,
 	e = build_job_file(s, c, &d, j, renew, &r, file, &res);
 	retention = d.retention > 0 ? d.retention : c->retention_default;
 	definition_free(&d);
-	if (e == Q_STATE && r.lost) {
+	if (e == Q_CANCELLED && r.lost) {
 		qlog(LOG_INFO, "job %s tenant %s: stopped after %.3f s (no "
 		    "longer running: cancelled); partial output removed",
 		    j->id, j->tenant, (double)(mono_ms() - t0) / 1000);

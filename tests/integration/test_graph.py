@@ -322,14 +322,30 @@ class GraphJobsTest(JSONStackTestCase):
             ]
             ids = {j["id"]} | {o["id"] for o in others}
             self.assertEqual(len(ids), 4)
-            # another user of the tenant is refused too (one active job
-            # per tenant, definition, parameters, format)
+            # A 409 points at a job its caller can see (docs/http.md):
+            # another user of the tenant cannot see j, so gets a job of
+            # their own, and the same again is a 409 pointing at it ...
+            mine = self.graph_create(self.user2, def_id, params, "csv")
+            self.assertNotIn(mine["id"], ids)
             r = self.graph("POST", "exportJobs", {"definitionId": def_id,
                                                   "parameters": params},
                            self.user2)
-            self.assertEqual(r.status, 409, r)
+            err = self.assertGraphError(r, 409, code="notAllowed")
+            self.assertEqual(err["target"], mine["id"])
+            self.assertEqual(self.graph("GET", "exportJobs/" + j["id"],
+                                        token=self.user2).status, 404)
+            # ... while an admin, who sees every job of the tenant, is
+            # refused pointing at the first of them
+            r = self.graph("POST", "exportJobs", {"definitionId": def_id,
+                                                  "parameters": params},
+                           self.admin)
+            err = self.assertGraphError(r, 409, code="notAllowed")
+            self.assertIn(err["target"], (j["id"], mine["id"]))
+            self.assertEqual(self.graph("GET", "exportJobs/" + err["target"],
+                                        token=self.admin).status, 200)
+            ids.add(mine["id"])
         for i in ids:
-            self.assertEqual(self.wait_graph(self.user, i)["status"],
+            self.assertEqual(self.wait_graph(self.admin, i)["status"],
                              "succeeded")
         # finished: a new identical job may start
         j2 = self.graph_create(self.user, def_id, params, "csv")

@@ -1,7 +1,8 @@
 /*
- * enqueue: creates jobs through the library, as POST job does, and
- * nudges the scheduler; prints each new job id on a line.  A test helper
- * for tests/scheduler/run.sh (quarryctl has no job-create command).
+ * enqueue: creates jobs through the library as the system caller, as POST
+ * job does (the model nudges the scheduler); prints each new job id on a
+ * line.  A test helper for tests/scheduler/run.sh (quarryctl has no
+ * job-create command).
  *
  *	enqueue CONF DEFINITION_ID [k=v ...]
  *
@@ -11,22 +12,24 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "quarry/model.h"
-#include "quarry/params.h"
-#include "quarry/wake.h"
 
 static int
-enqueue(struct store *s, const struct definition *d, const char *kv)
+enqueue(struct store *s, const struct caller *who, const char *def_id,
+    const char *kv)
 {
-	struct json_object	*given = json_object_new_object();
-	struct buf		 canon = BUF_INIT;
+	struct export_request	 rq = { def_id, NULL, NULL, NULL };
+	struct refusal		 why;
 	struct job		 j;
-	char			 bad[128], err[512], existing[ID_LEN + 1];
-	char			 key[128];
+	char			 existing[ID_LEN + 1], key[128];
 	const char		*eq;
 	enum qerr		 e;
 	int			 rc = 1;
 
+	if ((rq.params = json_object_new_object()) == NULL)
+		return 1;
 	if (strcmp(kv, "-") != 0) {
 		if ((eq = strchr(kv, '=')) == NULL ||
 		    (size_t)(eq - kv) >= sizeof(key)) {
@@ -34,26 +37,20 @@ enqueue(struct store *s, const struct definition *d, const char *kv)
 			goto out;
 		}
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
-		json_object_object_add(given, key,
+		json_object_object_add(rq.params, key,
 		    json_object_new_string(eq + 1));
 	}
-	if (params_canonical(d, given, &canon, bad, sizeof(bad), err,
-	    sizeof(err)) != Q_OK) {
-		fprintf(stderr, "enqueue: %s\n", err);
-		goto out;
-	}
-	e = job_create(s, d, "", buf_str(&canon), d->formats[0], &j,
-	    existing);
+	e = job_create(s, who, &rq, &j, existing, &why);
 	if (e != Q_OK) {
-		fprintf(stderr, "enqueue: %s %s\n", qerr_str(e), existing);
+		fprintf(stderr, "enqueue: %s %s %s\n", qerr_str(e), why.msg,
+		    existing);
 		goto out;
 	}
 	printf("%s\n", j.id);
 	job_free(&j);
 	rc = 0;
 out:
-	json_object_put(given);
-	buf_free(&canon);
+	json_object_put(rq.params);
 	return rc;
 }
 
@@ -61,8 +58,8 @@ int
 main(int argc, char **argv)
 {
 	struct conf		 c;
+	struct caller		 who;
 	struct store		*s;
-	struct definition	 d;
 	char			 err[512];
 	int			 i, rc = 0;
 	enum qerr		 e;
@@ -79,17 +76,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "enqueue: store: %s\n", qerr_str(e));
 		return 1;
 	}
-	if ((e = definition_get(s, argv[2], &d)) != Q_OK) {
-		fprintf(stderr, "enqueue: %s: %s\n", argv[2], qerr_str(e));
-		store_close(s);
-		return 1;
-	}
+	caller_system(&who, NULL);
 	if (argc == 3)
-		rc |= enqueue(s, &d, "-");
+		rc |= enqueue(s, &who, argv[2], "-");
 	for (i = 3; i < argc; i++)
-		rc |= enqueue(s, &d, argv[i]);
-	definition_free(&d);
+		rc |= enqueue(s, &who, argv[2], argv[i]);
 	store_close(s);
-	wake_scheduler(&c);
 	return rc;
 }

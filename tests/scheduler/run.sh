@@ -119,7 +119,7 @@ retry_backoff_seconds = 1
 EOF
 ENQ=$T/enqueue
 cc -std=c11 -D_GNU_SOURCE -Iinclude -o "$ENQ" tests/scheduler/enqueue.c \
-    "$LIBQ" -ldb -ljson-c || { echo "cannot build enqueue" >&2; exit 2; }
+    "$LIBQ" -ldb -ljson-c -lzip || { echo "cannot build enqueue" >&2; exit 2; }
 "$CTL" -c "$CONF" init >/dev/null 2>&1 || { echo "init failed" >&2; exit 2; }
 gen 20000 >"$T/small.csv"
 "$CTL" -c "$CONF" dataset import --tenant acme small "$T/small.csv" ||

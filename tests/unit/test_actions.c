@@ -1,6 +1,6 @@
 /*
  * Unit tests of the actions on one job (cancel, approve, reject,
- * requeue, remove file) over a real store: each moves the job along the
+ * requeue, delete) over a real store: each moves the job along the
  * state machine and keeps the queue and the active-job key right.
  */
 #include "testutil.h"
@@ -8,17 +8,18 @@
 #include "quarry/model.h"
 #include "quarry/rec.h"
 
+#define SYS tu_system()
+
 static void
 add_def(struct tu *t, const char *tenant, int approval, struct definition *d)
 {
-	char	doc[512], field[64], err[256];
+	char	doc[512];
 
 	snprintf(doc, sizeof(doc), "{\"tenant\":\"%s\",\"name\":\"n\","
 	    "\"source\":{\"dataset\":\"x\"},\"formats\":[\"csv\"],"
+	    "\"parameters\":[{\"name\":\"x\",\"type\":\"string\"}],"
 	    "\"approval\":%s}", tenant, approval ? "true" : "false");
-	assert_int_equal(definition_parse(doc, strlen(doc), d, field,
-	    sizeof(field), err, sizeof(err)), Q_OK);
-	assert_int_equal(definition_add(t->s, d), Q_OK);
+	assert_int_equal(tu_definition(t->s, doc, d), Q_OK);
 }
 
 static void
@@ -31,28 +32,28 @@ test_cancel_frees_the_active_key(void **state)
 	enum job_state		 before;
 
 	add_def(t, "acme", 0, &d);
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &j, ex),
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL, &j, ex),
 	    Q_OK);
-	assert_int_equal(job_cancel(t->s, j.id, &got, &before), Q_OK);
+	assert_int_equal(job_cancel(t->s, SYS, j.id, &got, &before), Q_OK);
 	assert_int_equal(before, JS_QUEUED);
 	assert_int_equal(got.state, JS_CANCELLED);
 	assert_int_not_equal(got.finished, 0);
 	job_free(&got);
 	/* Nothing left to claim, and an equal job may be created again. */
 	assert_int_equal(job_claim(t->s, 1, 30, &got), Q_NOTFOUND);
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &k, ex),
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL, &k, ex),
 	    Q_OK);
 	/* Cancelling a finished job is refused. */
-	assert_int_equal(job_cancel(t->s, j.id, &got, &before), Q_STATE);
+	assert_int_equal(job_cancel(t->s, SYS, j.id, &got, &before), Q_STATE);
 	job_free(&got);
 	/* A running job is cancelled; its worker's next report sees it. */
 	assert_int_equal(job_claim(t->s, 7, 30, &got), Q_OK);
 	job_free(&got);
-	assert_int_equal(job_cancel(t->s, k.id, &got, &before), Q_OK);
+	assert_int_equal(job_cancel(t->s, SYS, k.id, &got, &before), Q_OK);
 	assert_int_equal(before, JS_RUNNING);
 	job_free(&got);
 	assert_int_equal(job_progress(t->s, k.id, 7, 30, 1, 1), Q_STATE);
-	assert_int_equal(job_cancel(t->s, "AAAAAAAAAAAAAAAAAAAAAA", &got,
+	assert_int_equal(job_cancel(t->s, SYS, "AAAAAAAAAAAAAAAAAAAAAA", &got,
 	    &before), Q_NOTFOUND);
 	job_free(&j);
 	job_free(&k);
@@ -68,26 +69,26 @@ test_approve_and_reject(void **state)
 	char			 ex[ID_LEN + 1];
 
 	add_def(t, "acme", 1, &d);
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &a, ex),
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL, &a, ex),
 	    Q_OK);
 	assert_int_equal(a.state, JS_PENDING_APPROVAL);
 	/* Pending jobs are not claimed. */
 	assert_int_equal(job_claim(t->s, 1, 30, &got), Q_NOTFOUND);
-	assert_int_equal(job_approve(t->s, a.id, &got), Q_OK);
+	assert_int_equal(job_approve(t->s, SYS, a.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_QUEUED);
 	job_free(&got);
-	assert_int_equal(job_approve(t->s, a.id, &got), Q_STATE);
+	assert_int_equal(job_approve(t->s, SYS, a.id, &got), Q_STATE);
 	job_free(&got);
 	assert_int_equal(job_claim(t->s, 1, 30, &got), Q_OK);
 	assert_string_equal(got.id, a.id);
 	job_free(&got);
-	assert_int_equal(job_create(t->s, &d, "o", "{\"x\":\"1\"}", FMT_CSV,
+	assert_int_equal(tu_job(t->s, SYS, d.id, "{\"x\":\"1\"}", NULL,
 	    &b, ex), Q_OK);
-	assert_int_equal(job_reject(t->s, b.id, "not this month", &got), Q_OK);
+	assert_int_equal(job_reject(t->s, SYS, b.id, "not this month", &got), Q_OK);
 	assert_int_equal(got.state, JS_REJECTED);
 	assert_string_equal(got.detail, "not this month");
 	job_free(&got);
-	assert_int_equal(job_reject(t->s, b.id, "again", &got), Q_STATE);
+	assert_int_equal(job_reject(t->s, SYS, b.id, "again", &got), Q_STATE);
 	job_free(&got);
 	job_free(&a);
 	job_free(&b);
@@ -103,19 +104,19 @@ test_requeue_failed(void **state)
 	char			 ex[ID_LEN + 1];
 
 	add_def(t, "acme", 0, &d);
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &j, ex),
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL, &j, ex),
 	    Q_OK);
 	assert_int_equal(job_claim(t->s, 3, 30, &got), Q_OK);
 	job_free(&got);
 	assert_int_equal(job_fail(t->s, j.id, 3, "boom", 0, 3, 0), Q_OK);
 	/* Meanwhile an equal job is active: requeue would break the rule. */
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &k, ex),
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL, &k, ex),
 	    Q_OK);
-	assert_int_equal(job_requeue(t->s, j.id, &got), Q_EXISTS);
+	assert_int_equal(job_requeue(t->s, SYS, j.id, &got), Q_EXISTS);
 	job_free(&got);
-	assert_int_equal(job_cancel(t->s, k.id, &got, NULL), Q_OK);
+	assert_int_equal(job_cancel(t->s, SYS, k.id, &got, NULL), Q_OK);
 	job_free(&got);
-	assert_int_equal(job_requeue(t->s, j.id, &got), Q_OK);
+	assert_int_equal(job_requeue(t->s, SYS, j.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_QUEUED);
 	assert_int_equal(got.attempts, 0);
 	assert_string_equal(got.detail, "");
@@ -128,32 +129,53 @@ test_requeue_failed(void **state)
 	definition_free(&d);
 }
 
+/* The one delete rule: cancel what is active, delete a completed file. */
 static void
-test_remove_file(void **state)
+test_delete(void **state)
 {
 	struct tu		*t = *state;
 	struct definition	 d;
-	struct job		 j, got;
+	struct job		 j, k, got;
+	enum job_deleted	 how;
 	char			 ex[ID_LEN + 1], path[PATH_MAX];
 
 	add_def(t, "acme", 0, &d);
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &j, ex),
-	    Q_OK);
-	assert_int_equal(job_remove_file(t->s, t->conf.files_dir, j.id, &got),
-	    Q_STATE);
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL, &j, ex), Q_OK);
+	assert_int_equal(job_delete(t->s, SYS, j.id, &got, &how), Q_OK);
+	assert_int_equal(how, JOB_CANCELLED);
+	assert_int_equal(got.state, JS_CANCELLED);
 	job_free(&got);
+	/* finished without a file: nothing changes */
+	assert_int_equal(job_delete(t->s, SYS, j.id, &got, &how), Q_OK);
+	assert_int_equal(how, JOB_UNCHANGED);
+	assert_int_equal(got.state, JS_CANCELLED);
+	job_free(&got);
+	/* running: cancelled, and the build stops at its next report */
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL, &k, ex), Q_OK);
 	assert_int_equal(job_claim(t->s, 3, 30, &got), Q_OK);
+	job_free(&got);
+	assert_int_equal(job_delete(t->s, SYS, k.id, &got, &how), Q_OK);
+	assert_int_equal(how, JOB_STOPPING);
+	job_free(&got);
+	assert_int_equal(job_progress(t->s, k.id, 3, 30, 1, 1), Q_STATE);
+	job_free(&k);
+	/* completed: the file is deleted and the job expires */
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL, &k, ex), Q_OK);
+	assert_int_equal(job_claim(t->s, 4, 30, &got), Q_OK);
 	job_free(&got);
 	tu_path(path, t->conf.files_dir, "out.csv");
 	assert_int_equal(tu_write_file(path, "a\r\n"), 0);
-	assert_int_equal(job_complete(t->s, j.id, 3, "out.csv", 3, 0, 60),
+	assert_int_equal(job_complete(t->s, k.id, 4, "out.csv", 3, 0, 60),
 	    Q_OK);
-	assert_int_equal(job_remove_file(t->s, t->conf.files_dir, j.id, &got),
-	    Q_OK);
+	assert_int_equal(job_delete(t->s, SYS, k.id, &got, &how), Q_OK);
+	assert_int_equal(how, JOB_FILE_DELETED);
 	assert_int_equal(got.state, JS_EXPIRED);
 	job_free(&got);
 	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(job_delete(t->s, SYS, "AAAAAAAAAAAAAAAAAAAAAA", &got,
+	    &how), Q_NOTFOUND);
 	job_free(&j);
+	job_free(&k);
 	definition_free(&d);
 }
 
@@ -162,7 +184,7 @@ count_job(const struct job *j, void *arg)
 {
 	(void)j;
 	(*(int *)arg)++;
-	return 0;
+	return VISIT_NEXT;
 }
 
 /* A tenant name as long as an id must list its own jobs, not a def's. */
@@ -172,15 +194,19 @@ test_list_by_tenant_of_id_length(void **state)
 	struct tu		*t = *state;
 	struct definition	 d;
 	struct job		 j;
+	struct job_query	 q;
+	struct caller		 who;
 	char			 ex[ID_LEN + 1], tenant[ID_LEN];
 	int			 n = 0;
 
 	memset(tenant, 'a', ID_LEN - 1);
 	tenant[ID_LEN - 1] = '\0';
 	add_def(t, tenant, 0, &d);
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &j, ex),
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL, &j, ex),
 	    Q_OK);
-	assert_int_equal(job_list(t->s, tenant, count_job, &n), Q_OK);
+	memset(&q, 0, sizeof(q));
+	caller_system(&who, tenant);
+	assert_int_equal(job_list(t->s, &who, &q, count_job, &n), Q_OK);
 	assert_int_equal(n, 1);
 	job_free(&j);
 	definition_free(&d);
@@ -220,7 +246,8 @@ test_reads_version_1_job(void **state)
 	rec_u64(&b, 0);
 	assert_int_equal(store_txn(t->s, put_v1, &b), Q_OK);
 	buf_free(&b);
-	assert_int_equal(job_get(t->s, "VVVVVVVVVVVVVVVVVVVVVV", &j), Q_OK);
+	assert_int_equal(job_get(t->s, SYS, "VVVVVVVVVVVVVVVVVVVVVV", &j),
+	    Q_OK);
 	assert_int_equal(j.state, JS_COMPLETED);
 	assert_int_equal(j.format, FMT_TSV);
 	assert_int_equal(j.created, 101);
@@ -239,7 +266,7 @@ main(void)
 		TU_STORE_TEST(test_cancel_frees_the_active_key),
 		TU_STORE_TEST(test_approve_and_reject),
 		TU_STORE_TEST(test_requeue_failed),
-		TU_STORE_TEST(test_remove_file),
+		TU_STORE_TEST(test_delete),
 		TU_STORE_TEST(test_list_by_tenant_of_id_length),
 		TU_STORE_TEST(test_reads_version_1_job),
 	};

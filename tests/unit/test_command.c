@@ -19,10 +19,10 @@
 
 #include "testutil.h"
 
-#include "quarry/build.h"
+#include "quarry/export.h"
 #include "quarry/model.h"
 #include "quarry/params.h"
-#include "quarry/source.h"
+#include "quarry/export.h"
 
 /* Writes an executable script into the extractors directory. */
 static void
@@ -86,6 +86,7 @@ run(struct tu *t, const struct definition *d, const char *params,
     enum fmt f, progress_fn pf, void *parg, struct build_result *res,
     char **out)
 {
+	struct export_spec	 x;
 	char		 path[PATH_MAX];
 	int		 fd;
 	enum qerr	 e;
@@ -95,7 +96,10 @@ run(struct tu *t, const struct definition *d, const char *params,
 	tu_path(path, t->dir, "out");
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
-	e = build_to_fd(NULL, &t->conf, d, params, f, fd, pf, parg, res);
+	x.d = d;
+	x.params = params;
+	x.format = f;
+	e = build_to_fd(NULL, &t->conf, &x, fd, pf, parg, res);
 	close(fd);
 	if (out != NULL) {
 		fp = fopen(path, "rb");
@@ -379,8 +383,8 @@ test_exit_75_is_transient(void **state)
 	    "echo 'upstream busy, try later' >&2\nexit 75\n");
 	cmd_def(&d, "later", "[]", "[]", 0);
 	params = params_of(&d, NULL);
-	assert_int_not_equal(run(t, &d, params, FMT_CSV, NULL, NULL, &res,
-	    NULL), Q_OK);
+	assert_int_equal(run(t, &d, params, FMT_CSV, NULL, NULL, &res,
+	    NULL), Q_TRANSIENT);
 	assert_int_equal(res.retry, 1);
 	assert_non_null(strstr(res.detail, "75"));
 	assert_non_null(strstr(res.detail, "upstream busy, try later"));
@@ -503,7 +507,7 @@ test_timeout_kills_group(void **state)
 	params = params_of(&d, NULL);
 	t0 = ms();
 	assert_int_equal(run(t, &d, params, FMT_CSV, NULL, NULL, &res, NULL),
-	    Q_INVALID);
+	    Q_TIMEOUT);
 	assert_true(ms() - t0 < 3000);
 	assert_non_null(strstr(res.detail, "extractor_timeout"));
 	pg = read_pid(t, "forever.pid");
@@ -531,7 +535,7 @@ test_cancel_kills_group(void **state)
 	params = params_of(&d, NULL);
 	t0 = ms();
 	assert_int_equal(run(t, &d, params, FMT_CSV, count_progress, &st,
-	    &res, NULL), Q_STATE);
+	    &res, NULL), Q_CANCELLED);
 	assert_true(ms() - t0 < 2500);
 	assert_string_equal(res.detail, "cancelled");
 	pg = read_pid(t, "forever.pid");

@@ -120,7 +120,7 @@ setup_world(void **state)
 	    "\"columns\":[\"id\",\"amount\"],\"formats\":[\"csv\"]}";
 	struct definition	 d;
 	struct token		 tok;
-	char			 field[64], err[256], csvp[PATH_MAX];
+	char			 err[256], csvp[PATH_MAX];
 	FILE			*f;
 
 	if (tu_setup_store(state) != 0)
@@ -144,8 +144,7 @@ setup_world(void **state)
 		return -1;
 	}
 	fclose(f);
-	if (definition_parse(doc, strlen(doc), &d, field, sizeof(field), err,
-	    sizeof(err)) != Q_OK || definition_add(W.t->s, &d) != Q_OK)
+	if (tu_definition(W.t->s, doc, &d) != Q_OK)
 		return -1;
 	memcpy(W.def, d.id, sizeof(W.def));
 	definition_free(&d);
@@ -445,7 +444,7 @@ send_file(const char *path, const char *extra, struct buf *out)
 	struct mem		 m;
 	struct transport	 io = { mem_read, mem_write, mem_getenv, &m, NULL };
 	struct request		 r;
-	int			 status;
+	int			 status, fd;
 
 	memset(&m, 0, sizeof(m));
 	if (use_send_file)
@@ -457,8 +456,11 @@ send_file(const char *path, const char *extra, struct buf *out)
 	else if (extra != NULL)
 		m.env[2] = extra;
 	http_request_init(&r, &io, &W.t->conf, W.t->s, PROG_FILES);
-	assert_int_equal(http_send_file(&r, path, "text/csv", "Ré port.csv"),
-	    Q_OK);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(http_send_file(&r, fd, path, "text/csv",
+	    "Ré port.csv"), Q_OK);
+	close(fd);
 	status = r.status;
 	http_request_free(&r);
 	*out = m.out;

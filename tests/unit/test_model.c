@@ -7,7 +7,19 @@
 #include "quarry/model.h"
 #include "quarry/util.h"
 
+#define SYS tu_system()
+
 static time_t	fake_now;
+
+/* The system caller of one tenant (quarryctl's --tenant). */
+static const struct caller *
+of_tenant(const char *tenant)
+{
+	static struct caller c;
+
+	caller_system(&c, tenant);
+	return &c;
+}
 
 static time_t
 fixed_clock(void)
@@ -433,7 +445,7 @@ count_defs(const struct definition *d, void *arg)
 {
 	(void)d;
 	++*(int *)arg;
-	return 0;
+	return VISIT_NEXT;
 }
 
 static void
@@ -443,20 +455,21 @@ test_definition_store(void **state)
 	struct definition	 d, got;
 	int			 n = 0;
 
-	parse_ok(spec_example, &d);
-	assert_int_equal(definition_add(t->s, &d), Q_OK);
+	assert_int_equal(tu_definition(t->s, spec_example, &d), Q_OK);
 	assert_true(id_valid(d.id));
-	assert_int_equal(definition_get(t->s, d.id, &got), Q_OK);
+	assert_int_equal(definition_get(t->s, SYS, d.id, &got), Q_OK);
 	assert_string_equal(got.name, d.name);
 	assert_int_equal(got.nfilters, 2);
 	definition_free(&got);
-	assert_int_equal(definition_list(t->s, "acme", count_defs, &n), Q_OK);
+	assert_int_equal(definition_list(t->s, of_tenant("acme"), count_defs,
+	    &n), Q_OK);
 	assert_int_equal(n, 1);
 	n = 0;
-	assert_int_equal(definition_list(t->s, "other", count_defs, &n), Q_OK);
+	assert_int_equal(definition_list(t->s, of_tenant("other"), count_defs,
+	    &n), Q_OK);
 	assert_int_equal(n, 0);
-	assert_int_equal(definition_rm(t->s, d.id), Q_OK);
-	assert_int_equal(definition_get(t->s, d.id, &got), Q_NOTFOUND);
+	assert_int_equal(definition_delete(t->s, SYS, d.id), Q_OK);
+	assert_int_equal(definition_get(t->s, SYS, d.id, &got), Q_NOTFOUND);
 	definition_free(&d);
 }
 
@@ -466,11 +479,16 @@ test_definition_store(void **state)
 static void
 stored_def(struct tu *t, int approval, struct definition *d)
 {
-	parse_ok(approval ? "{\"tenant\":\"acme\",\"name\":\"A\",\"source\":"
-	    "{\"dataset\":\"ds\"},\"approval\":true,\"formats\":[\"csv\","
-	    "\"json\"]}" : "{\"tenant\":\"acme\",\"name\":\"Q\",\"source\":"
-	    "{\"dataset\":\"ds\"},\"formats\":[\"csv\",\"json\"]}", d);
-	assert_int_equal(definition_add(t->s, d), Q_OK);
+	char doc[512];
+
+	snprintf(doc, sizeof(doc), "{\"tenant\":\"acme\",\"name\":\"%s\","
+	    "\"source\":{\"dataset\":\"ds\"},\"approval\":%s,"
+	    "\"parameters\":[{\"name\":\"a\",\"type\":\"string\"},"
+	    "{\"name\":\"k\",\"type\":\"string\"},"
+	    "{\"name\":\"n\",\"type\":\"int\"}],"
+	    "\"formats\":[\"csv\",\"json\"]}", approval ? "A" : "Q",
+	    approval ? "true" : "false");
+	assert_int_equal(tu_definition(t->s, doc, d), Q_OK);
 }
 
 static void
@@ -482,12 +500,12 @@ test_job_create_and_409(void **state)
 	char			 existing[ID_LEN + 1];
 
 	stored_def(t, 0, &d);
-	assert_int_equal(job_create(t->s, &d, "owner", "{}", FMT_CSV, &j,
-	    existing), Q_OK);
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL,
+	    &j, existing), Q_OK);
 	assert_true(id_valid(j.id));
 	assert_int_equal(j.state, JS_QUEUED);
 	assert_string_equal(existing, "");
-	assert_int_equal(job_get(t->s, j.id, &got), Q_OK);
+	assert_int_equal(job_get(t->s, SYS, j.id, &got), Q_OK);
 	assert_string_equal(got.def_id, d.id);
 	assert_string_equal(got.tenant, "acme");
 	assert_string_equal(got.params, "{}");
@@ -495,15 +513,15 @@ test_job_create_and_409(void **state)
 	job_free(&got);
 
 	/* Same definition, parameters and format: 409 naming the job. */
-	assert_int_equal(job_create(t->s, &d, "someone", "{}", FMT_CSV, &j2,
-	    existing), Q_EXISTS);
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL,
+	    &j2, existing), Q_EXISTS);
 	assert_string_equal(existing, j.id);
 	/* Other parameters or another format are other jobs. */
-	assert_int_equal(job_create(t->s, &d, "owner", "{\"a\":\"1\"}",
-	    FMT_CSV, &j2, existing), Q_OK);
+	assert_int_equal(tu_job(t->s, SYS, d.id, "{\"a\":\"1\"}", NULL,
+	    &j2, existing), Q_OK);
 	job_free(&j2);
-	assert_int_equal(job_create(t->s, &d, "owner", "{}", FMT_JSON, &j2,
-	    existing), Q_OK);
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, "json",
+	    &j2, existing), Q_OK);
 	job_free(&j2);
 
 	/* Once finished, the key is free again. */
@@ -512,14 +530,14 @@ test_job_create_and_409(void **state)
 	assert_int_equal(job_complete(t->s, j.id, 42, "f.csv", 10, 1, 60),
 	    Q_OK);
 	job_free(&got);
-	assert_int_equal(job_create(t->s, &d, "owner", "{}", FMT_CSV, &j2,
-	    existing), Q_OK);
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL,
+	    &j2, existing), Q_OK);
 	assert_string_not_equal(j2.id, j.id);
 	job_free(&j2);
 	job_free(&j);
 	/* A definition with active jobs cannot be removed. */
-	assert_int_equal(definition_rm(t->s, d.id), Q_EXISTS);
-	assert_int_equal(job_get(t->s, "not-an-id", &got), Q_NOTFOUND);
+	assert_int_equal(definition_delete(t->s, SYS, d.id), Q_EXISTS);
+	assert_int_equal(job_get(t->s, SYS, "not-an-id", &got), Q_NOTFOUND);
 	definition_free(&d);
 }
 
@@ -567,12 +585,12 @@ test_job_approval_not_queued(void **state)
 	char			 existing[ID_LEN + 1];
 
 	stored_def(t, 1, &d);
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &j,
-	    existing), Q_OK);
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL,
+	    &j, existing), Q_OK);
 	assert_int_equal(j.state, JS_PENDING_APPROVAL);
 	/* Waiting for approval is active (409) but not claimable. */
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &got,
-	    existing), Q_EXISTS);
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL,
+	    &got, existing), Q_EXISTS);
 	assert_string_equal(existing, j.id);
 	assert_int_equal(job_claim(t->s, 1, 30, &got), Q_NOTFOUND);
 	job_free(&j);
@@ -593,8 +611,8 @@ test_claim_oldest_first(void **state)
 	stored_def(t, 0, &d);
 	for (i = 0; i < 3; i++) {
 		snprintf(p, sizeof(p), "{\"n\":\"%d\"}", i);
-		assert_int_equal(job_create(t->s, &d, "o", p, FMT_CSV, &j[i],
-		    existing), Q_OK);
+		assert_int_equal(tu_job(t->s, SYS, d.id, p, NULL,
+		    &j[i], existing), Q_OK);
 	}
 	assert_true(j[0].seq < j[1].seq && j[1].seq < j[2].seq);
 	for (i = 0; i < 3; i++) {
@@ -623,22 +641,22 @@ test_progress_and_complete(void **state)
 	fake_now = 1800000000;
 	q_seams.now = fixed_clock;
 	stored_def(t, 0, &d);
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &j,
-	    existing), Q_OK);
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL,
+	    &j, existing), Q_OK);
 	assert_int_equal(job_claim(t->s, 7, 30, &got), Q_OK);
 	job_free(&got);
 	fake_now += 10;
 	assert_int_equal(job_progress(t->s, j.id, 7, 30, 500, 4096), Q_OK);
 	/* Only the claiming worker may report. */
 	assert_int_equal(job_progress(t->s, j.id, 8, 30, 1, 1), Q_STATE);
-	assert_int_equal(job_get(t->s, j.id, &got), Q_OK);
+	assert_int_equal(job_get(t->s, SYS, j.id, &got), Q_OK);
 	assert_true(got.rows == 500 && got.bytes == 4096);
 	assert_true(got.lease_until == fake_now + 30);
 	job_free(&got);
 	fake_now += 5;
 	assert_int_equal(job_complete(t->s, j.id, 7, "abc.csv", 9000, 700,
 	    3600), Q_OK);
-	assert_int_equal(job_get(t->s, j.id, &got), Q_OK);
+	assert_int_equal(job_get(t->s, SYS, j.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_COMPLETED);
 	assert_string_equal(got.file, "abc.csv");
 	assert_true(got.file_size == 9000 && got.rows == 700);
@@ -663,8 +681,8 @@ test_fail_retry_max_attempts(void **state)
 	int			 attempt;
 
 	stored_def(t, 0, &d);
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &j,
-	    existing), Q_OK);
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL,
+	    &j, existing), Q_OK);
 	/* Retryable failures requeue until max_attempts (3). */
 	for (attempt = 1; attempt <= 3; attempt++) {
 		assert_int_equal(job_claim(t->s, 9, 30, &got), Q_OK);
@@ -672,7 +690,7 @@ test_fail_retry_max_attempts(void **state)
 		job_free(&got);
 		assert_int_equal(job_fail(t->s, j.id, 9, "try later", 1, 3, 0),
 		    Q_OK);
-		assert_int_equal(job_get(t->s, j.id, &got), Q_OK);
+		assert_int_equal(job_get(t->s, SYS, j.id, &got), Q_OK);
 		assert_int_equal(got.state, attempt < 3 ? JS_QUEUED :
 		    JS_FAILED);
 		assert_string_equal(got.detail, "try later");
@@ -680,15 +698,15 @@ test_fail_retry_max_attempts(void **state)
 	}
 	assert_int_equal(job_claim(t->s, 9, 30, &got), Q_NOTFOUND);
 	/* A failed job frees the active key. */
-	assert_int_equal(job_create(t->s, &d, "o", "{}", FMT_CSV, &got,
-	    existing), Q_OK);
+	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL,
+	    &got, existing), Q_OK);
 	/* A failure that is not retryable fails at once. */
 	job_free(&j);
 	j = got;
 	assert_int_equal(job_claim(t->s, 9, 30, &got), Q_OK);
 	job_free(&got);
 	assert_int_equal(job_fail(t->s, j.id, 9, "bad data", 0, 3, 0), Q_OK);
-	assert_int_equal(job_get(t->s, j.id, &got), Q_OK);
+	assert_int_equal(job_get(t->s, SYS, j.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_FAILED);
 	assert_true(got.finished != 0);
 	job_free(&got);
@@ -708,9 +726,9 @@ test_requeue_stale(void **state)
 	fake_now = 1800000000;
 	q_seams.now = fixed_clock;
 	stored_def(t, 0, &d);
-	assert_int_equal(job_create(t->s, &d, "o", "{\"k\":\"a\"}", FMT_CSV,
+	assert_int_equal(tu_job(t->s, SYS, d.id, "{\"k\":\"a\"}", NULL,
 	    &a, existing), Q_OK);
-	assert_int_equal(job_create(t->s, &d, "o", "{\"k\":\"b\"}", FMT_CSV,
+	assert_int_equal(tu_job(t->s, SYS, d.id, "{\"k\":\"b\"}", NULL,
 	    &b, existing), Q_OK);
 	assert_int_equal(job_claim(t->s, 1, 10, &got), Q_OK);
 	job_free(&got);
@@ -723,11 +741,11 @@ test_requeue_stale(void **state)
 	fake_now += 11;
 	assert_int_equal(job_requeue_stale(t->s, 0, 3, 0, NULL, 0, &n), Q_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(job_get(t->s, a.id, &got), Q_OK);
+	assert_int_equal(job_get(t->s, SYS, a.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_QUEUED);
 	assert_int_equal(got.worker_pid, 0);
 	job_free(&got);
-	assert_int_equal(job_get(t->s, b.id, &got), Q_OK);
+	assert_int_equal(job_get(t->s, SYS, b.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_RUNNING);
 	job_free(&got);
 	/* The old worker of a can no longer report. */
@@ -735,7 +753,7 @@ test_requeue_stale(void **state)
 	/* all = every running job (the scheduler's start-up). */
 	assert_int_equal(job_requeue_stale(t->s, 1, 3, 0, NULL, 0, &n), Q_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(job_get(t->s, b.id, &got), Q_OK);
+	assert_int_equal(job_get(t->s, SYS, b.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_QUEUED);
 	job_free(&got);
 	/* Out of attempts: a stale job fails with a clear detail. */
@@ -743,7 +761,7 @@ test_requeue_stale(void **state)
 	assert_string_equal(got.id, a.id);
 	job_free(&got);
 	assert_int_equal(job_requeue_stale(t->s, 1, 2, 0, NULL, 0, &n), Q_OK);
-	assert_int_equal(job_get(t->s, a.id, &got), Q_OK);
+	assert_int_equal(job_get(t->s, SYS, a.id, &got), Q_OK);
 	assert_int_equal(got.state, JS_FAILED);
 	assert_non_null(strstr(got.detail, "maximum number of attempts"));
 	job_free(&got);
@@ -765,7 +783,7 @@ collect_job(const struct job *j, void *arg)
 	if (l->n < 8)
 		memcpy(l->ids[l->n], j->id, ID_LEN + 1);
 	l->n++;
-	return 0;
+	return VISIT_NEXT;
 }
 
 static void
@@ -774,6 +792,7 @@ test_list_newest_first(void **state)
 	struct tu		*t = *state;
 	struct definition	 d, d2;
 	struct job		 j[5], other;
+	struct job_query	 q;
 	struct listed		 l;
 	char			 existing[ID_LEN + 1], p[32];
 	int			 i;
@@ -782,36 +801,41 @@ test_list_newest_first(void **state)
 	stored_def(t, 0, &d2);
 	for (i = 0; i < 5; i++) {
 		snprintf(p, sizeof(p), "{\"n\":\"%d\"}", i);
-		assert_int_equal(job_create(t->s, &d, "o", p, FMT_CSV, &j[i],
-		    existing), Q_OK);
+		assert_int_equal(tu_job(t->s, SYS, d.id, p, NULL,
+		    &j[i], existing), Q_OK);
 		if (i == 2) {
-			assert_int_equal(job_create(t->s, &d2, "o", p,
-			    FMT_CSV, &other, existing), Q_OK);
+			assert_int_equal(tu_job(t->s, SYS, d2.id, p, NULL,
+			    &other, existing), Q_OK);
 			job_free(&other);
 		}
 	}
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(job_list_by_def(t->s, d.id, 0, collect_job, &l),
-	    Q_OK);
+	memset(&q, 0, sizeof(q));
+	q.def_id = d.id;
+	assert_int_equal(job_list(t->s, SYS, &q, collect_job, &l), Q_OK);
 	assert_int_equal(l.n, 5);
 	for (i = 0; i < 5; i++)
 		assert_string_equal(l.ids[i], j[4 - i].id);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(job_list_by_def(t->s, d.id, 3, collect_job, &l),
-	    Q_OK);
+	q.limit = 3;
+	assert_int_equal(job_list(t->s, SYS, &q, collect_job, &l), Q_OK);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.ids[0], j[4].id);
 	assert_string_equal(l.ids[2], j[2].id);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(job_list_by_def(t->s, d2.id, 0, collect_job, &l),
-	    Q_OK);
+	q.def_id = d2.id;
+	q.limit = 0;
+	assert_int_equal(job_list(t->s, SYS, &q, collect_job, &l), Q_OK);
 	assert_int_equal(l.n, 1);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(job_list(t->s, "acme", collect_job, &l), Q_OK);
+	memset(&q, 0, sizeof(q));
+	assert_int_equal(job_list(t->s, of_tenant("acme"), &q, collect_job,
+	    &l), Q_OK);
 	assert_int_equal(l.n, 6);
 	assert_string_equal(l.ids[0], j[4].id);
 	memset(&l, 0, sizeof(l));
-	assert_int_equal(job_list(t->s, "other", collect_job, &l), Q_OK);
+	assert_int_equal(job_list(t->s, of_tenant("other"), &q, collect_job,
+	    &l), Q_OK);
 	assert_int_equal(l.n, 0);
 	for (i = 0; i < 5; i++)
 		job_free(&j[i]);

@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include "quarry/jsonutil.h"
+#include "quarry/export.h"
 #include "quarry/params.h"
 
 static void

@@ -10,9 +10,9 @@
 
 #include "testutil.h"
 
-#include "quarry/build.h"
+#include "quarry/export.h"
 #include "quarry/model.h"
-#include "quarry/source.h"
+#include "quarry/export.h"
 
 static const char def_doc[] =
     "{\"tenant\":\"acme\",\"name\":\"P\",\"source\":{\"dataset\":\"ds\"},"
@@ -60,8 +60,8 @@ feed(struct rowpipe *p, const char *v, double secs)
 	double			 end = now_s() + secs;
 	int			 rc = 0, i;
 
-	while (rc == 0 && now_s() < end) {
-		for (i = 0; i < 64 && rc == 0; i++)
+	while (rc == VISIT_NEXT && now_s() < end) {
+		for (i = 0; i < 64 && rc == VISIT_NEXT; i++)
 			rc = rowpipe_row(fields, lens, 2, p);
 		nanosleep(&ms, NULL);
 	}
@@ -146,7 +146,7 @@ test_progress_stops(void **state)
 
 	(void)state;
 	open_pipe(&p, &d, &c, "{\"who\":\"nobody\"}");
-	assert_int_equal(feed(&p, "somebody", 5.0), 1);
+	assert_int_equal(feed(&p, "somebody", 5.0), VISIT_STOP);
 	assert_int_equal(c.n, 2);
 	assert_true(p.stopped);
 	close_pipe(&p, &d);

@@ -162,7 +162,7 @@ first_key(const void *k, size_t kl, const void *v, size_t vl, void *arg)
 	(void)kl;
 	rec_bytes(b, k, ID_LEN + 8);
 	rec_bytes(b, v, vl);
-	return 1;
+	return VISIT_STOP;
 }
 
 static enum qerr

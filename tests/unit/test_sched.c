@@ -29,14 +29,13 @@ static void
 add_def(struct tu *t, const char *tenant, const char *name,
     struct definition *d)
 {
-	char	doc[512], field[64], err[256];
+	char	doc[512];
 
 	snprintf(doc, sizeof(doc), "{\"tenant\":\"%s\",\"name\":\"%s\","
-	    "\"source\":{\"dataset\":\"x\"},\"formats\":[\"csv\"]}", tenant,
+	    "\"source\":{\"dataset\":\"x\"},\"formats\":[\"csv\"],"
+	    "\"parameters\":[{\"name\":\"n\",\"type\":\"int\"}]}", tenant,
 	    name);
-	assert_int_equal(definition_parse(doc, strlen(doc), d, field,
-	    sizeof(field), err, sizeof(err)), Q_OK);
-	assert_int_equal(definition_add(t->s, d), Q_OK);
+	assert_int_equal(tu_definition(t->s, doc, d), Q_OK);
 }
 
 /* Creates the job of d with parameter n; its id goes to id. */
@@ -47,7 +46,8 @@ add_job(struct tu *t, const struct definition *d, int n, char *id)
 	char		p[64], ex[ID_LEN + 1];
 
 	snprintf(p, sizeof(p), "{\"n\":\"%d\"}", n);
-	assert_int_equal(job_create(t->s, d, "o", p, FMT_CSV, &j, ex), Q_OK);
+	assert_int_equal(tu_job(t->s, tu_system(), d->id, p, NULL, &j, ex),
+	    Q_OK);
 	memcpy(id, j.id, ID_LEN + 1);
 	job_free(&j);
 }
@@ -95,10 +95,10 @@ test_claim_is_fair_across_tenants(void **state)
 	order[i] = '\0';
 	assert_string_equal(order, "abcabaaaa-");
 	/* Within a tenant, oldest first: alpha's first claim was its first. */
-	assert_int_equal(job_get(t->s, ids[0], &j), Q_OK);
+	assert_int_equal(job_get(t->s, tu_system(), ids[0], &j), Q_OK);
 	assert_int_equal(j.worker_pid, 100);
 	job_free(&j);
-	assert_int_equal(job_get(t->s, ids[1], &j), Q_OK);
+	assert_int_equal(job_get(t->s, tu_system(), ids[1], &j), Q_OK);
 	assert_int_equal(j.worker_pid, 103);
 	job_free(&j);
 	definition_free(&a);
@@ -140,7 +140,7 @@ test_retry_waits_its_backoff(void **state)
 	job_free(&j);
 	assert_int_equal(job_fail(t->s, a, 5, "the source said: try later",
 	    1, 3, 10), Q_OK);
-	assert_int_equal(job_get(t->s, a, &j), Q_OK);
+	assert_int_equal(job_get(t->s, tu_system(), a, &j), Q_OK);
 	assert_int_equal(j.state, JS_QUEUED);
 	assert_true(j.not_before == fake_now + 10);
 	assert_string_equal(j.detail, "the source said: try later; attempt 2 "
@@ -163,7 +163,7 @@ test_retry_waits_its_backoff(void **state)
 	job_free(&j);
 	/* The second retry waits twice as long. */
 	assert_int_equal(job_fail(t->s, a, 7, "again", 1, 3, 10), Q_OK);
-	assert_int_equal(job_get(t->s, a, &j), Q_OK);
+	assert_int_equal(job_get(t->s, tu_system(), a, &j), Q_OK);
 	assert_true(j.not_before == fake_now + 20);
 	job_free(&j);
 	fake_now += 20;
@@ -171,7 +171,7 @@ test_retry_waits_its_backoff(void **state)
 	job_free(&j);
 	/* The last attempt fails for good, with no wait. */
 	assert_int_equal(job_fail(t->s, a, 8, "still", 1, 3, 10), Q_OK);
-	assert_int_equal(job_get(t->s, a, &j), Q_OK);
+	assert_int_equal(job_get(t->s, tu_system(), a, &j), Q_OK);
 	assert_int_equal(j.state, JS_FAILED);
 	assert_string_equal(j.detail, "still");
 	assert_true(j.not_before == 0);
@@ -204,10 +204,10 @@ test_stale_spares_live_workers(void **state)
 	fake_now += 6;
 	assert_int_equal(job_requeue_stale(t->s, 0, 3, 10, live, 1, &n), Q_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(job_get(t->s, a, &j), Q_OK);
+	assert_int_equal(job_get(t->s, tu_system(), a, &j), Q_OK);
 	assert_int_equal(j.state, JS_RUNNING);
 	job_free(&j);
-	assert_int_equal(job_get(t->s, b, &j), Q_OK);
+	assert_int_equal(job_get(t->s, tu_system(), b, &j), Q_OK);
 	assert_int_equal(j.state, JS_QUEUED);
 	assert_int_equal(j.attempts, 1);
 	assert_true(j.not_before == fake_now + 10);
@@ -249,11 +249,11 @@ test_expire_due(void **state)
 	assert_int_equal(job_expire_due(t->s, t->conf.files_dir, &n), Q_OK);
 	assert_int_equal(n, 1);
 	assert_int_not_equal(access(path, F_OK), 0);
-	assert_int_equal(job_get(t->s, a, &j), Q_OK);
+	assert_int_equal(job_get(t->s, tu_system(), a, &j), Q_OK);
 	assert_int_equal(j.state, JS_EXPIRED);
 	assert_non_null(strstr(j.detail, "retention"));
 	job_free(&j);
-	assert_int_equal(job_get(t->s, b, &j), Q_OK);
+	assert_int_equal(job_get(t->s, tu_system(), b, &j), Q_OK);
 	assert_int_equal(j.state, JS_COMPLETED);
 	job_free(&j);
 	definition_free(&d);
@@ -264,7 +264,7 @@ count_job(const struct job *j, void *arg)
 {
 	(void)j;
 	(*(int *)arg)++;
-	return 0;
+	return VISIT_NEXT;
 }
 
 /*
@@ -278,6 +278,8 @@ test_purge_history(void **state)
 	struct tu		*t = *state;
 	struct definition	 d, e;
 	struct job		 j;
+	struct job_query	 q;
+	struct caller		 acme;
 	char			 ids[6][ID_LEN + 1], other[ID_LEN + 1];
 	char			 file[160], path[PATH_MAX];
 	unsigned		 n;
@@ -306,7 +308,7 @@ test_purge_history(void **state)
 	    Q_OK);
 	assert_int_equal(n, 3);
 	for (i = 0; i < 6; i++) {
-		assert_int_equal(job_get(t->s, ids[i], &j), i < 3 ?
+		assert_int_equal(job_get(t->s, tu_system(), ids[i], &j), i < 3 ?
 		    Q_NOTFOUND : Q_OK);
 		job_free(&j);
 		snprintf(file, sizeof(file), "%s.csv", ids[i]);
@@ -316,11 +318,15 @@ test_purge_history(void **state)
 	}
 	/* ...from every index too. */
 	count = 0;
-	assert_int_equal(job_list_by_def(t->s, d.id, 0, count_job, &count),
+	memset(&q, 0, sizeof(q));
+	q.def_id = d.id;
+	assert_int_equal(job_list(t->s, tu_system(), &q, count_job, &count),
 	    Q_OK);
 	assert_int_equal(count, 3);
 	count = 0;
-	assert_int_equal(job_list(t->s, "acme", count_job, &count), Q_OK);
+	q.def_id = NULL;
+	caller_system(&acme, "acme");
+	assert_int_equal(job_list(t->s, &acme, &q, count_job, &count), Q_OK);
 	assert_int_equal(count, 4);
 	/* Too recent: kept even beyond the newest. */
 	assert_int_equal(job_purge(t->s, t->conf.files_dir, 0, 1100, &n),
@@ -329,7 +335,7 @@ test_purge_history(void **state)
 	assert_int_equal(job_purge(t->s, t->conf.files_dir, 0, 1000, &n),
 	    Q_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(job_get(t->s, other, &j), Q_OK);
+	assert_int_equal(job_get(t->s, tu_system(), other, &j), Q_OK);
 	job_free(&j);
 	definition_free(&d);
 	definition_free(&e);
@@ -387,7 +393,7 @@ test_reads_version_2_job_and_old_queue(void **state)
 	assert_int_equal(store_txn(t->s, put_raw, &b), Q_OK);
 	buf_free(&b);
 	assert_int_equal(store_txn(t->s, put_legacy_queue, NULL), Q_OK);
-	assert_int_equal(job_get(t->s, "WWWWWWWWWWWWWWWWWWWWWW", &j), Q_OK);
+	assert_int_equal(job_get(t->s, tu_system(), "WWWWWWWWWWWWWWWWWWWWWW", &j), Q_OK);
 	assert_int_equal(j.state, JS_QUEUED);
 	assert_string_equal(j.name, "old name");
 	assert_int_equal(j.approved, 5);

@@ -11,7 +11,7 @@
 
 #include "testutil.h"
 
-#include "quarry/build.h"
+#include "quarry/export.h"
 #include "quarry/model.h"
 
 static void

@@ -315,7 +315,7 @@ static void
 test_scan_stop_and_error(void **state)
 {
 	struct tu		*t = *state;
-	struct seen		 seen = { BUF_INIT, 2, 0, 1 };
+	struct seen		 seen = { BUF_INIT, 2, 0, VISIT_STOP };
 	struct scan_args	 a = { "", 0, NULL, 0, &seen };
 
 	assert_int_equal(store_txn(t->s, tx_fill, NULL), Q_OK);
@@ -323,6 +323,11 @@ test_scan_stop_and_error(void **state)
 	assert_string_equal(buf_str(&seen.keys), "a|a0x|");
 	seen.ret = Q_INVALID;
 	assert_int_equal(store_txn(t->s, tx_scan, &a), Q_INVALID);
+	assert_int_equal(seen.n, 2);
+	/* Q_NOTFOUND is an error like any other, not a quiet stop. */
+	seen.n = 0;
+	seen.ret = Q_NOTFOUND;
+	assert_int_equal(store_txn(t->s, tx_scan, &a), Q_NOTFOUND);
 	assert_int_equal(seen.n, 2);
 	buf_free(&seen.keys);
 }

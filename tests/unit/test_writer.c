@@ -6,6 +6,7 @@
 
 #include "testutil.h"
 
+#include "quarry/export.h"
 #include "quarry/format.h"
 
 static char *const columns[] = { "id", "name", "note" };

@@ -24,8 +24,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <json-c/json.h>
 
 #include "quarry/config.h"
+#include "quarry/model.h"
 #include "quarry/seams.h"
 #include "quarry/store.h"
 
@@ -172,6 +174,54 @@ tu_in_child(int (*fn)(void *), void *arg)
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The system caller: an admin of every tenant (quarryctl, quarryd). */
+static inline const struct caller *
+tu_system(void)
+{
+	static struct caller c;
+
+	caller_system(&c, NULL);
+	return &c;
+}
+
+/*
+ * Stores the definition document doc (a JSON text that names its
+ * tenant) as the system; out is the stored definition.
+ */
+static inline enum qerr
+tu_definition(struct store *s, const char *doc, struct definition *out)
+{
+	struct json_object	*o = json_tokener_parse(doc);
+	struct refusal		 why;
+	enum qerr		 e;
+
+	if (o == NULL)
+		return Q_INVALID;
+	e = definition_create(s, tu_system(), o, out, &why);
+	json_object_put(o);
+	return e;
+}
+
+/*
+ * Creates a job of definition def_id for who, with parameters given as a
+ * JSON text (NULL: none) in format (NULL: the default).
+ */
+static inline enum qerr
+tu_job(struct store *s, const struct caller *who, const char *def_id,
+    const char *params, const char *format, struct job *out,
+    char existing[ID_LEN + 1])
+{
+	struct export_request	rq = { def_id, NULL, format, NULL };
+	struct refusal		why;
+	enum qerr		e;
+
+	if (params != NULL && (rq.params = json_tokener_parse(params)) == NULL)
+		return Q_INVALID;
+	e = job_create(s, who, &rq, out, existing, &why);
+	json_object_put(rq.params);
+	return e;
 }
 
 #define TU_TEST(fn)	cmocka_unit_test_setup_teardown(fn, tu_setup_dir, \

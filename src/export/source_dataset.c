@@ -1,14 +1,14 @@
 /*
- * The dataset source: rows of an imported dataset, through the row
+ * The export pipeline, stage 1: the dataset source: rows of an imported dataset, through the row
  * pipeline (filters, column selection, writer, parts, progress).
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "quarry/build.h"
-#include "quarry/source.h"
+#include "quarry/export.h"
+#include "quarry/export.h"
 
-/* Writes the rows of d's dataset through p (see source.h). */
+/* Writes the rows of d's dataset through p (see export.h). */
 enum qerr
 source_dataset(struct store *s, const struct definition *d,
     const char *params, struct rowpipe *p, struct build_result *res)
@@ -29,7 +29,7 @@ source_dataset(struct store *s, const struct definition *d,
 		goto out;
 	e = dataset_scan(s, &ds, rowpipe_row, p);
 	if (p->stopped)
-		e = Q_STATE;
+		e = Q_CANCELLED;
 	else if (e == Q_OK)
 		e = rowpipe_end(p);
 	else if (e == Q_RETRY) {

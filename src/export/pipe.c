@@ -1,5 +1,6 @@
 /*
- * The row pipeline every source writes through (see source.h): filters,
+ * The export pipeline, stage 2: the pipe every source writes through
+ * (see export.h): filters,
  * column selection, the writer, split parts and progress.
  */
 #include <errno.h>
@@ -8,23 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "quarry/build.h"
+#include "quarry/export.h"
 #include "quarry/format.h"
 #include "quarry/params.h"
-#include "quarry/source.h"
+#include "quarry/export.h"
 
 /* Source rows between two looks at the clock (a power of two). */
 #define CLOCK_EVERY	64
-
-/* Milliseconds of the monotonic clock. */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Clears p and sets where its output goes. */
 void
@@ -39,7 +30,7 @@ rowpipe_init(struct rowpipe *p, enum fmt f, int fd, uint64_t rows_per_file,
 	p->pf = pf;
 	p->parg = parg;
 	p->part_fd = -1;
-	p->last_report = now_ms();
+	p->last_report = mono_ms();
 }
 
 /* Opens the next part (or the one file) and writes its header. */
@@ -132,7 +123,7 @@ rowpipe_begin(struct rowpipe *p, const struct definition *d,
 int
 rowpipe_progress(struct rowpipe *p)
 {
-	p->last_report = now_ms();
+	p->last_report = mono_ms();
 	if (p->pf != NULL && p->pf(p->parg, p->rows, rowpipe_bytes(p)) != 0)
 		p->stopped = 1;
 	return p->stopped;
@@ -152,8 +143,8 @@ rowpipe_row(const char *const *fields, const size_t *lens, size_t n,
 	 * drop nearly every row still reports (and renews its lease).
 	 */
 	if ((++p->seen & (CLOCK_EVERY - 1)) == 0 &&
-	    now_ms() - p->last_report >= PROGRESS_MS && rowpipe_progress(p))
-		return 1;
+	    mono_ms() - p->last_report >= PROGRESS_MS && rowpipe_progress(p))
+		return VISIT_STOP;
 	if (!filters_match(&p->fs, fields, lens))
 		return 0;
 	if (p->rows_per_file > 0 && p->w.rows == p->rows_per_file &&

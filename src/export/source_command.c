@@ -1,5 +1,6 @@
 /*
- * The extractor program source (SPEC section 3; docs/extractors.md).
+ * The export pipeline, stage 1: the extractor program source (SPEC
+ * section 3; docs/extractors.md).
  *
  * An extractor is an executable file inside the configured extractors
  * directory.  It runs without a shell: execve with the definition's args,
@@ -33,7 +34,7 @@
 
 #include "quarry/buf.h"
 #include "quarry/csv.h"
-#include "quarry/source.h"
+#include "quarry/export.h"
 
 #define READ_CHUNK	(64 * 1024)
 #define TAIL_MAX	600		/* stderr bytes kept */
@@ -53,23 +54,6 @@ struct cmd_run {
 	size_t			 taillen;
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A command is a plain file name: not empty, no '/', not "." or "..". */
-static int
-command_name_ok(const char *s)
-{
-	return s[0] != '\0' && strchr(s, '/') == NULL && strcmp(s, ".") != 0 &&
-	    strcmp(s, "..") != 0;
-}
-
 /*
  * Finds the executable of command name: a regular, executable file that
  * resolves (symbolic links followed) to a path inside the extractors
@@ -83,7 +67,7 @@ resolve(const struct conf *c, const char *name, char out[PATH_MAX],
 	struct stat	 st;
 	size_t		 n;
 
-	if (!command_name_ok(name)) {
+	if (!command_name_valid(name)) {
 		snprintf(detail, dl, "extractor '%s' is not a file name in the "
 		    "extractors directory", name);
 		return Q_INVALID;
@@ -459,9 +443,9 @@ on_record(char **fields, size_t *lens, size_t n, unsigned long line,
 		return 1;
 	}
 	rc = rowpipe_row((const char *const *)fields, lens, n, r->p);
-	if (rc == 0)
+	if (rc == VISIT_NEXT)
 		return 0;
-	r->err = r->p->stopped ? Q_STATE : Q_IO;
+	r->err = r->p->stopped ? Q_CANCELLED : Q_IO;
 	return 1;
 }
 
@@ -473,14 +457,14 @@ static void
 drain_tail(struct cmd_run *r, int fd, char *chunk)
 {
 	struct pollfd	 pfd;
-	long long	 t0 = now_ms();
+	long long	 t0 = mono_ms();
 	ssize_t		 got;
 
 	if (fd < 0)
 		return;
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	while (now_ms() - t0 < 100) {
+	while (mono_ms() - t0 < 100) {
 		if (poll(&pfd, 1, 20) <= 0)
 			continue;
 		got = read(fd, chunk, READ_CHUNK);
@@ -510,10 +494,10 @@ try_reap(pid_t pid, int *status)
 static void
 kill_group(pid_t pid, int *reaped, int *status)
 {
-	long long t0 = now_ms();
+	long long t0 = mono_ms();
 
 	kill(-pid, SIGTERM);
-	while (!*reaped && now_ms() - t0 < TERM_GRACE_MS) {
+	while (!*reaped && mono_ms() - t0 < TERM_GRACE_MS) {
 		if ((*reaped = try_reap(pid, status)))
 			break;
 		usleep(10 * 1000);
@@ -557,10 +541,10 @@ exit_detail(struct cmd_run *r, int status, struct build_result *res)
 		m = sizeof(res->detail) - 1 - n;
 	memcpy(res->detail + n, tail, m);
 	res->detail[n + m] = '\0';
-	return res->retry ? Q_BUSY : Q_INVALID;
+	return res->retry ? Q_TRANSIENT : Q_INVALID;
 }
 
-/* Runs d's extractor and feeds its CSV to p (see source.h). */
+/* Runs d's extractor and feeds its CSV to p (see export.h). */
 enum qerr
 source_command(const struct conf *c, const struct definition *d,
     const char *params, struct rowpipe *p, struct build_result *res)
@@ -618,8 +602,8 @@ source_command(const struct conf *c, const struct definition *d,
 	fcntl(outp[0], F_SETFL, O_NONBLOCK);
 	fcntl(errp[0], F_SETFL, O_NONBLOCK);
 
-	deadline = now_ms() + c->extractor_timeout * 1000;
-	last_tick = now_ms();
+	deadline = mono_ms() + c->extractor_timeout * 1000;
+	last_tick = mono_ms();
 	e = Q_OK;
 	while (!stop && (outp[0] >= 0 || !reaped)) {
 		nfd = 0;
@@ -631,7 +615,7 @@ source_command(const struct conf *c, const struct definition *d,
 			pfd[nfd].fd = errp[0];
 			pfd[nfd++].events = POLLIN;
 		}
-		t = deadline - now_ms();
+		t = deadline - mono_ms();
 		/* once stdout is closed, only the exit is awaited */
 		rc = poll(pfd, (nfds_t)nfd, (int)(t < 0 ? 0 : outp[0] < 0 ?
 		    (t < 10 ? t : 10) : t < TICK_MS ? t : TICK_MS));
@@ -694,17 +678,17 @@ source_command(const struct conf *c, const struct definition *d,
 			break;
 		if (!reaped && (reaped = try_reap(pid, &status)))
 			kill(-pid, SIGKILL);	/* what it left running */
-		t = now_ms();
+		t = mono_ms();
 		if (t >= deadline) {
 			snprintf(res->detail, sizeof(res->detail), "the "
 			    "extractor ran longer than extractor_timeout (%lld "
 			    "s) and was killed", c->extractor_timeout);
-			e = Q_INVALID;
+			e = Q_TIMEOUT;
 			stop = 1;
 		} else if (t - last_tick >= TICK_MS) {
 			last_tick = t;
 			if (rowpipe_progress(p)) {
-				e = Q_STATE;
+				e = Q_CANCELLED;
 				stop = 1;
 			}
 		}

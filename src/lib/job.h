@@ -1,0 +1,74 @@
+/*
+ * Inside the model: the job record and its transitions, shared by the
+ * files that act on jobs (jobs.c: what callers do; queue.c: the
+ * scheduler's claims and leases; sweep.c: expiry and purge).  Not part
+ * of the library's interface: programs use quarry/model.h.
+ *
+ * Record 'J' (key: id) version 1: id, tenant, def_id, owner, state,
+ * format, params, seq, created, updated, started, finished, expires,
+ * lease_until, attempts, rows, bytes, detail, file, file_size,
+ * worker_pid.  Version 2 appends name and approved (a version 1 record
+ * reads as an unnamed, never approved job); version 3 not_before (the
+ * back-off of a requeued job; older records read 0, due at once);
+ * version 4 keyed_by_owner (older records read 0: their active key is
+ * the tenant-wide one, which is the key they were written with).
+ *
+ * Indexes kept in the same transaction as the record:
+ *	T_JOBS_BY_DEF	 def_id + be64(~seq)			newest first
+ *	T_JOBS_BY_TENANT tenant NUL be64(~seq)			newest first
+ *	T_QUEUE		 be64(seq) -> id be64(not_before) tenant	queued,
+ *			 oldest first (an entry of id alone, written before
+ *			 not_before existed, is read through its job record)
+ *	T_ACTIVE	 tenant NUL def NUL fmt NUL params [NUL owner]
+ *			 -> id, while active; the owner part only for a
+ *			 user's job (keyed_by_owner)
+ */
+#ifndef QUARRY_LIB_JOB_H
+#define QUARRY_LIB_JOB_H
+
+#include "quarry/model.h"
+#include "quarry/rec.h"
+
+#define JOB_INDEX_KEY_MAX	(TENANT_MAX + 9)
+
+/* The record codec. */
+void	  job_encode(struct buf *b, const struct job *j);
+enum qerr job_decode(const void *p, size_t n, struct job *j);
+
+/* Reads job id in tx; Q_NOTFOUND if absent. */
+enum qerr job_read(struct stx *tx, const char *id, struct job *j);
+/* Reads job id in tx if who may see it; Q_NOTFOUND otherwise. */
+enum qerr job_read_visible(struct stx *tx, const struct caller *who,
+	      const char *id, struct job *j);
+/* Writes j's record (not its indexes). */
+enum qerr job_write(struct stx *tx, const struct job *j);
+
+/* The keys of j's entries in T_JOBS_BY_DEF and T_JOBS_BY_TENANT. */
+size_t	 job_def_index_key(const struct job *j,
+	     unsigned char k[JOB_INDEX_KEY_MAX]);
+size_t	 job_tenant_index_key(const struct job *j,
+	     unsigned char k[JOB_INDEX_KEY_MAX]);
+
+/*
+ * Takes j's active key, under the duplicate rule of job_create: Q_EXISTS
+ * (with the active job's id in existing, if not NULL) if an equal job is
+ * active that j's key conflicts with.
+ */
+enum qerr job_active_take(struct stx *tx, const struct job *j,
+	      char existing[ID_LEN + 1]);
+/* Puts j in the queue (T_QUEUE). */
+enum qerr job_queue_put(struct stx *tx, const struct job *j);
+
+/*
+ * Moves j to state `to` with the index changes that go with it (the
+ * queue entry exists exactly while queued, the active key while active),
+ * and writes it.  Q_STATE if the state machine has no such transition.
+ */
+enum qerr job_transition(struct stx *tx, struct job *j, enum job_state to);
+/* Replaces j's detail. */
+enum qerr job_set_detail(struct job *j, const char *detail);
+
+/* Deletes file from files_dir, if it names a file there. */
+void	 job_unlink_file(const char *files_dir, const char *file);
+
+#endif

@@ -1,0 +1,431 @@
+/*
+ * The queue: the scheduler's side of jobs.  Claims (fair across tenants),
+ * leases renewed with progress, the outcome of a build (completed, or
+ * failed and maybe requeued with back-off), and the running jobs whose
+ * lease ran out put back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/job.h"
+#include "quarry/seams.h"
+
+/* One queue entry, as a claim sees it. */
+struct qentry {
+	char	 id[ID_LEN + 1];
+	char	 tenant[TENANT_MAX];
+	time_t	 not_before;
+	int	 legacy;	/* id alone: tenant and time from the record */
+};
+
+struct claim {
+	int32_t		 pid;
+	int		 lease;
+	struct job	*j;
+	struct qentry	*q;		/* the queue, oldest first */
+	size_t		 nq, capq;
+	int		 oom;
+};
+
+static int
+collect_queue(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+{
+	struct claim	*c = arg;
+	struct qentry	*q;
+	size_t		 tl;
+
+	(void)k;
+	(void)kl;
+	if (vl != ID_LEN && (vl <= ID_LEN + 8 || vl >= ID_LEN + 8 + TENANT_MAX))
+		return Q_STORE;
+	if (c->nq == c->capq) {
+		c->capq = c->capq ? c->capq * 2 : 64;
+		if ((q = realloc(c->q, c->capq * sizeof(*q))) == NULL) {
+			c->oom = 1;
+			return Q_NOMEM;
+		}
+		c->q = q;
+	}
+	q = &c->q[c->nq++];
+	memset(q, 0, sizeof(*q));
+	memcpy(q->id, v, ID_LEN);
+	if (vl == ID_LEN) {
+		q->legacy = 1;
+		return VISIT_NEXT;
+	}
+	q->not_before = (time_t)be64_get((const unsigned char *)v + ID_LEN);
+	tl = vl - ID_LEN - 8;
+	memcpy(q->tenant, (const char *)v + ID_LEN + 8, tl);
+	return VISIT_NEXT;
+}
+
+/*
+ * Chooses the job to claim: among the tenants with a due job, the first
+ * in name order after the tenant served last (wrapping round), and that
+ * tenant's oldest due job.  NULL if no job is due.
+ */
+static const struct qentry *
+choose_fair(const struct claim *c, const char *last, time_t now,
+    time_t *next)
+{
+	const struct qentry	*after = NULL, *first = NULL, *q;
+	size_t			 i;
+
+	*next = 0;
+	for (i = 0; i < c->nq; i++) {
+		q = &c->q[i];
+		if (q->not_before > now) {
+			if (*next == 0 || q->not_before < *next)
+				*next = q->not_before;
+			continue;
+		}
+		/* strict comparisons keep the oldest job of each tenant */
+		if (first == NULL || strcmp(q->tenant, first->tenant) < 0)
+			first = q;
+		if (strcmp(q->tenant, last) > 0 && (after == NULL ||
+		    strcmp(q->tenant, after->tenant) < 0))
+			after = q;
+	}
+	return after != NULL ? after : first;
+}
+
+static enum qerr
+tx_claim(struct stx *tx, void *arg)
+{
+	struct claim		*c = arg;
+	const struct qentry	*q;
+	struct buf		 last = BUF_INIT;
+	struct job		 lj;
+	char			 lastt[TENANT_MAX] = "";
+	time_t			 next;
+	size_t			 i;
+	enum qerr		 e;
+
+	job_free(c->j);		/* a retried transaction starts afresh */
+	c->j->not_before = 0;
+	c->nq = 0;
+	if ((e = stx_scan(tx, T_QUEUE, "", 0, NULL, 0, collect_queue,
+	    c)) != Q_OK)
+		return e;
+	for (i = 0; i < c->nq; i++) {
+		if (!c->q[i].legacy)
+			continue;
+		if ((e = job_read(tx, c->q[i].id, &lj)) != Q_OK)
+			return e;
+		memcpy(c->q[i].tenant, lj.tenant, sizeof(lj.tenant));
+		c->q[i].not_before = lj.not_before;
+		job_free(&lj);
+	}
+	e = stx_get(tx, T_META, "claim_tenant", 12, &last);
+	if (e == Q_OK && last.len < TENANT_MAX) {
+		memcpy(lastt, last.data, last.len);
+		lastt[last.len] = '\0';
+	}
+	buf_free(&last);
+	if (e != Q_OK && e != Q_NOTFOUND)
+		return e;
+	if ((q = choose_fair(c, lastt, q_seams.now(), &next)) == NULL) {
+		c->j->not_before = next;
+		return Q_NOTFOUND;
+	}
+	if ((e = stx_put(tx, T_META, "claim_tenant", 12, q->tenant,
+	    strlen(q->tenant))) != Q_OK)
+		return e;
+	if ((e = job_read(tx, q->id, c->j)) != Q_OK)
+		return e;
+	c->j->attempts++;
+	c->j->worker_pid = c->pid;
+	c->j->lease_until = q_seams.now() + c->lease;
+	c->j->rows = c->j->bytes = 0;
+	if (c->j->not_before != 0) {
+		/* the detail said when it would be retried: it is now */
+		c->j->not_before = 0;
+		if ((e = job_set_detail(c->j, "")) != Q_OK) {
+			job_free(c->j);
+			return e;
+		}
+	}
+	e = job_transition(tx, c->j, JS_RUNNING);
+	if (e != Q_OK)
+		job_free(c->j);
+	return e;
+}
+
+/* Claims a due queued job, fairly across tenants (see model.h). */
+enum qerr
+job_claim(struct store *s, int32_t pid, int lease_seconds, struct job *out)
+{
+	struct claim	c;
+	enum qerr	e;
+
+	memset(&c, 0, sizeof(c));
+	c.pid = pid;
+	c.lease = lease_seconds;
+	c.j = out;
+	memset(out, 0, sizeof(*out));
+	e = store_txn(s, tx_claim, &c);
+	free(c.q);
+	return e;
+}
+
+struct update {
+	const char	*id;
+	int32_t		 pid;
+	int		 lease;
+	uint64_t	 rows, bytes, size;
+	const char	*file;
+	const char	*detail;
+	int		 retry;
+	int		 max_attempts;
+	int		 backoff;
+	long long	 retention;
+	enum job_state	 result;
+};
+
+/* Reads a job that pid must own and that must still be running. */
+static enum qerr
+get_owned(struct stx *tx, const struct update *u, struct job *j)
+{
+	enum qerr e;
+
+	if ((e = job_read(tx, u->id, j)) != Q_OK)
+		return e;
+	if (j->state != JS_RUNNING || j->worker_pid != u->pid) {
+		job_free(j);
+		return Q_STATE;
+	}
+	return Q_OK;
+}
+
+static enum qerr
+tx_progress(struct stx *tx, void *arg)
+{
+	struct update	*u = arg;
+	struct job	 j;
+	enum qerr	 e;
+
+	if ((e = get_owned(tx, u, &j)) != Q_OK)
+		return e;
+	j.rows = u->rows;
+	j.bytes = u->bytes;
+	j.lease_until = q_seams.now() + u->lease;
+	e = job_write(tx, &j);
+	job_free(&j);
+	return e;
+}
+
+enum qerr
+job_progress(struct store *s, const char *id, int32_t pid, int lease,
+    uint64_t rows, uint64_t bytes)
+{
+	struct update u = { .id = id, .pid = pid, .lease = lease,
+	    .rows = rows, .bytes = bytes };
+
+	return store_txn(s, tx_progress, &u);
+}
+
+static enum qerr
+tx_complete(struct stx *tx, void *arg)
+{
+	struct update	*u = arg;
+	struct job	 j;
+	enum qerr	 e;
+
+	if ((e = get_owned(tx, u, &j)) != Q_OK)
+		return e;
+	snprintf(j.file, sizeof(j.file), "%s", u->file);
+	j.file_size = u->size;
+	j.rows = u->rows;
+	j.bytes = u->size;
+	j.lease_until = 0;
+	if ((e = job_transition(tx, &j, JS_COMPLETED)) == Q_OK) {
+		j.expires = j.finished + (time_t)u->retention;
+		e = job_write(tx, &j);
+	}
+	job_free(&j);
+	return e;
+}
+
+enum qerr
+job_complete(struct store *s, const char *id, int32_t pid, const char *file,
+    uint64_t size, uint64_t rows, long long retention)
+{
+	struct update u = { .id = id, .pid = pid, .file = file, .size = size,
+	    .rows = rows, .retention = retention };
+
+	return store_txn(s, tx_complete, &u);
+}
+
+/* The wait before the next attempt (see model.h). */
+long long
+job_backoff(int base, uint32_t attempts)
+{
+	long long	d = base, cap = base > JOB_BACKOFF_MAX ? base :
+			    JOB_BACKOFF_MAX;
+	uint32_t	i;
+
+	if (base <= 0)
+		return 0;
+	for (i = 1; i < attempts && d < cap; i++)
+		d *= 2;
+	return d < cap ? d : cap;
+}
+
+/*
+ * Fails or requeues a running job, by its attempts.  A requeued job
+ * waits job_backoff(backoff, attempts) and its detail says why and
+ * until when.
+ */
+static enum qerr
+fail_or_requeue(struct stx *tx, struct job *j, const char *detail,
+    int retry, int max_attempts, int backoff, enum job_state *result)
+{
+	char		 when[RFC3339_LEN], *d;
+	long long	 wait;
+	int		 n;
+
+	*result = retry && j->attempts < (uint32_t)max_attempts ?
+	    JS_QUEUED : JS_FAILED;
+	wait = *result == JS_QUEUED ? job_backoff(backoff, j->attempts) : 0;
+	j->not_before = wait > 0 ? q_seams.now() + (time_t)wait : 0;
+	if (wait > 0) {
+		time_rfc3339(j->not_before, when);
+		n = asprintf(&d, "%s; attempt %u of %d will start at %s",
+		    detail, j->attempts + 1, max_attempts, when);
+		if (n < 0)
+			return Q_NOMEM;
+	} else if ((d = strdup(detail)) == NULL)
+		return Q_NOMEM;
+	free(j->detail);
+	j->detail = d;
+	j->lease_until = 0;
+	j->worker_pid = 0;
+	return job_transition(tx, j, *result);
+}
+
+static enum qerr
+tx_fail(struct stx *tx, void *arg)
+{
+	struct update	*u = arg;
+	struct job	 j;
+	enum qerr	 e;
+
+	if ((e = get_owned(tx, u, &j)) != Q_OK)
+		return e;
+	e = fail_or_requeue(tx, &j, u->detail, u->retry, u->max_attempts,
+	    u->backoff, &u->result);
+	job_free(&j);
+	return e;
+}
+
+enum qerr
+job_fail(struct store *s, const char *id, int32_t pid, const char *detail,
+    int retry, int max_attempts, int backoff)
+{
+	struct update u = { .id = id, .pid = pid, .detail = detail,
+	    .retry = retry, .max_attempts = max_attempts, .backoff = backoff };
+
+	return store_txn(s, tx_fail, &u);
+}
+
+struct stale {
+	int		 all;
+	int		 max_attempts;
+	int		 backoff;
+	const int32_t	*live;
+	size_t		 nlive;
+	unsigned	 n;
+	struct buf	 ids;
+};
+
+/* True if pid is one of the caller's live workers. */
+static int
+is_live(const struct stale *st, int32_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < st->nlive; i++)
+		if (st->live[i] == pid)
+			return 1;
+	return 0;
+}
+
+static int
+collect_running(const void *k, size_t kl, const void *v, size_t vl,
+    void *arg)
+{
+	struct stale		*st = arg;
+	struct rec_reader	 r;
+	uint64_t		 state;
+
+	(void)vl;
+	if (kl != ID_LEN)
+		return VISIT_NEXT;
+	/* cheap peek: id, tenant, def, owner, then state */
+	rec_open(&r, v, vl, 'J');
+	rec_get_ref(&r, &(size_t){0});
+	rec_get_ref(&r, &(size_t){0});
+	rec_get_ref(&r, &(size_t){0});
+	rec_get_ref(&r, &(size_t){0});
+	state = rec_get_u64(&r);
+	if (!r.err && state == JS_RUNNING)
+		buf_add(&st->ids, k, ID_LEN);
+	return VISIT_NEXT;
+}
+
+static enum qerr
+tx_requeue_stale(struct stx *tx, void *arg)
+{
+	struct stale	*st = arg;
+	struct job	 j;
+	char		 id[ID_LEN + 1];
+	size_t		 i;
+	enum job_state	 result;
+	enum qerr	 e;
+
+	buf_reset(&st->ids);
+	st->n = 0;
+	if ((e = stx_scan(tx, T_JOBS, "", 0, NULL, 0, collect_running,
+	    st)) != Q_OK)
+		return e;
+	for (i = 0; i + ID_LEN <= st->ids.len; i += ID_LEN) {
+		memcpy(id, st->ids.data + i, ID_LEN);
+		id[ID_LEN] = '\0';
+		if ((e = job_read(tx, id, &j)) != Q_OK)
+			return e;
+		if ((st->all || j.lease_until < q_seams.now()) &&
+		    !is_live(st, j.worker_pid)) {
+			e = fail_or_requeue(tx, &j, "the build was "
+			    "interrupted (worker or scheduler stopped)", 1,
+			    st->max_attempts, st->backoff, &result);
+			if (e == Q_OK && result == JS_FAILED) {
+				e = job_set_detail(&j, "failed: the build was "
+				    "interrupted and the maximum number of "
+				    "attempts was reached");
+				if (e == Q_OK)
+					e = job_write(tx, &j);
+			}
+			st->n++;
+		}
+		job_free(&j);
+		if (e != Q_OK)
+			return e;
+	}
+	return Q_OK;
+}
+
+/* Puts back running jobs whose lease ran out (see model.h). */
+enum qerr
+job_requeue_stale(struct store *s, int all, int max_attempts, int backoff,
+    const int32_t *live, size_t nlive, unsigned *n)
+{
+	struct stale	st = { all, max_attempts, backoff, live, nlive, 0,
+			    BUF_INIT };
+	enum qerr	e;
+
+	e = store_txn(s, tx_requeue_stale, &st);
+	*n = st.n;
+	buf_free(&st.ids);
+	return e;
+}
