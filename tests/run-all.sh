@@ -18,8 +18,9 @@
 #
 # Every suite runs even if an earlier one failed.  Each suite ends with a
 # line "N passed, N failed"; a suite that cannot run (build failure,
-# missing runner) counts as one failure.  The last line sums them all.
-# Exits non-zero on any failure.  MAKEFLAGS_JOBS overrides -j2.
+# missing runner), ends without that line, or reports no test passed
+# counts as one failure, whatever its exit status.  The last line sums
+# them all.  Exits non-zero on any failure.  MAKEFLAGS_JOBS overrides -j2.
 
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -40,14 +41,18 @@ note() {
 }
 
 # Runs "$@" (a suite), showing its output, and adds its counts: the
-# last "N passed, N failed" line, or 1 failure if it failed without one.
+# last "N passed, N failed" line.  A suite that exits non-zero without a
+# failure counted, ends without that line (whatever its exit status),
+# leaves no exit status, or passes nothing counts as one failure: a
+# suite must show that it tested.
 suite() {
 	label=$1
 	shift
 	echo
 	echo "########## $label"
+	rm -f "$log.rc"
 	"$@" </dev/null 2>&1 | tee "$log"
-	rc=$(cat "$log.rc" 2>/dev/null || echo 0)
+	rc=$(cat "$log.rc" 2>/dev/null)
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
 		p=${line%% passed*}
@@ -57,11 +62,19 @@ suite() {
 		p=0
 		f=0
 	fi
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1
+	why=
+	if [ -z "$rc" ]; then
+		why="it left no exit status"
+	elif [ -z "$line" ]; then
+		why="it printed no summary line (exit status $rc)"
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		why="it exited with status $rc without counting a failure"
+	elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		why="it ran no test"
 	fi
-	if [ -z "$line" ] && [ "$rc" -eq 0 ]; then
-		p=1
+	if [ -n "$why" ]; then
+		f=$((f + 1))
+		note "$label: counted as failed: $why"
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))

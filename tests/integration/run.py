@@ -10,7 +10,9 @@ server of every stack: lighttpd (default), apache, proxy or cgi (also
 QUARRY_SERVER).  Prints one
 line per test, the tail of the stack's logs for each failure, and last a
 summary line "N passed, N failed" (skips are counted on the line
-before it); exits 1 on any failure.
+before it); exits 1 on any failure.  Every tests/integration/test_*.py
+is a module of the suite; a run that selects no test (a -k pattern or an
+--only that matches nothing) fails.
 Set QUARRY_KEEP_TMP=1 to keep the temporary directories.
 """
 
@@ -21,8 +23,12 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODULES = ["test_concur", "test_cgi", "test_graph", "test_osdi", "test_dialects",
-           "test_export", "test_extractors", "test_crash", "test_download"]
+
+
+def modules():
+    """Every test module of this directory, in name order."""
+    return sorted(f[:-3] for f in os.listdir(HERE)
+                  if f.startswith("test_") and f.endswith(".py"))
 
 
 class Result(unittest.TextTestResult):
@@ -105,8 +111,15 @@ def main():
     if args.patterns:
         loader.testNamePatterns = ["*%s*" % p for p in args.patterns]
     suite = unittest.TestSuite()
-    for name in args.only or MODULES:
+    for name in args.only or modules():
         suite.addTests(loader.loadTestsFromName(name))
+    if suite.countTestCases() == 0:
+        print("integration: no test selected (%s)" % (
+            ", ".join(["-k " + p for p in args.patterns] +
+                      ["--only " + o for o in args.only]) or
+            "no test module in %s" % HERE))
+        print("0 passed, 1 failed")
+        return 1
 
     t0 = time.time()
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=2,

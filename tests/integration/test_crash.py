@@ -5,6 +5,9 @@ and workers) is killed with SIGKILL several times at random moments while
 they build, each time brought back with `scripts/stack.sh start`.  In the
 end every acknowledged (201) job has completed exactly once, with a whole,
 correct file, and no partial file is left.
+
+The moments of the kills come from a random seed, printed when the test
+starts; QUARRY_CRASH_SEED=N replays a run with seed N.
 """
 
 import os
@@ -130,7 +133,10 @@ class CrashTest(StackTestCase):
                     if ": " in line)
 
     def test_kill_the_scheduler_while_jobs_run(self):
-        rnd = random.Random(os.environ.get("QUARRY_SEED", time.time_ns()))
+        seed = int(os.environ.get("QUARRY_CRASH_SEED") or time.time_ns())
+        print("\n  seed %d (replay with QUARRY_CRASH_SEED=%d)" % (seed, seed),
+              end=" ", flush=True)
+        rnd = random.Random(seed)
         jobs = {}                       # id -> (tenant, def)
         self.errors = self.hung = 0
         half = len(self.defs) // 2
