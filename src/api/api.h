@@ -65,6 +65,11 @@ enum qerr api_body(struct request *r);
  */
 enum qerr api_refused(struct request *r, enum qerr e,
 	      const struct refusal *why);
+/*
+ * DELETE of the job r->capture[0] names, by the model's one delete rule
+ * (job_delete); how says what it did.
+ */
+enum qerr api_delete_job(struct request *r, enum job_deleted *how);
 /* "no such <the dialect's job noun>" as r's message; returns e. */
 enum qerr api_no_job(struct request *r, enum qerr e);
 /*

@@ -69,18 +69,35 @@ graph_show_definition(struct request *r)
 }
 
 /*
- * Reads a definition document from the body, without the members Graph
- * adds when it shows one (so a document read may be sent back).
+ * Stores the body's definition document, without the members Graph adds
+ * when it shows one (so a document read may be sent back): a new
+ * definition (id NULL: 201 with Location) or definition id (200).
  */
 static enum qerr
-body_document(struct request *r, struct json_object **o)
+put_definition(struct request *r, const char *id)
 {
-	enum qerr e;
+	struct json_object	*o;
+	struct definition	 d;
+	struct refusal		 why;
+	enum qerr		 e;
 
-	if ((e = api_body_json(r, 1, o)) != Q_OK)
+	if ((e = api_body_json(r, 1, &o)) != Q_OK)
 		return e;
-	json_object_object_del(*o, "createdDateTime");
-	json_object_object_del(*o, "modifiedDateTime");
+	json_object_object_del(o, "createdDateTime");
+	json_object_object_del(o, "modifiedDateTime");
+	e = id == NULL ? definition_create(r->store, &r->who, o, &d, &why) :
+	    definition_replace(r->store, &r->who, id, o, &d, &why);
+	json_object_put(o);
+	if (e == Q_NOTFOUND)
+		return no_definition(r, e);
+	if (e != Q_OK)
+		return api_refused(r, e, &why);
+	if (id == NULL)
+		http_header(r, "Location", "%s" GRAPH_MOUNT "/definitions/%s",
+		    r->base, d.id);
+	json_send(r, id == NULL ? 201 : 200, GRAPH_CTYPE,
+	    graph_definition(&d));
+	definition_free(&d);
 	return Q_OK;
 }
 
@@ -88,44 +105,14 @@ body_document(struct request *r, struct json_object **o)
 enum qerr
 graph_create_definition(struct request *r)
 {
-	struct json_object	*o;
-	struct definition	 d;
-	struct refusal		 why;
-	enum qerr		 e;
-
-	if ((e = body_document(r, &o)) != Q_OK)
-		return e;
-	e = definition_create(r->store, &r->who, o, &d, &why);
-	json_object_put(o);
-	if (e != Q_OK)
-		return api_refused(r, e, &why);
-	http_header(r, "Location", "%s" GRAPH_MOUNT "/definitions/%s",
-	    r->base, d.id);
-	json_send(r, 201, GRAPH_CTYPE, graph_definition(&d));
-	definition_free(&d);
-	return Q_OK;
+	return put_definition(r, NULL);
 }
 
 /* PUT /api/v1/definitions/{id} (admin): replaces the document. */
 enum qerr
 graph_replace_definition(struct request *r)
 {
-	struct json_object	*o;
-	struct definition	 d;
-	struct refusal		 why;
-	enum qerr		 e;
-
-	if ((e = body_document(r, &o)) != Q_OK)
-		return e;
-	e = definition_replace(r->store, &r->who, r->capture[0], o, &d, &why);
-	json_object_put(o);
-	if (e == Q_NOTFOUND)
-		return no_definition(r, e);
-	if (e != Q_OK)
-		return api_refused(r, e, &why);
-	json_send(r, 200, GRAPH_CTYPE, graph_definition(&d));
-	definition_free(&d);
-	return Q_OK;
+	return put_definition(r, r->capture[0]);
 }
 
 /* DELETE /api/v1/definitions/{id} (admin): not while a job is active. */
@@ -477,14 +464,11 @@ graph_show_job(struct request *r)
 enum qerr
 graph_delete_job(struct request *r)
 {
-	struct job		j;
 	enum job_deleted	how;
 	enum qerr		e;
 
-	e = job_delete(r->store, &r->who, r->capture[0], &j, &how);
-	job_free(&j);
-	if (e != Q_OK)
-		return e == Q_NOTFOUND ? api_no_job(r, e) : e;
+	if ((e = api_delete_job(r, &how)) != Q_OK)
+		return e;
 	http_send(r, how == JOB_STOPPING ? 202 : 204, NULL);
 	return Q_OK;
 }

@@ -296,14 +296,11 @@ enum qerr
 osdi_delete_export(struct request *r)
 {
 	struct json_object	*o;
-	struct job		 j;
 	enum job_deleted	 how;
 	enum qerr		 e;
 
-	e = job_delete(r->store, &r->who, r->capture[0], &j, &how);
-	job_free(&j);
-	if (e != Q_OK)
-		return e == Q_NOTFOUND ? api_no_job(r, e) : e;
+	if ((e = api_delete_job(r, &how)) != Q_OK)
+		return e;
 	o = json_object_new_object();
 	json_object_object_add(o, "notice",
 	    json_object_new_string("This export was successfully deleted."));

@@ -88,6 +88,18 @@ api_no_job(struct request *r, enum qerr e)
 	return e;
 }
 
+/* Deletes the job r names (see api.h). */
+enum qerr
+api_delete_job(struct request *r, enum job_deleted *how)
+{
+	struct job	j;
+	enum qerr	e;
+
+	e = job_delete(r->store, &r->who, r->capture[0], &j, how);
+	job_free(&j);
+	return e == Q_NOTFOUND ? api_no_job(r, e) : e;
+}
+
 /* Sends a job's file (see api.h). */
 enum qerr
 api_download(struct request *r, const char *def_id, const char *id)

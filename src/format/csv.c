@@ -79,6 +79,29 @@ end_record(struct csv_reader *r)
 	return rc;
 }
 
+/*
+ * After a field: a separator ends the field, a line end the record.
+ * Returns 1 if c was one of them, with *rc what ending the field or the
+ * record returned (non-zero: stop); 0 if c is neither.
+ */
+static int
+field_ends(struct csv_reader *r, char c, int *rc)
+{
+	*rc = 0;
+	if (c == r->sep) {
+		if (end_field(r) != 0)
+			*rc = -1;
+		r->state = S_START;
+		return 1;
+	}
+	if (c != '\n' && c != '\r')
+		return 0;
+	r->line++;
+	if ((*rc = end_record(r)) == 0)
+		r->state = c == '\r' ? S_CR : S_START;
+	return 1;
+}
+
 /* Checks UTF-8 (RFC 3629) byte by byte; 0 if still valid. */
 static int
 utf8_step(struct csv_reader *r, unsigned char c)
@@ -147,15 +170,9 @@ csv_feed(struct csv_reader *r, const char *p, size_t n)
 			__attribute__((fallthrough));
 		case S_START:
 		case S_UNQUOTED:
-			if (c == r->sep) {
-				if (end_field(r) != 0)
-					return -1;
-				r->state = S_START;
-			} else if (c == '\n' || c == '\r') {
-				r->line++;
-				if ((rc = end_record(r)) != 0)
+			if (field_ends(r, c, &rc)) {
+				if (rc != 0)
 					return rc;
-				r->state = c == '\r' ? S_CR : S_START;
 			} else if (c == '"') {
 				if (r->state == S_UNQUOTED)
 					return fail(r, "quote inside an "
@@ -182,15 +199,9 @@ csv_feed(struct csv_reader *r, const char *p, size_t n)
 				if (add_char(r, '"') != 0)
 					return -1;
 				r->state = S_QUOTED;
-			} else if (c == r->sep) {
-				if (end_field(r) != 0)
-					return -1;
-				r->state = S_START;
-			} else if (c == '\n' || c == '\r') {
-				r->line++;
-				if ((rc = end_record(r)) != 0)
+			} else if (field_ends(r, c, &rc)) {
+				if (rc != 0)
 					return rc;
-				r->state = c == '\r' ? S_CR : S_START;
 			} else
 				return fail(r, "text after a closing quote");
 			break;

@@ -639,6 +639,18 @@ stx_del(struct stx *tx, enum table t, const void *k, size_t kl)
 	return map(tx->s, rc);
 }
 
+/* Closes a scan's cursor; the scan's own error e comes first. */
+static enum qerr
+cursor_close(struct store *s, DBC *c, enum qerr e)
+{
+	int rc;
+
+	guard_in(s);
+	rc = c->close(c);
+	guard_out();
+	return e == Q_OK && rc != 0 ? map(s, rc) : e;
+}
+
 static enum qerr
 scan(struct store *s, DB_TXN *txn, enum table t, const void *prefix,
     size_t pl, const void *start, size_t sl, scan_fn fn, void *arg,
@@ -683,12 +695,7 @@ scan(struct store *s, DB_TXN *txn, enum table t, const void *prefix,
 	}
 	if (rc != 0 && rc != DB_NOTFOUND)
 		e = map(s, rc);
-	guard_in(s);
-	rc = c->close(c);
-	guard_out();
-	if (e == Q_OK && rc != 0)
-		e = map(s, rc);
-	return e;
+	return cursor_close(s, c, e);
 }
 
 /* Calls fn for each key starting with prefix (see store.h). */
@@ -778,13 +785,8 @@ scan_bulk(struct store *s, enum table t, const void *prefix, size_t pl,
 	}
 	if (!done && e == Q_OK && rc != DB_NOTFOUND)
 		e = map(s, rc);
-	guard_in(s);
-	rc = c->close(c);
-	guard_out();
-	if (e == Q_OK && rc != 0)
-		e = map(s, rc);
 	free(data.data);
-	return e;
+	return cursor_close(s, c, e);
 }
 
 /*

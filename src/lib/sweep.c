@@ -2,6 +2,11 @@
  * The sweeps over jobs: completed jobs expire at the end of their
  * retention (their files deleted), and finished jobs beyond a
  * definition's newest ones are purged after the history period.
+ *
+ * Both run the same way (sweep_run): candidates are collected in one
+ * transaction, then each is checked again and changed in its own, so
+ * that a sweep never holds many locks and a job that changed in between
+ * is left alone; the file of a job changed is deleted once committed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,14 +16,56 @@
 
 struct sweep {
 	time_t		 now;
-	size_t		 keep;
-	long long	 history;
+	size_t		 keep;		/* purge: jobs kept per definition */
+	long long	 history;	/* purge: seconds finished jobs stay */
 	struct buf	 ids;		/* candidates, checked again one by one */
 	char		 def[ID_LEN];	/* purge: the definition being counted */
 	size_t		 pos;		/* purge: its jobs seen so far */
+	const char	*id;		/* the candidate being checked */
 	char		 file[JOB_FILE_MAX];	/* the file of the job changed */
-	int		 deleted;
+	int		 changed;
 };
+
+/*
+ * Collects candidates with collect, then runs one on each (sw->id); each
+ * one that sets sw->changed counts in *n and has sw->file deleted.
+ */
+static enum qerr
+sweep_run(struct store *s, const char *files_dir, struct sweep *sw,
+    store_fn collect, store_fn one, unsigned *n)
+{
+	char		id[ID_LEN + 1];
+	size_t		i;
+	enum qerr	e;
+
+	*n = 0;
+	sw->now = q_seams.now();
+	if ((e = store_txn(s, collect, sw)) != Q_OK)
+		goto out;
+	if (sw->ids.oom) {
+		e = Q_NOMEM;
+		goto out;
+	}
+	sw->id = id;
+	for (i = 0; i + ID_LEN <= sw->ids.len; i += ID_LEN) {
+		memcpy(id, sw->ids.data + i, ID_LEN);
+		id[ID_LEN] = '\0';
+		sw->changed = 0;
+		sw->file[0] = '\0';
+		if ((e = store_txn(s, one, sw)) != Q_OK)
+			goto out;
+		if (sw->changed) {
+			job_unlink_file(files_dir, sw->file);
+			(*n)++;
+		}
+	}
+	e = Q_OK;
+out:
+	buf_free(&sw->ids);
+	return e;
+}
+
+/* ---- expiry ---- */
 
 static int
 collect_expired(const void *k, size_t kl, const void *v, size_t vl,
@@ -44,74 +91,40 @@ tx_collect_expired(struct stx *tx, void *arg)
 	return stx_scan(tx, T_JOBS, "", 0, NULL, 0, collect_expired, sw);
 }
 
-struct expire_one {
-	struct sweep	*sw;
-	const char	*id;
-};
-
 /* Expires one job if it is still completed and past its expiry. */
 static enum qerr
 tx_expire_one(struct stx *tx, void *arg)
 {
-	struct expire_one	*x = arg;
-	struct job		 j;
-	enum qerr		 e;
+	struct sweep	*sw = arg;
+	struct job	 j;
+	enum qerr	 e;
 
-	x->sw->deleted = 0;
-	if ((e = job_read(tx, x->id, &j)) != Q_OK)
+	if ((e = job_read(tx, sw->id, &j)) != Q_OK)
 		return e == Q_NOTFOUND ? Q_OK : e;
 	if (j.state == JS_COMPLETED && j.expires != 0 &&
 	    j.expires <= q_seams.now()) {
-		snprintf(x->sw->file, sizeof(x->sw->file), "%s", j.file);
+		snprintf(sw->file, sizeof(sw->file), "%s", j.file);
 		if ((e = job_set_detail(&j, "the file expired at the end of "
 		    "its retention period")) == Q_OK &&
 		    (e = job_transition(tx, &j, JS_EXPIRED)) == Q_OK)
-			x->sw->deleted = 1;
+			sw->changed = 1;
 	}
 	job_free(&j);
 	return e;
 }
 
-/*
- * Collects the ids in one transaction, then expires each in its own, so
- * that the sweep never holds many locks; a job that changed in between
- * is left alone.
- */
+/* The retention sweep (see model.h). */
 enum qerr
 job_expire_due(struct store *s, const char *files_dir, unsigned *n)
 {
-	struct sweep		sw;
-	struct expire_one	x;
-	char			id[ID_LEN + 1];
-	size_t			i;
-	enum qerr		e;
+	struct sweep sw;
 
-	*n = 0;
 	memset(&sw, 0, sizeof(sw));
-	sw.now = q_seams.now();
-	if ((e = store_txn(s, tx_collect_expired, &sw)) != Q_OK)
-		goto out;
-	if (sw.ids.oom) {
-		e = Q_NOMEM;
-		goto out;
-	}
-	for (i = 0; i + ID_LEN <= sw.ids.len; i += ID_LEN) {
-		memcpy(id, sw.ids.data + i, ID_LEN);
-		id[ID_LEN] = '\0';
-		x.sw = &sw;
-		x.id = id;
-		if ((e = store_txn(s, tx_expire_one, &x)) != Q_OK)
-			goto out;
-		if (sw.deleted) {
-			job_unlink_file(files_dir, sw.file);
-			(*n)++;
-		}
-	}
-	e = Q_OK;
-out:
-	buf_free(&sw.ids);
-	return e;
+	return sweep_run(s, files_dir, &sw, tx_collect_expired, tx_expire_one,
+	    n);
 }
+
+/* ---- purge ---- */
 
 static int
 collect_beyond(const void *k, size_t kl, const void *v, size_t vl,
@@ -141,26 +154,19 @@ tx_collect_beyond(struct stx *tx, void *arg)
 	return stx_scan(tx, T_JOBS_BY_DEF, "", 0, NULL, 0, collect_beyond, sw);
 }
 
-struct purge_one {
-	struct sweep	*sw;
-	const char	*id;
-};
-
 /* Deletes one job and its index entries if it is finished and old. */
 static enum qerr
 tx_purge_one(struct stx *tx, void *arg)
 {
-	struct purge_one	*p = arg;
-	struct job		 j;
-	unsigned char		 ik[JOB_INDEX_KEY_MAX];
-	enum qerr		 e;
+	struct sweep	*sw = arg;
+	struct job	 j;
+	unsigned char	 ik[JOB_INDEX_KEY_MAX];
+	enum qerr	 e;
 
-	p->sw->deleted = 0;
-	p->sw->file[0] = '\0';
-	if ((e = job_read(tx, p->id, &j)) != Q_OK)
+	if ((e = job_read(tx, sw->id, &j)) != Q_OK)
 		return e == Q_NOTFOUND ? Q_OK : e;
 	if (job_state_active(j.state) || j.finished == 0 ||
-	    (long long)j.finished + p->sw->history > (long long)p->sw->now)
+	    (long long)j.finished + sw->history > (long long)sw->now)
 		goto out;
 	if ((e = stx_del(tx, T_JOBS_BY_DEF, ik, job_def_index_key(&j,
 	    ik))) != Q_OK && e != Q_NOTFOUND)
@@ -170,8 +176,8 @@ tx_purge_one(struct stx *tx, void *arg)
 		goto out;
 	if ((e = stx_del(tx, T_JOBS, j.id, ID_LEN)) != Q_OK)
 		goto out;
-	snprintf(p->sw->file, sizeof(p->sw->file), "%s", j.file);
-	p->sw->deleted = 1;
+	snprintf(sw->file, sizeof(sw->file), "%s", j.file);
+	sw->changed = 1;
 out:
 	job_free(&j);
 	return e == Q_NOTFOUND ? Q_OK : e;
@@ -182,37 +188,10 @@ enum qerr
 job_purge(struct store *s, const char *files_dir, size_t keep,
     long long history, unsigned *n)
 {
-	struct sweep		sw;
-	struct purge_one	p;
-	char			id[ID_LEN + 1];
-	size_t			i;
-	enum qerr		e;
+	struct sweep sw;
 
-	*n = 0;
 	memset(&sw, 0, sizeof(sw));
-	sw.now = q_seams.now();
 	sw.keep = keep;
 	sw.history = history;
-	if ((e = store_txn(s, tx_collect_beyond, &sw)) != Q_OK)
-		goto out;
-	if (sw.ids.oom) {
-		e = Q_NOMEM;
-		goto out;
-	}
-	p.sw = &sw;
-	p.id = id;
-	for (i = 0; i + ID_LEN <= sw.ids.len; i += ID_LEN) {
-		memcpy(id, sw.ids.data + i, ID_LEN);
-		id[ID_LEN] = '\0';
-		if ((e = store_txn(s, tx_purge_one, &p)) != Q_OK)
-			goto out;
-		if (sw.deleted) {
-			job_unlink_file(files_dir, sw.file);
-			(*n)++;
-		}
-	}
-	e = Q_OK;
-out:
-	buf_free(&sw.ids);
-	return e;
+	return sweep_run(s, files_dir, &sw, tx_collect_beyond, tx_purge_one, n);
 }
