@@ -63,9 +63,10 @@ const char *role_name(enum role r);
  * Who asks.  A token caller acts in its tenant: an admin on everything
  * there, a user on its tenant's definitions (read only) and its own jobs.
  * The system caller (quarryctl, quarryd) acts as an admin of every
- * tenant, or of one tenant when its tenant is set.
+ * tenant, or of one tenant when its tenant is set.  A zeroed caller
+ * (CALLER_NONE, one nobody authenticated) sees nothing.
  */
-enum caller_kind { CALLER_SYSTEM, CALLER_TOKEN };
+enum caller_kind { CALLER_NONE = 0, CALLER_TOKEN, CALLER_SYSTEM };
 
 /* A principal: a token's id (other kinds of identity may come). */
 #define PRINCIPAL_MAX	(ID_LEN + 1)

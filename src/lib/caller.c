@@ -34,13 +34,16 @@ caller_of_token(struct caller *c, const struct token *t)
 int
 caller_is_admin(const struct caller *c)
 {
-	return c->kind == CALLER_SYSTEM || c->role == ROLE_ADMIN;
+	return c->kind == CALLER_SYSTEM ||
+	    (c->kind == CALLER_TOKEN && c->role == ROLE_ADMIN);
 }
 
 /* True if c may see what belongs to tenant (see model.h). */
 int
 caller_sees_tenant(const struct caller *c, const char *tenant)
 {
+	if (c->kind == CALLER_NONE)
+		return 0;
 	if (c->kind == CALLER_SYSTEM && c->tenant[0] == '\0')
 		return 1;
 	return c->tenant[0] != '\0' && strcmp(c->tenant, tenant) == 0;

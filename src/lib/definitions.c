@@ -805,10 +805,11 @@ definition_delete(struct store *s, const struct caller *who, const char *id)
 }
 
 struct def_listing {
-	struct stx	*tx;
-	definition_cb	 cb;
-	void		*arg;
-	size_t		 plen;
+	struct stx		*tx;
+	const struct caller	*who;
+	definition_cb		 cb;
+	void			*arg;
+	size_t			 plen;
 };
 
 static int
@@ -822,7 +823,8 @@ scan_def_all(const void *k, size_t kl, const void *v, size_t vl, void *arg)
 	(void)kl;
 	if (def_decode(v, vl, &d) != Q_OK)
 		return Q_STORE;
-	rc = l->cb(&d, l->arg);
+	rc = caller_sees_tenant(l->who, d.tenant) ? l->cb(&d, l->arg) :
+	    VISIT_NEXT;
 	definition_free(&d);
 	return rc;
 }
@@ -856,7 +858,7 @@ static enum qerr
 tx_def_list(struct stx *tx, void *arg)
 {
 	struct def_list_args	*a = arg;
-	struct def_listing	 l = { tx, a->cb, a->arg, 0 };
+	struct def_listing	 l = { tx, a->who, a->cb, a->arg, 0 };
 	struct buf		 p = BUF_INIT;
 	enum qerr		 e;
 
@@ -878,7 +880,7 @@ definition_list(struct store *s, const struct caller *who, definition_cb cb,
 {
 	struct def_list_args a = { who, cb, arg };
 
-	if (who->kind != CALLER_SYSTEM && who->tenant[0] == '\0')
+	if (who->kind == CALLER_NONE)
 		return Q_OK;
 	return store_txn(s, tx_def_list, &a);
 }

@@ -270,7 +270,7 @@ job_list(struct store *s, const struct caller *who, const struct job_query *q,
 		if ((e = definition_get(s, who, q->def_id, &d)) != Q_OK)
 			return e;
 		definition_free(&d);
-	} else if (who->kind != CALLER_SYSTEM && who->tenant[0] == '\0')
+	} else if (who->kind == CALLER_NONE)
 		return Q_OK;
 	listing_of(who, q, &l);
 	if ((e = store_txn(s, tx_collect, &l)) != Q_OK)

@@ -370,6 +370,43 @@ test_system_caller(void **state)
 	world_free(&w);
 }
 
+/* A caller nobody authenticated (all zero) sees and may do nothing. */
+static void
+test_nobody(void **state)
+{
+	struct tu		*t = *state;
+	struct world		 w;
+	struct caller		 nobody;
+	struct definition	 got;
+	struct job		 j, g;
+	struct refusal		 why;
+	struct json_object	*doc;
+	char			 ex[ID_LEN + 1];
+	int			 n = 0;
+
+	world(t, &w);
+	memset(&nobody, 0, sizeof(nobody));
+	assert_int_equal(tu_job(t->s, &w.user, w.d.id, NULL, NULL, &j, ex),
+	    Q_OK);
+	assert_int_equal(definition_get(t->s, &nobody, w.d.id, &got),
+	    Q_NOTFOUND);
+	assert_int_equal(definition_list(t->s, &nobody, count_def, &n), Q_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(listed(t, &nobody, NULL), 0);
+	assert_int_equal(job_get(t->s, &nobody, j.id, &g), Q_NOTFOUND);
+	assert_int_equal(job_cancel(t->s, &nobody, j.id, &g, NULL),
+	    Q_NOTFOUND);
+	assert_int_equal(tu_job(t->s, &nobody, w.d.id, NULL, "json", &g, ex),
+	    Q_NOTFOUND);
+	doc = json_tokener_parse("{\"tenant\":\"acme\",\"name\":\"X\","
+	    "\"source\":{\"dataset\":\"x\"}}");
+	assert_int_equal(definition_create(t->s, &nobody, doc, &got, &why),
+	    Q_FORBIDDEN);
+	json_object_put(doc);
+	job_free(&j);
+	world_free(&w);
+}
+
 int
 main(void)
 {
@@ -381,6 +418,7 @@ main(void)
 		TU_STORE_TEST(test_decisions_are_admins),
 		TU_STORE_TEST(test_duplicate_points_at_a_visible_job),
 		TU_STORE_TEST(test_system_caller),
+		TU_STORE_TEST(test_nobody),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
