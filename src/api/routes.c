@@ -1,7 +1,9 @@
 /*
- * The route table: every URL of the API, the program that serves it, its
- * methods, its dialect and its handler.  The web server configs in
- * httpd-conf/ send each URL to the program named here.
+ * The route table, the map of the API: every URL, the program that serves
+ * it (definitions.fcgi, jobs.fcgi, the hot status.fcgi, files.fcgi), its
+ * methods, its dialect and its handler (in src/api/<dialect>.c).  The web
+ * server configs in httpd-conf/ send each URL to the program named here;
+ * a URL that reaches another program is refused.
  */
 #include "api/api.h"
 #include "dialect/dialect.h"
