@@ -461,11 +461,21 @@ apache_user() {
 	chgrp "$AGROUP" "$VARDIR" "$CONF" && chmod g+rx "$VARDIR" &&
 	    chmod g+r "$CONF" || die "cannot give $VARDIR to group $AGROUP"
 	for d in db files extractors log run; do
-		chgrp -R "$AGROUP" "$VARDIR/$d" &&
-		    chmod -R g+rwX "$VARDIR/$d" &&
-		    find "$VARDIR/$d" -type d -exec chmod g+s {} + ||
+		share_tree "$VARDIR/$d" ||
 		    die "cannot give $VARDIR/$d to group $AGROUP"
 	done
+}
+
+# Gives the tree $1 to group AGROUP: group-writable, directories setgid
+# (so what is made in them later is the group's too).  A file that
+# vanishes meanwhile (a build's temporary file, removed by a build that
+# a start is recovering) is no failure; whatever is there at the end
+# must be the group's.
+share_tree() {
+	find "$1" -exec chgrp "$AGROUP" {} + 2>/dev/null
+	find "$1" -exec chmod g+rwX {} + 2>/dev/null
+	find "$1" -type d -exec chmod g+s {} + 2>/dev/null
+	[ -z "$(find "$1" ! -group "$AGROUP" -print 2>/dev/null | head -n 1)" ]
 }
 
 # Replaces the placeholders of template $1, writing $2.

@@ -358,7 +358,7 @@ enum qerr job_list(struct store *s, const struct caller *who,
 /*
  * The actions on one job.  Each answers Q_NOTFOUND for a job who may not
  * see, and Q_STATE when the job's state does not allow it; out is the
- * job afterwards.
+ * job afterwards (empty when the action was refused).
  *
  * job_cancel: a pending, queued or running job is cancelled (a running
  * build notices at its next progress report and stops); before says the

@@ -406,8 +406,10 @@ act(struct store *s, struct action *a)
 	memset(a->out, 0, sizeof(*a->out));
 	if (a->id == NULL || !id_valid(a->id))
 		return Q_NOTFOUND;
-	if ((e = store_txn(s, tx_action, a)) != Q_OK)
+	if ((e = store_txn(s, tx_action, a)) != Q_OK) {
+		job_free(a->out);	/* nothing to show of a refused action */
 		return e;
+	}
 	if (a->file[0] != '\0')
 		job_unlink_file(store_conf(s)->files_dir, a->file);
 	wake_if_queued(s, a->out);
