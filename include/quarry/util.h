@@ -32,6 +32,14 @@ int	 id_valid(const char *s);
 /* Fills n bytes with random bits from the kernel. */
 enum qerr random_bytes(void *p, size_t n);
 
+/*
+ * Checks that s[0..n) is text Quarry takes in: strict UTF-8 (RFC 3629:
+ * no overlong form, no surrogate, nothing past U+10FFFF), without NUL
+ * and without noncharacters (U+FDD0 to U+FDEF, U+xxFFFE, U+xxFFFF).
+ * Returns n when it is, else the offset of the first byte that is not.
+ */
+size_t	 utf8_check(const char *s, size_t n);
+
 /* Tenant and dataset names: 1-32 of [a-z0-9_-], starting alphanumeric. */
 int	 name_valid(const char *s);
 

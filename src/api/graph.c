@@ -4,6 +4,7 @@
  * and approve/reject.  Which program serves each is in routes.c.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,26 @@ query_add(struct buf *b, const char *name, const char *v)
 			buf_printf(b, "%%%02X", (unsigned char)*v);
 }
 
+/*
+ * A query option: 1 with its value in v, 0 if absent, -1 (and r's error
+ * naming it) if its value cannot be read.
+ */
+static int
+query_option(struct request *r, const char *name, char *v, size_t len)
+{
+	switch (http_query(r, name, v, len)) {
+	case 0:
+		return 1;
+	case -1:
+		return 0;
+	}
+	snprintf(r->err_target, sizeof(r->err_target), "%s", name);
+	snprintf(r->err_msg, sizeof(r->err_msg), "%s is not a well-formed "
+	    "value (a bad percent escape, over %zu bytes, or not UTF-8 text)",
+	    name, len - 1);
+	return -1;
+}
+
 /* GET /api/v1/exportJobs?$top&$skiptoken&$filter */
 enum qerr
 graph_list_jobs(struct request *r)
@@ -364,6 +385,7 @@ graph_list_jobs(struct request *r)
 	const char		*q;
 	unsigned		 states = 0;
 	unsigned long long	 n;
+	int			 rc;
 	enum qerr		 e;
 
 	memset(&p, 0, sizeof(p));
@@ -389,7 +411,9 @@ graph_list_jobs(struct request *r)
 			}
 		}
 	}
-	if (http_query(r, "$top", v, sizeof(v)) == 0) {
+	if ((rc = query_option(r, "$top", v, sizeof(v))) < 0)
+		return Q_INVALID;
+	if (rc > 0) {
 		n = strtoull(v, &end, 10);
 		if (*v < '1' || *v > '9' || *end != '\0' || n > TOP_MAX) {
 			snprintf(r->err_target, sizeof(r->err_target), "$top");
@@ -399,9 +423,12 @@ graph_list_jobs(struct request *r)
 		}
 		p.top = (size_t)n;
 	}
-	if (http_query(r, "$skiptoken", v, sizeof(v)) == 0) {
+	if ((rc = query_option(r, "$skiptoken", v, sizeof(v))) < 0)
+		return Q_INVALID;
+	if (rc > 0) {
+		errno = 0;
 		n = strtoull(v, &end, 10);
-		if (*v < '1' || *v > '9' || *end != '\0') {
+		if (*v < '1' || *v > '9' || *end != '\0' || errno != 0) {
 			snprintf(r->err_target, sizeof(r->err_target),
 			    "$skiptoken");
 			snprintf(r->err_msg, sizeof(r->err_msg), "$skiptoken "
@@ -410,8 +437,8 @@ graph_list_jobs(struct request *r)
 		}
 		jq.before = n;
 	}
-	if (http_query(r, "$filter", v, sizeof(v)) == 0 &&
-	    parse_filter(r, v, def, &states) != 0)
+	if ((rc = query_option(r, "$filter", v, sizeof(v))) < 0 ||
+	    (rc > 0 && parse_filter(r, v, def, &states) != 0))
 		return Q_INVALID;
 	p.value = json_object_new_array();
 	jq.def_id = def[0] ? def : NULL;

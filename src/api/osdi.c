@@ -62,14 +62,15 @@ osdi_entry(struct request *r)
 static int
 int_param(struct request *r, const char *name, long max, long def, long *out)
 {
-	char	 v[32], *end;
+	char	 v[32], *end = v;
 	long	 n;
+	int	 rc;
 
 	*out = def;
-	if (http_query(r, name, v, sizeof(v)) != 0)
+	if ((rc = http_query(r, name, v, sizeof(v))) == -1)
 		return 0;
-	n = strtol(v, &end, 10);
-	if (*v < '1' || *v > '9' || *end != '\0' || n > max) {
+	n = rc == 0 ? strtol(v, &end, 10) : 0;
+	if (rc != 0 || *v < '1' || *v > '9' || *end != '\0' || n > max) {
 		snprintf(r->err_target, sizeof(r->err_target), "%s", name);
 		snprintf(r->err_msg, sizeof(r->err_msg), "%s must be an "
 		    "integer from 1 to %ld", name, max);

@@ -34,8 +34,13 @@ osdi_credential(const struct request *r, char *out, size_t len)
 			snprintf(out, len, "%s", h);
 		return 0;
 	}
-	if (http_query(r, "osdi-api-token", out, len) == 0 && *out != '\0')
+	switch (http_query(r, "osdi-api-token", out, len)) {
+	case 0:
+		return *out != '\0' ? 0 : -1;
+	case -2:
+		snprintf(out, len, "-");	/* matches no token */
 		return 0;
+	}
 	return -1;
 }
 

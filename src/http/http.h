@@ -123,7 +123,11 @@ const char *http_env(const struct request *r, const char *name);
  * r->body.  Q_TOOBIG over the limit, Q_INVALID if it ends early.
  */
 enum qerr http_read_body(struct request *r);
-/* The value of a query parameter, decoded into out; 0 if present. */
+/*
+ * The value of a query parameter, decoded into out: 0 if present, -1 if
+ * absent, -2 if present but not usable (a bad percent escape, a NUL,
+ * longer than len, or not UTF-8 text).
+ */
 int	 http_query(const struct request *r, const char *name, char *out,
 	     size_t len);
 

@@ -263,9 +263,15 @@ http_query(const struct request *r, const char *name, char *out, size_t len)
 		eq = memchr(p, '=', (size_t)(e - p));
 		/* Keys are compared decoded: "%24top" is "$top". */
 		if (eq != NULL && pct_decode(p, (size_t)(eq - p), key,
-		    sizeof(key), 1) == 0 && strcmp(key, name) == 0)
-			return pct_decode(eq + 1, (size_t)(e - eq - 1), out,
-			    len, 1);
+		    sizeof(key), 1) == 0 && strcmp(key, name) == 0) {
+			if (pct_decode(eq + 1, (size_t)(e - eq - 1), out, len,
+			    1) != 0 || utf8_check(out, strlen(out)) !=
+			    strlen(out)) {
+				out[0] = '\0';
+				return -2;
+			}
+			return 0;
+		}
 		p = *e ? e + 1 : e;
 	}
 	return -1;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "quarry/jsonutil.h"
+#include "quarry/util.h"
 
 /* Where the lexical check is: one level per open object or array. */
 struct lex_level {
@@ -31,6 +32,40 @@ lex_path(const struct lex_level *lv, int depth, char *out, size_t len)
 	}
 }
 
+/* The value of 4 hex digits at p, or -1. */
+static long
+hex4(const char *p)
+{
+	long	v = 0;
+	int	i;
+
+	for (i = 0; i < 4; i++) {
+		if (!isxdigit((unsigned char)p[i]))
+			return -1;
+		v = v * 16 + (isdigit((unsigned char)p[i]) ? p[i] - '0' :
+		    (tolower((unsigned char)p[i]) - 'a' + 10));
+	}
+	return v;
+}
+
+/*
+ * At an escape "\uXXXX" (n bytes left): 0 if it is no surrogate, 1 if it
+ * is the high half of a pair whose low half follows, -1 if it is a
+ * surrogate alone (which json-c would quietly replace).
+ */
+static int
+surrogate(const char *p, size_t n)
+{
+	long v = n >= 6 ? hex4(p + 2) : -1;
+
+	if (v < 0xd800 || v > 0xdfff)
+		return 0;
+	if (v >= 0xdc00 || n < 12 || p[6] != '\\' || p[7] != 'u')
+		return -1;
+	v = hex4(p + 8);
+	return v >= 0xdc00 && v <= 0xdfff ? 1 : -1;
+}
+
 /*
  * What json-c lets through but RFC 8259 or Quarry does not: the escape
  * \u0000 in a string (json-c cuts the string or key short at the NUL, so
@@ -44,7 +79,7 @@ lexical_check(const char *p, size_t n, char *where, size_t wherelen)
 {
 	struct lex_level lv[JSON_MAX_DEPTH + 1];
 	size_t		 i, kl = 0;
-	int		 in = 0, is_key = 0, depth = 0;
+	int		 in = 0, is_key = 0, depth = 0, sur;
 	char		 last = '\0';	/* last non-space outside strings */
 
 	for (i = 0; i < n; i++) {
@@ -62,6 +97,19 @@ lexical_check(const char *p, size_t n, char *where, size_t wherelen)
 						lv[depth - 1].key[kl] = '\0';
 					lex_path(lv, depth, where, wherelen);
 					return "\\u0000 in a JSON string";
+				}
+				if (p[i + 1] == 'u' && (sur = surrogate(p + i,
+				    n - i)) != 0) {
+					if (sur < 0) {
+						if (is_key)
+							lv[depth - 1].key[kl] =
+							    '\0';
+						lex_path(lv, depth, where,
+						    wherelen);
+						return "not UTF-8 text (a lone "
+						    "surrogate escape)";
+					}
+					i += 6;	/* the high half of a pair */
 				}
 				i++;	/* the escaped character */
 				continue;
@@ -112,6 +160,61 @@ lexical_check(const char *p, size_t n, char *where, size_t wherelen)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * Checks every key and string of o as text Quarry takes in (utf8_check:
+ * json-c lets overlong forms, encoded surrogates and noncharacters
+ * through).  Returns 0, or -1 with the member's path in where.
+ */
+static int
+text_check(struct json_object *o, char *where, size_t wherelen,
+    size_t used)
+{
+	struct json_object	*v;
+	const char		*s;
+	size_t			 i, n, kl;
+	int			 w;
+
+	switch (json_object_get_type(o)) {
+	case json_type_string:
+		s = json_object_get_string(o);
+		n = (size_t)json_object_get_string_len(o);
+		return utf8_check(s, n) == n ? 0 : -1;
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++) {
+			v = json_object_array_get_idx(o, i);
+			if (v == NULL || text_check(v, where, wherelen,
+			    used) == 0)
+				continue;
+			return -1;
+		}
+		return 0;
+	case json_type_object:
+		json_object_object_foreach(o, key, val) {
+			kl = strlen(key);
+			if (utf8_check(key, kl) != kl) {
+				if (where != NULL && used < wherelen)
+					where[used] = '\0';
+				return -1;
+			}
+			if (val == NULL)
+				continue;
+			if (where != NULL && used < wherelen) {
+				w = snprintf(where + used, wherelen - used,
+				    "%s%s", used ? "." : "", key);
+				if (text_check(val, where, wherelen, used +
+				    (size_t)(w > 0 ? w : 0)) != 0)
+					return -1;
+				where[used] = '\0';
+			} else if (text_check(val, NULL, 0, 0) != 0)
+				return -1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 /* Parses exactly one JSON value (RFC 8259) from p[0..n). */
@@ -169,6 +272,15 @@ json_parse_strict_at(const char *p, size_t n, struct json_object **out,
 	if (used != n) {
 		json_object_put(o);
 		snprintf(err, errlen, "malformed JSON: text after the value");
+		return Q_INVALID;
+	}
+	if (where != NULL && wherelen > 0)
+		where[0] = '\0';
+	if (text_check(o, where, where ? wherelen : 0, 0) != 0) {
+		json_object_put(o);
+		snprintf(err, errlen, "%s%snot UTF-8 text (an overlong form, a "
+		    "surrogate or a noncharacter)", where && *where ? where :
+		    "", where && *where ? ": " : "");
 		return Q_INVALID;
 	}
 	*out = o;

@@ -321,6 +321,82 @@ test_create_conflict_and_body_checks(void **state)
 	buf_free(&out);
 }
 
+/*
+ * A query option whose value cannot be read (a bad percent escape, over
+ * the length limit, not UTF-8, a number out of range) is 400 naming the
+ * option, never ignored.
+ */
+static void
+test_bad_query_options_are_400(void **state)
+{
+	static const struct { const char *query, *option; } cases[] = {
+		{ "$filter=%", "$filter" },
+		{ "$filter=%zz", "$filter" },
+		{ "$filter=status%20eq%20%27%C0%AF%27", "$filter" },
+		{ "$top=%", "$top" },
+		{ "$top=99999999999999999999999", "$top" },
+		{ "$skiptoken=%zz", "$skiptoken" },
+		{ "$skiptoken=99999999999999999999999", "$skiptoken" },
+	};
+	struct buf	out;
+	char		uri[2048], auth[TOKEN_SECRET_LEN + 16], target[64];
+	size_t		i;
+
+	(void)state;
+	snprintf(auth, sizeof(auth), "Bearer %s", W.admin);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(uri, sizeof(uri), "/api/v1/exportJobs?%s",
+		    cases[i].query);
+		if (run(PROG_JOBS, "GET", uri, auth, NULL, NULL, &out) != 400)
+			fail_msg("%s: not 400: %s", cases[i].query,
+			    buf_str(&out));
+		snprintf(target, sizeof(target), "\"target\":\"%s\"",
+		    cases[i].option);
+		if (strstr(buf_str(&out), target) == NULL)
+			fail_msg("%s: no %s in %s", cases[i].query, target,
+			    buf_str(&out));
+		buf_free(&out);
+	}
+	/* over the length limit */
+	memset(uri, 0, sizeof(uri));
+	strcpy(uri, "/api/v1/exportJobs?$filter=");
+	memset(uri + strlen(uri), 'a', 600);
+	assert_int_equal(run(PROG_JOBS, "GET", uri, auth, NULL, NULL, &out),
+	    400);
+	buf_free(&out);
+	/* OSDI's paging, likewise */
+	snprintf(uri, sizeof(uri), "/osdi/v1/exports?page=%%zz&"
+	    "osdi-api-token=%s", W.admin);
+	assert_int_equal(run(PROG_JOBS, "GET", uri, NULL, NULL, NULL, &out),
+	    400);
+	assert_non_null(strstr(buf_str(&out), "\"hint\":\"page\""));
+	buf_free(&out);
+}
+
+/*
+ * An OSDI link to a definition that is a bare scheme ("http://") is a
+ * 400, not a read past the end of the string (ASan watches this one).
+ */
+static void
+test_osdi_href_of_a_scheme_alone(void **state)
+{
+	static const char *const hrefs[] = { "http://", "https://", "http:/",
+	    "https:", "", "http://x", "/api/v1/definitions/" };
+	struct buf	out;
+	char		body[256], hdr[TOKEN_SECRET_LEN + 32];
+	size_t		i;
+
+	(void)state;
+	snprintf(hdr, sizeof(hdr), "HTTP_OSDI_API_TOKEN=%s", W.admin);
+	for (i = 0; i < sizeof(hrefs) / sizeof(hrefs[0]); i++) {
+		snprintf(body, sizeof(body), "{\"_links\":{\"osdi:resource\":"
+		    "{\"href\":\"%s\"}}}", hrefs[i]);
+		assert_int_equal(run(PROG_JOBS, "POST", "/osdi/v1/exports",
+		    NULL, body, hdr, &out), 400);
+		buf_free(&out);
+	}
+}
+
 static void
 test_body_over_limit_is_413(void **state)
 {
@@ -590,6 +666,11 @@ main(void)
 		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_create_conflict_and_body_checks, setup_world,
+		    tu_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_query_options_are_400,
+		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_osdi_href_of_a_scheme_alone, setup_world,
 		    tu_teardown),
 		cmocka_unit_test_setup_teardown(test_body_over_limit_is_413,
 		    setup_world, tu_teardown),

@@ -71,6 +71,49 @@ test_escaped_nul_names_the_member(void **state)
 	}
 }
 
+/*
+ * Text that is not strict UTF-8 is refused, naming the member: json-c
+ * alone lets overlong forms, encoded surrogates (raw or escaped) and
+ * noncharacters through.
+ */
+static void
+test_strict_utf8(void **state)
+{
+	static const struct { const char *json, *where; } bad[] = {
+		{ "{\"name\":\"\xc0\xaf\"}", "name" },		/* overlong '/' */
+		{ "{\"d\":\"a\xe0\x80\xaf\"}", "d" },		/* overlong, 3 bytes */
+		{ "{\"p\":{\"c\":\"\xed\xa0\x80\"}}", "p.c" },	/* surrogate */
+		{ "{\"p\":{\"c\":\"\\ud800\"}}", "p.c" },	/* escaped */
+		{ "{\"n\":\"\\ufffe\"}", "n" },		/* noncharacter */
+		{ "{\"n\":\"\xef\xbf\xbf\"}", "n" },		/* U+FFFF */
+		{ "{\"n\":\"\\ufdd0\"}", "n" },
+		{ "{\"n\":\"\xf4\x90\x80\x80\"}", "n" },	/* > U+10FFFF */
+		{ "{\"l\":[\"ok\",\"\xc0\xaf\"]}", "l" },
+		{ "{\"\xc0\xafk\":1}", "" },			/* a key */
+	};
+	static const char *const good[] = {
+		"{\"n\":\"Zo\xc3\xab \xe2\x82\xac \xf0\x9f\x98\x80\"}",
+		"{\"n\":\"\\u00e9\\ud83d\\ude00\"}",	/* a surrogate pair */
+		"{\"n\":\"\xef\xbf\xbd\"}",		/* U+FFFD is text */
+	};
+	struct json_object	*o = NULL;
+	char			 err[200], where[128];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (json_parse_strict_at(bad[i].json, strlen(bad[i].json), &o,
+		    err, sizeof(err), where, sizeof(where)) != Q_INVALID)
+			fail_msg("case %zu was accepted", i);
+		assert_null(o);
+		assert_string_equal(where, bad[i].where);
+		assert_non_null(strstr(err, "UTF-8"));
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (parse(good[i]) != Q_OK)
+			fail_msg("good case %zu was refused", i);
+}
+
 static void
 test_depth_limit(void **state)
 {
@@ -94,6 +137,7 @@ main(void)
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_escaped_nul_is_refused),
 		cmocka_unit_test(test_escaped_nul_names_the_member),
+		cmocka_unit_test(test_strict_utf8),
 		cmocka_unit_test(test_depth_limit),
 	};
 

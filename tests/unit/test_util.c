@@ -304,6 +304,33 @@ test_conf_load_bad(void **state)
 	assert_non_null(strstr(err, "missing.conf"));
 }
 
+/* utf8_check: the offset of the first byte that is not text. */
+static void
+test_utf8_check(void **state)
+{
+	static const struct { const char *s; size_t n, bad; } cases[] = {
+		{ "plain", 5, 5 },
+		{ "\xc3\xa9t\xc3\xa9", 5, 5 },
+		{ "\xf0\x9f\x98\x80", 4, 4 },
+		{ "ab\0c", 4, 2 },			/* NUL */
+		{ "a\xc0\xaf", 3, 1 },			/* overlong */
+		{ "ab\xe0\x9f\xbf", 5, 2 },		/* overlong, 3 bytes */
+		{ "\xed\xa0\x80", 3, 0 },		/* surrogate */
+		{ "x\xef\xb7\x90", 4, 1 },		/* U+FDD0 */
+		{ "x\xf0\x9f\xbf\xbe", 5, 1 },		/* U+1FFFE */
+		{ "\xf4\x90\x80\x80", 4, 0 },		/* past U+10FFFF */
+		{ "ok\xe2\x82", 4, 2 },			/* cut short */
+		{ "\x80", 1, 0 },			/* a lone continuation */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (utf8_check(cases[i].s, cases[i].n) != cases[i].bad)
+			fail_msg("case %zu: %zu, expected %zu", i,
+			    utf8_check(cases[i].s, cases[i].n), cases[i].bad);
+}
+
 int
 main(void)
 {
@@ -314,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_utf8_check),
 		cmocka_unit_test(test_conf_defaults),
 		TU_TEST(test_conf_load_good),
 		TU_TEST(test_conf_load_bad),
