@@ -1,4 +1,6 @@
 #include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +69,36 @@ surrogate(const char *p, size_t n)
 }
 
 /*
+ * At a number token (n bytes left): its length if its value is in range
+ * (an integer within int64_t, a decimal within a double: json-c would
+ * quietly saturate either), else 0.
+ */
+static size_t
+number_in_range(const char *p, size_t n)
+{
+	char	 tmp[400], *end;
+	size_t	 len = 0;
+	int	 real = 0;
+
+	while (len < n && strchr("+-.0123456789eE", p[len]) != NULL &&
+	    p[len] != '\0') {
+		if (p[len] == '.' || p[len] == 'e' || p[len] == 'E')
+			real = 1;
+		len++;
+	}
+	if (len >= sizeof(tmp))
+		return 0;
+	memcpy(tmp, p, len);
+	tmp[len] = '\0';
+	errno = 0;
+	if (real)
+		(void)strtod(tmp, &end);
+	else
+		(void)strtoll(tmp, &end, 10);
+	return errno == ERANGE ? 0 : len;
+}
+
+/*
  * What json-c lets through but RFC 8259 or Quarry does not: the escape
  * \u0000 in a string (json-c cuts the string or key short at the NUL, so
  * "abc\u0000junk" would read as "abc"), a comma before '}' or ']', and
@@ -78,7 +110,7 @@ static const char *
 lexical_check(const char *p, size_t n, char *where, size_t wherelen)
 {
 	struct lex_level lv[JSON_MAX_DEPTH + 1];
-	size_t		 i, kl = 0;
+	size_t		 i, kl = 0, nl;
 	int		 in = 0, is_key = 0, depth = 0, sur;
 	char		 last = '\0';	/* last non-space outside strings */
 
@@ -127,6 +159,16 @@ lexical_check(const char *p, size_t n, char *where, size_t wherelen)
 		if ((p[i] == '}' || p[i] == ']') && last == ',')
 			return "malformed JSON: a comma before the end of an "
 			    "object or array";
+		if ((p[i] == '-' || isdigit((unsigned char)p[i])) &&
+		    (nl = number_in_range(p + i, n - i)) == 0) {
+			lex_path(lv, depth, where, wherelen);
+			return "a number out of range (an integer must fit in "
+			    "64 bits, a decimal in a double)";
+		} else if (p[i] == '-' || isdigit((unsigned char)p[i])) {
+			last = '0';
+			i += nl - 1;
+			continue;
+		}
 		last = p[i];
 		switch (p[i]) {
 		case '{':

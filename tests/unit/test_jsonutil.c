@@ -114,6 +114,38 @@ test_strict_utf8(void **state)
 			fail_msg("good case %zu was refused", i);
 }
 
+/* A number json-c would saturate is refused, naming the member. */
+static void
+test_numbers_out_of_range(void **state)
+{
+	static const struct { const char *json, *where; } bad[] = {
+		{ "{\"rows_per_file\":1180591620717411303424}", "rows_per_file" },
+		{ "{\"a\":{\"b\":9223372036854775808}}", "a.b" },
+		{ "{\"a\":-9223372036854775809}", "a" },
+		{ "{\"a\":1e999}", "a" },
+		{ "[1,2,-1e999]", "" },
+	};
+	static const char *const good[] = {
+		"{\"a\":9223372036854775807}", "{\"a\":-9223372036854775808}",
+		"{\"a\":1.5e300,\"b\":-0.25,\"c\":0}", "[1,2,3]",
+	};
+	struct json_object	*o = NULL;
+	char			 err[200], where[128];
+	size_t			 i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (json_parse_strict_at(bad[i].json, strlen(bad[i].json), &o,
+		    err, sizeof(err), where, sizeof(where)) != Q_INVALID)
+			fail_msg("case %zu was accepted", i);
+		assert_string_equal(where, bad[i].where);
+		assert_non_null(strstr(err, "out of range"));
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (parse(good[i]) != Q_OK)
+			fail_msg("good case %zu was refused", i);
+}
+
 static void
 test_depth_limit(void **state)
 {
@@ -138,6 +170,7 @@ main(void)
 		cmocka_unit_test(test_escaped_nul_is_refused),
 		cmocka_unit_test(test_escaped_nul_names_the_member),
 		cmocka_unit_test(test_strict_utf8),
+		cmocka_unit_test(test_numbers_out_of_range),
 		cmocka_unit_test(test_depth_limit),
 	};
 
