@@ -111,6 +111,29 @@ class OSDITest(JSONStackTestCase):
         self.assertOsdiError(r, 401)
         self.hal(self.osdi("GET", "exports", token=self.user, via="query"))
 
+    def test_no_log_holds_a_token_sent_in_the_query(self):
+        """A token in the osdi-api-token query parameter (good or bad,
+        on a page, a 404 and a download path) lands in no log of the
+        stack: the web server's access and error logs, the programs'
+        and quarryd's."""
+        bogus = "f" * 64
+        for token in (self.user, bogus):
+            for path in ("exports", "exports?page=1", "exports/" +
+                         random_id(), "exports/%s/download" % random_id(),
+                         "nowhere"):
+                self.osdi("GET", path, token=token, via="query")
+        self.osdi("GET", "exports?osdi-api-token=%s&page=%%zz" % self.user)
+        logdir = os.path.join(self.stack.vardir, "log")
+        seen = 0
+        for name in sorted(os.listdir(logdir)):
+            with open(os.path.join(logdir, name), "rb") as f:
+                text = f.read()
+            seen += len(text)
+            for token in (self.user, bogus):
+                self.assertNotIn(token.encode(), text,
+                                 "a token in log/%s" % name)
+        self.assertGreater(seen, 0, "no log written at all")
+
     # ---- create ----
 
     def test_create_by_graph_and_concur_urls(self):
