@@ -39,6 +39,10 @@ enum qerr random_bytes(void *p, size_t n);
  * Returns n when it is, else the offset of the first byte that is not.
  */
 size_t	 utf8_check(const char *s, size_t n);
+/* The length of the character of such text at s[0..n), or 0 if none. */
+size_t	 utf8_char(const char *s, size_t n);
+/* True if code point cp may stand in such text. */
+int	 utf8_text_cp(uint32_t cp);
 
 /* Tenant and dataset names: 1-32 of [a-z0-9_-], starting alphanumeric. */
 int	 name_valid(const char *s);

@@ -319,36 +319,6 @@ tail_add(struct cmd_run *r, const char *p, size_t n)
 	r->taillen += n;
 }
 
-/* Length of the valid UTF-8 sequence at p (max n bytes), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *p, size_t n)
-{
-	size_t	 len, i;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /*
  * The stderr tail as printable text of at most max bytes (its end kept):
  * line breaks and tabs become spaces, other controls and invalid UTF-8
@@ -375,7 +345,8 @@ tail_text(const struct cmd_run *r, char *out, size_t max)
 		} else if (p[i] < 0x20 || p[i] == 0x7f) {
 			t[o++] = '?';
 			i++;
-		} else if ((k = utf8_seq(p + i, r->taillen - i)) == 0) {
+		} else if ((k = utf8_char((const char *)p + i,
+		    r->taillen - i)) == 0) {
 			t[o++] = '?';
 			i++;
 		} else {

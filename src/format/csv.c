@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "quarry/csv.h"
+#include "quarry/util.h"
 
 enum { S_START, S_UNQUOTED, S_QUOTED, S_QUOTE_IN_QUOTED, S_CR };
 
@@ -128,9 +129,8 @@ utf8_step(struct csv_reader *r, unsigned char c)
 	r->utf8_cp = (r->utf8_cp << 6) | (c & 0x3f);
 	if (--r->utf8_need == 0) {
 		if ((r->utf8_len == 3 && r->utf8_cp < 0x800) ||
-		    (r->utf8_len == 4 && (r->utf8_cp < 0x10000 ||
-		    r->utf8_cp > 0x10ffff)) ||
-		    (r->utf8_cp >= 0xd800 && r->utf8_cp <= 0xdfff))
+		    (r->utf8_len == 4 && r->utf8_cp < 0x10000) ||
+		    !utf8_text_cp(r->utf8_cp))
 			return -1;
 	}
 	return 0;

@@ -18,43 +18,53 @@ mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* True if code point cp may stand in text (see util.h). */
+int
+utf8_text_cp(uint32_t cp)
+{
+	return cp != 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) &&
+	    !(cp >= 0xfdd0 && cp <= 0xfdef) && (cp & 0xfffe) != 0xfffe;
+}
+
+/* The length of the character of text at s (see util.h). */
+size_t
+utf8_char(const char *s, size_t n)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 len, k;
+	uint32_t		 cp, min;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return p[0] != 0;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f, min = 0x80;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f, min = 0x800;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (k = 1; k < len; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[k] & 0x3f);
+	}
+	return cp >= min && utf8_text_cp(cp) ? len : 0;
+}
+
 /* Checks text for strict UTF-8 without noncharacters (see util.h). */
 size_t
 utf8_check(const char *s, size_t n)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i = 0, len, k;
-	uint32_t		 cp, min;
+	size_t i = 0, k;
 
-	while (i < n) {
-		if (p[i] == 0)
-			return i;
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (p[i] >= 0xc2 && p[i] <= 0xdf)
-			len = 2, cp = p[i] & 0x1f, min = 0x80;
-		else if (p[i] >= 0xe0 && p[i] <= 0xef)
-			len = 3, cp = p[i] & 0x0f, min = 0x800;
-		else if (p[i] >= 0xf0 && p[i] <= 0xf4)
-			len = 4, cp = p[i] & 0x07, min = 0x10000;
-		else
-			return i;
-		if (n - i < len)
-			return i;
-		for (k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return i;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe)
-			return i;
-		i += len;
-	}
-	return n;
+	while (i < n && (k = utf8_char(s + i, n - i)) > 0)
+		i += k;
+	return i;
 }
 
 /* RFC 3339 section 5.6, UTC with a Z. */

@@ -133,9 +133,12 @@ test_utf8(void **state)
 	    "\"\xe2\x82\xac,\"\n",
 	    "@1:caf\xc3\xa9|\xe6\x97\xa5\xe6\x9c\xac|\xf0\x9f\x98\x80|\n"
 	    "@2:\xe2\x82\xac,|\n");
-	/* The largest code point and the last before the surrogates. */
-	PARSE_OK("\xf4\x8f\xbf\xbf,\xed\x9f\xbf\n",
-	    "@1:\xf4\x8f\xbf\xbf|\xed\x9f\xbf|\n");
+	/*
+	 * The largest code point that is text (U+10FFFF is a
+	 * noncharacter) and the last before the surrogates.
+	 */
+	PARSE_OK("\xf4\x8f\xbf\xbd,\xed\x9f\xbf\n",
+	    "@1:\xf4\x8f\xbf\xbd|\xed\x9f\xbf|\n");
 }
 
 static void
@@ -193,6 +196,10 @@ test_errors(void **state)
 	PARSE_ERR("\xe0\x80\x80\n", "line 1: invalid UTF-8");	    /* overlong */
 	PARSE_ERR("\xed\xa0\x80\n", "line 1: invalid UTF-8");	    /* surrogate */
 	PARSE_ERR("\xf4\x90\x80\x80\n", "line 1: invalid UTF-8"); /* > U+10FFFF */
+	/* noncharacters: U+10FFFF, U+FFFE, U+FDD0 */
+	PARSE_ERR("\xf4\x8f\xbf\xbf\n", "line 1: invalid UTF-8");
+	PARSE_ERR("a,b\nc,\xef\xbf\xbe\n", "line 2: invalid UTF-8");
+	PARSE_ERR("\"\xef\xb7\x90\"\n", "line 1: invalid UTF-8");
 	PARSE_ERR("a\xc3", "line 1: invalid UTF-8 at end of input");
 	PARSE_ERR("a\xc3,b\n", "line 1: invalid UTF-8");
 	PARSE_ERR("a\nb\0c\n", "line 2: NUL byte");
