@@ -374,6 +374,40 @@ test_bad_query_options_are_400(void **state)
 }
 
 /*
+ * Text that is not strict UTF-8 in a JSON body is 400 naming the member,
+ * and nothing is stored: no job, no definition.
+ */
+static void
+test_bodies_must_be_utf8_text(void **state)
+{
+	struct buf	out;
+	char		body[512], auth[TOKEN_SECRET_LEN + 16];
+
+	(void)state;
+	snprintf(auth, sizeof(auth), "Bearer %s", W.admin);
+	snprintf(body, sizeof(body), "{\"definitionId\":\"%s\","
+	    "\"displayName\":\"a\xc0\xaf" "b\"}", W.def);
+	assert_int_equal(run(PROG_JOBS, "POST", "/api/v1/exportJobs", auth,
+	    body, NULL, &out), 400);
+	assert_non_null(strstr(buf_str(&out), "\"target\":\"displayName\""));
+	buf_free(&out);
+	assert_int_equal(run(PROG_DEFINITIONS, "POST", "/api/v1/definitions",
+	    auth, "{\"name\":\"x\\ufffe\",\"source\":{\"dataset\":"
+	    "\"expenses\"}}", NULL, &out), 400);
+	assert_non_null(strstr(buf_str(&out), "\"target\":\"name\""));
+	buf_free(&out);
+	/* nothing was stored: the tenant has its one definition, no job */
+	assert_int_equal(run(PROG_JOBS, "GET", "/api/v1/exportJobs", auth,
+	    NULL, NULL, &out), 200);
+	assert_non_null(strstr(buf_str(&out), "{\"value\":[]}"));
+	buf_free(&out);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", "/api/v1/definitions",
+	    auth, NULL, NULL, &out), 200);
+	assert_null(strstr(strstr(buf_str(&out), W.def), "\"id\""));
+	buf_free(&out);
+}
+
+/*
  * An OSDI link to a definition that is a bare scheme ("http://") is a
  * 400, not a read past the end of the string (ASan watches this one).
  */
@@ -668,6 +702,8 @@ main(void)
 		    test_create_conflict_and_body_checks, setup_world,
 		    tu_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_query_options_are_400,
+		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_bodies_must_be_utf8_text,
 		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_osdi_href_of_a_scheme_alone, setup_world,
