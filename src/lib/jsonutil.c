@@ -233,7 +233,7 @@ text_check(struct json_object *o, char *where, size_t wherelen,
 			return -1;
 		}
 		return 0;
-	case json_type_object:
+	case json_type_object: {
 		json_object_object_foreach(o, key, val) {
 			kl = strlen(key);
 			if (utf8_check(key, kl) != kl) {
@@ -254,6 +254,7 @@ text_check(struct json_object *o, char *where, size_t wherelen,
 				return -1;
 		}
 		return 0;
+	}
 	default:
 		return 0;
 	}
