@@ -5,11 +5,18 @@ PORT	?= 8080
 VARDIR	?= ./var
 SERVER	?= lighttpd
 
-# SAN=1 builds an AddressSanitizer + UBSan tree under build/san.
+# SAN=1 builds an AddressSanitizer + UBSan tree under build/san; FUZZ=1
+# the same with clang and libFuzzer's coverage under build/fuzz.
 ifeq ($(SAN),1)
 OUT	?= build/san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
+OPT	 = -O1
+else ifeq ($(FUZZ),1)
+OUT	?= build/fuzz
+CC	 = clang
+SANFLAGS = -fsanitize=address,undefined,fuzzer-no-link \
+	   -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT	 = -O1
 else
 OUT	?= .
@@ -47,9 +54,12 @@ PROGS_BIN = $(OUT)/bin/quarryd $(OUT)/bin/quarryctl
 
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(OUT)/build/tests/%)
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS = $(FUZZ_SRC:tests/fuzz/%.c=$(OUT)/build/fuzz/%)
+FUZZ_SECONDS ?= 60
 
 .PHONY: all deps test unit unit-bins integration check-san run start stop bench \
-	clean install
+	clean install fuzz fuzz-bins
 all: $(PROGS_CGI) $(PROGS_BIN)
 
 $(OBJ)/%.o: %.c $(wildcard include/quarry/*.h) $(wildcard src/*/*.h)
@@ -80,6 +90,18 @@ $(OUT)/build/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIBHTTP) $(LIBQ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $(filter-out %.h,$^) \
 	    -lcmocka -lfcgi $(LIBS)
+
+$(OUT)/build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBHTTP) $(LIBQ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -fsanitize=fuzzer $(LDFLAGS) -o $@ \
+	    $(filter-out %.h,$^) -lfcgi $(LIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+# Every parser's fuzz target, FUZZ_SECONDS each (tests/fuzz/run.sh).
+fuzz: deps
+	@$(MAKE) -s FUZZ=1 fuzz-bins
+	@sh tests/fuzz/run.sh --seconds $(FUZZ_SECONDS) build/fuzz
 
 # Installs the Debian packages Quarry needs (as root), or says how.
 deps:

@@ -12,7 +12,9 @@ set -eu
 BUILD="gcc make pkg-config libdb5.3-dev libfcgi-dev libjson-c-dev libxml2-dev libcmocka-dev libzip-dev"
 # Apache (SERVER=apache, SERVER=cgi, and the suite runs against both).
 RUN="lighttpd apache2 libapache2-mod-fcgid libapache2-mod-xsendfile spawn-fcgi"
-TEST="python3 curl procps"
+# The fuzz targets (make fuzz, and a short run in make test) need clang
+# and libFuzzer's runtime.
+TEST="python3 curl procps clang libclang-rt-14-dev"
 OPTIONAL="valgrind wrk"
 
 want="$BUILD $RUN $TEST"

@@ -15,6 +15,9 @@
 #      body limit, and the whole download contract in every dialect);
 #      QUARRY_PROXY_FULL=1 runs everything there too.
 #   3. the same build and both suites under ASan + UBSan (make SAN=1)
+#   4. the fuzz targets (make FUZZ=1, clang and libFuzzer): each replays
+#      its seed corpus and fuzzes QUARRY_FUZZ_SECONDS (default 10) under
+#      ASan + UBSan (tests/fuzz/run.sh; 'make fuzz' runs them longer)
 #
 # Every suite runs even if an earlier one failed.  Each suite ends with a
 # line "N passed, N failed"; a suite that cannot run (build failure,
@@ -174,6 +177,15 @@ if build san $MAKE SAN=1 $JOBS all unit-bins; then
 	suite "integration (ASan+UBSan)" st integration SAN=1
 fi
 unset ASAN_OPTIONS UBSAN_OPTIONS
+
+# ---- the fuzz targets ----
+if build fuzz $MAKE -s FUZZ=1 $JOBS fuzz-bins; then
+	FUZZ_DETECT_LEAKS=$leaks
+	export FUZZ_DETECT_LEAKS
+	suite "fuzz (seed corpora, ${QUARRY_FUZZ_SECONDS:-10} s a target)" \
+	    st sh tests/fuzz/run.sh --seconds "${QUARRY_FUZZ_SECONDS:-10}" \
+	    build/fuzz
+fi
 
 echo
 echo "########## summary ($(($(date +%s) - start)) s)"

@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "quarry/error.h"
 
@@ -55,6 +56,12 @@ void	 conf_defaults(struct conf *c);
  */
 enum qerr conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 
+/*
+ * Reads "key = value" lines from f over c (conf_load's parser; path names
+ * f in errors).  On a bad line, "PATH:LINE: reason" in err, Q_INVALID.
+ */
+enum qerr conf_read(struct conf *c, FILE *f, const char *path, char *err,
+	      size_t errlen);
 /* The path of file in the files directory into out; -1 if too long. */
 int	 files_path(const struct conf *c, const char *file, char *out,
 	     size_t len);

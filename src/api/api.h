@@ -45,7 +45,27 @@ enum qerr osdi_show_export(struct request *r);
 enum qerr osdi_delete_export(struct request *r);
 enum qerr osdi_download(struct request *r);
 
+/*
+ * Parses Graph's "$filter": clauses "definitionId eq '…'" and "status eq
+ * '…'" joined by "and".  -1 with r's error on anything else.
+ */
+int	 graph_parse_filter(struct request *r, const char *f,
+	     char def[ID_LEN + 1], unsigned *states);
+/*
+ * The definition id a definition URL of any dialect names (absolute or a
+ * path): …/api/expense/extract/v1.0/{id} or …/api/v1/definitions/{id}.
+ * 0, or -1 if it names none.
+ */
+int	 osdi_definition_of_href(const char *href, char id[ID_LEN + 1]);
+
 /* ---- shared (shared.c) ---- */
+
+/*
+ * A positive integer query parameter in [1, max] into out, def if
+ * absent; -1 with r's error naming it otherwise.
+ */
+int	 api_query_int(struct request *r, const char *name, long max,
+	     long def, long *out);
 
 /*
  * Reads r's body as one JSON object (strict, depth-limited) into out;

@@ -252,12 +252,9 @@ states_of_word(const char *w)
 	return m;
 }
 
-/*
- * Parses "$filter": clauses "definitionId eq '…'" and "status eq '…'"
- * joined by "and".  -1 with err_msg on anything else.
- */
-static int
-parse_filter(struct request *r, const char *f, char def[ID_LEN + 1],
+/* Parses "$filter" (see api.h). */
+int
+graph_parse_filter(struct request *r, const char *f, char def[ID_LEN + 1],
     unsigned *states)
 {
 	char		 key[32], val[64];
@@ -438,7 +435,7 @@ graph_list_jobs(struct request *r)
 		jq.before = n;
 	}
 	if ((rc = query_option(r, "$filter", v, sizeof(v))) < 0 ||
-	    (rc > 0 && parse_filter(r, v, def, &states) != 0))
+	    (rc > 0 && graph_parse_filter(r, v, def, &states) != 0))
 		return Q_INVALID;
 	p.value = json_object_new_array();
 	jq.def_id = def[0] ? def : NULL;

@@ -58,28 +58,6 @@ osdi_entry(struct request *r)
 	return Q_OK;
 }
 
-/* A positive integer query parameter in [1, max], or def if absent. */
-static int
-int_param(struct request *r, const char *name, long max, long def, long *out)
-{
-	char	 v[32], *end = v;
-	long	 n;
-	int	 rc;
-
-	*out = def;
-	if ((rc = http_query(r, name, v, sizeof(v))) == -1)
-		return 0;
-	n = rc == 0 ? strtol(v, &end, 10) : 0;
-	if (rc != 0 || *v < '1' || *v > '9' || *end != '\0' || n > max) {
-		snprintf(r->err_target, sizeof(r->err_target), "%s", name);
-		snprintf(r->err_msg, sizeof(r->err_msg), "%s must be an "
-		    "integer from 1 to %ld", name, max);
-		return -1;
-	}
-	*out = n;
-	return 0;
-}
-
 struct slice {
 	struct request		*r;
 	long			 first, last;	/* 0-based, inclusive */
@@ -125,8 +103,8 @@ osdi_list_exports(struct request *r)
 	long			 page, per_page, pages;
 	enum qerr		 e;
 
-	if (int_param(r, "page", 1000000, 1, &page) != 0 ||
-	    int_param(r, "per_page", PER_PAGE_MAX, PER_PAGE_DEFAULT,
+	if (api_query_int(r, "page", 1000000, 1, &page) != 0 ||
+	    api_query_int(r, "per_page", PER_PAGE_MAX, PER_PAGE_DEFAULT,
 	    &per_page) != 0)
 		return Q_INVALID;
 	memset(&s, 0, sizeof(s));
@@ -166,12 +144,9 @@ osdi_list_exports(struct request *r)
 	return Q_OK;
 }
 
-/*
- * The definition id named by a definition URL of any dialect (absolute
- * or a path): …/api/expense/extract/v1.0/{id} or …/api/v1/definitions/{id}.
- */
-static int
-definition_of_href(const char *href, char id[ID_LEN + 1])
+/* The definition id a definition URL names (see api.h). */
+int
+osdi_definition_of_href(const char *href, char id[ID_LEN + 1])
 {
 	static const char *const mounts[] = {
 		CONCUR_MOUNT "/", GRAPH_MOUNT "/definitions/",
@@ -246,7 +221,7 @@ osdi_create_export(struct request *r)
 	    json_object_object_get_ex(l, "osdi:resource", &res) &&
 	    json_object_object_get_ex(res, "href", &h) &&
 	    json_object_is_type(h, json_type_string))
-		definition_of_href(json_object_get_string(h), def);
+		osdi_definition_of_href(json_object_get_string(h), def);
 	rq.def_id = def;
 	json_object_object_get_ex(o, "parameters", &rq.params);
 	e = job_create(r->store, &r->who, &rq, &j, existing, &why);

@@ -60,6 +60,28 @@ api_body_json(struct request *r, int required, struct json_object **out)
 	return Q_OK;
 }
 
+/* A positive integer query parameter (see api.h). */
+int
+api_query_int(struct request *r, const char *name, long max, long def, long *out)
+{
+	char	 v[32], *end = v;
+	long	 n;
+	int	 rc;
+
+	*out = def;
+	if ((rc = http_query(r, name, v, sizeof(v))) == -1)
+		return 0;
+	n = rc == 0 ? strtol(v, &end, 10) : 0;
+	if (rc != 0 || *v < '1' || *v > '9' || *end != '\0' || n > max) {
+		snprintf(r->err_target, sizeof(r->err_target), "%s", name);
+		snprintf(r->err_msg, sizeof(r->err_msg), "%s must be an "
+		    "integer from 1 to %ld", name, max);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
 /* Turns a model's refusal into r's error (see api.h). */
 enum qerr
 api_refused(struct request *r, enum qerr e, const struct refusal *why)

@@ -153,6 +153,18 @@ int	 http_send(struct request *r, int status, const char *ctype);
  */
 enum qerr http_send_file(struct request *r, int fd, const char *path,
 	      const char *ctype, const char *filename);
+/* A byte range of a download, inclusive. */
+struct range {
+	long long first, last;
+};
+/*
+ * Parses a single "bytes=" range of RFC 9110 section 14.1.2 against a
+ * file of size.  0: whole file (no usable Range); 1: *rg set; -1:
+ * unsatisfiable (416).
+ */
+int	 http_parse_range(const char *h, long long size, struct range *rg);
+/* True if an If-None-Match list names etag (or is "*"). */
+int	 http_etag_listed(const char *list, const char *etag);
 /*
  * Answers e in the route's dialect (or plain text without one), with
  * msg as the message; logs it with the request id.

@@ -216,17 +216,9 @@ http_error(struct request *r, enum qerr e, const char *fmt, ...)
 
 /* ---- files ---- */
 
-struct range {
-	long long first, last;	/* inclusive */
-};
-
-/*
- * Parses a single "bytes=" range of RFC 9110 section 14.1.2 against a
- * file of size.  0: whole file (no usable Range); 1: *rg set; -1:
- * unsatisfiable (416).
- */
-static int
-parse_range(const char *h, long long size, struct range *rg)
+/* Parses a Range header against a file of size (see http.h). */
+int
+http_parse_range(const char *h, long long size, struct range *rg)
 {
 	char		*end;
 	long long	 a, b;
@@ -268,9 +260,9 @@ parse_range(const char *h, long long size, struct range *rg)
 	return 1;
 }
 
-/* True if an If-None-Match list names etag (or is "*"). */
-static int
-etag_listed(const char *list, const char *etag)
+/* True if an If-None-Match list names etag (see http.h). */
+int
+http_etag_listed(const char *list, const char *etag)
 {
 	if (list == NULL)
 		return 0;
@@ -377,13 +369,13 @@ http_send_file(struct request *r, int fd, const char *path,
 	http_header(r, "Cache-Control", "private, no-transform");
 	disposition(r, filename);
 	inm = http_env(r, "HTTP_IF_NONE_MATCH");
-	if (etag_listed(inm, etag)) {
+	if (http_etag_listed(inm, etag)) {
 		http_send(r, 304, NULL);
 		return Q_OK;
 	}
 	rg.first = 0;
 	rg.last = (long long)st.st_size - 1;
-	partial = parse_range(http_env(r, "HTTP_RANGE"), st.st_size, &rg);
+	partial = http_parse_range(http_env(r, "HTTP_RANGE"), st.st_size, &rg);
 	ifr = http_env(r, "HTTP_IF_RANGE");
 	if (partial != 0 && ifr != NULL && strcmp(ifr, etag) != 0 &&
 	    strcmp(ifr, lm) != 0) {

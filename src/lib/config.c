@@ -220,9 +220,8 @@ enum qerr
 conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 {
 	FILE		*f;
-	char		 line[4096], *p, *eq, *key, *val;
-	unsigned	 lineno = 0;
 	int		 optional = 0;
+	enum qerr	 e;
 
 	conf_defaults(c);
 	if (path == NULL || *path == '\0')
@@ -238,11 +237,24 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		return Q_IO;
 	}
 	copy_str(c->path, sizeof(c->path), path);
+	e = conf_read(c, f, path, err, errlen);
+	fclose(f);
+	return e;
+}
+
+/* Reads settings from f over c (see config.h). */
+enum qerr
+conf_read(struct conf *c, FILE *f, const char *path, char *err,
+    size_t errlen)
+{
+	char		 line[4096], *p, *eq, *key, *val;
+	unsigned	 lineno = 0;
+
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(f)) {
 			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
-			goto bad;
+			return Q_INVALID;
 		}
 		p = trim(line);
 		if (*p == '\0' || *p == '#' || *p == ';' || *p == '[')
@@ -250,7 +262,7 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		if ((eq = strchr(p, '=')) == NULL) {
 			snprintf(err, errlen, "%s:%u: expected key = value",
 			    path, lineno);
-			goto bad;
+			return Q_INVALID;
 		}
 		*eq = '\0';
 		key = trim(p);
@@ -258,14 +270,10 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		if (conf_set(c, key, val) != Q_OK) {
 			snprintf(err, errlen, "%s:%u: unknown key or bad value "
 			    "for '%s'", path, lineno, key);
-			goto bad;
+			return Q_INVALID;
 		}
 	}
-	fclose(f);
 	return Q_OK;
-bad:
-	fclose(f);
-	return Q_INVALID;
 }
 
 /* The path of a file in the files directory (see config.h). */

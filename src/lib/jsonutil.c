@@ -159,12 +159,12 @@ lexical_check(const char *p, size_t n, char *where, size_t wherelen)
 		if ((p[i] == '}' || p[i] == ']') && last == ',')
 			return "malformed JSON: a comma before the end of an "
 			    "object or array";
-		if ((p[i] == '-' || isdigit((unsigned char)p[i])) &&
-		    (nl = number_in_range(p + i, n - i)) == 0) {
-			lex_path(lv, depth, where, wherelen);
-			return "a number out of range (an integer must fit in "
-			    "64 bits, a decimal in a double)";
-		} else if (p[i] == '-' || isdigit((unsigned char)p[i])) {
+		if (p[i] == '-' || isdigit((unsigned char)p[i])) {
+			if ((nl = number_in_range(p + i, n - i)) == 0) {
+				lex_path(lv, depth, where, wherelen);
+				return "a number out of range (an integer must "
+				    "fit in 64 bits, a decimal in a double)";
+			}
 			last = '0';
 			i += nl - 1;
 			continue;
