@@ -4,7 +4,7 @@
 # Quiet when nothing is missing.  As root, installs what is missing with
 # apt-get (non-interactive, no recommends).  Otherwise prints the exact
 # command to run and exits 1.  Set QUARRY_DEPS_OPTIONAL=1 to also want the
-# optional packages (valgrind; wrk for make bench).
+# optional packages (wrk for make bench).
 
 set -eu
 
@@ -14,8 +14,8 @@ BUILD="gcc make pkg-config libdb5.3-dev libfcgi-dev libjson-c-dev libxml2-dev li
 RUN="lighttpd apache2 libapache2-mod-fcgid libapache2-mod-xsendfile spawn-fcgi"
 # The fuzz targets (make fuzz, and a short run in make test) need clang
 # and libFuzzer's runtime.
-TEST="python3 curl procps clang libclang-rt-14-dev"
-OPTIONAL="valgrind wrk"
+TEST="python3 curl procps clang libclang-rt-14-dev valgrind"
+OPTIONAL="wrk"
 
 want="$BUILD $RUN $TEST"
 if [ "${QUARRY_DEPS_OPTIONAL:-0}" = 1 ]; then

@@ -2,7 +2,8 @@
 # run-all.sh: everything 'make test' runs, after 'make deps'.
 #
 #   1. build the plain tree (make all unit-bins)
-#   2. the unit tests, the integration tests and the scheduler's crash
+#   2. the unit tests (plain, then under valgrind: no report allowed), the
+#      integration tests and the scheduler's crash
 #      tests (tests/scheduler/run.sh), against it; the integration suite
 #      four times, behind lighttpd, Apache (mod_fcgid), Apache with
 #      mod_proxy_fcgi and the programs started by spawn-fcgi, and Apache
@@ -155,6 +156,9 @@ start=$(date +%s)
 # ---- the plain tree ----
 if build plain $MAKE $JOBS all unit-bins; then
 	suite "unit" st $MAKE -s unit
+	suite "unit (valgrind)" st env QUARRY_UNDER_VALGRIND=1 \
+	    QUARRY_UNIT_WRAPPER="valgrind -q --leak-check=full --error-exitcode=1 --suppressions=tests/valgrind.supp" \
+	    $MAKE -s unit
 	for server in ${QUARRY_SERVERS:-lighttpd apache proxy cgi}; do
 		suite "integration ($server)" st integration_on "$server"
 	done

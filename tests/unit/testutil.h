@@ -224,6 +224,20 @@ tu_job(struct store *s, const struct caller *who, const char *def_id,
 	return e;
 }
 
+/*
+ * Skips the running test when the suite runs under valgrind
+ * (QUARRY_UNDER_VALGRIND=1, set by tests/run-all.sh), printing why.  For
+ * the few tests that kill a process inside Berkeley DB or hold real-time
+ * limits that valgrind's pace breaks; they run plain and under ASan.
+ */
+#define TU_SKIP_UNDER_VALGRIND(why) do {				\
+	const char *vg_ = getenv("QUARRY_UNDER_VALGRIND");		\
+	if (vg_ != NULL && strcmp(vg_, "1") == 0) {			\
+		print_message("skipped under valgrind: %s\n", (why));	\
+		skip();							\
+	}								\
+} while (0)
+
 #define TU_TEST(fn)	cmocka_unit_test_setup_teardown(fn, tu_setup_dir, \
 			    tu_teardown)
 #define TU_STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, \
