@@ -32,8 +32,15 @@ enum table {
 	T_JOBS,			/* job id -> job record */
 	T_JOBS_BY_DEF,		/* def id + be64(~seq) -> job id (newest first) */
 	T_JOBS_BY_TENANT,	/* tenant NUL be64(~seq) -> job id */
-	T_QUEUE,		/* be64(seq) -> job id: queued, oldest first */
+	T_QUEUE,		/* be64(seq) -> job id ...: the queue of stores
+				   made before T_READY; a claim moves what it
+				   holds to T_READY and T_DELAYED, never
+				   written */
 	T_ACTIVE,		/* active-job key -> job id (the 409 rule) */
+	T_READY,		/* tenant NUL be64(seq) -> job id: queued and
+				   due, each tenant's oldest first */
+	T_DELAYED,		/* be64(not_before) be64(seq) -> job id tenant:
+				   queued, waiting out a back-off */
 	T_ROWS_OLD,		/* rows imported before T_ROWS had its own
 				   file: read and deleted, never written;
 				   absent (empty) in newer stores */

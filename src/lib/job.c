@@ -274,31 +274,46 @@ job_read(struct stx *tx, const char *id, struct job *j)
 	return e;
 }
 
-/*
- * The queue entry carries what a claim needs to choose without reading
- * job records: the id, the back-off time and the tenant.
- */
+/* The key of j in T_READY: tenant NUL be64(seq). */
+static size_t
+ready_key(const struct job *j, unsigned char k[JOB_INDEX_KEY_MAX])
+{
+	size_t tl = strlen(j->tenant) + 1;
+
+	memcpy(k, j->tenant, tl);
+	be64_put(k + tl, j->seq);
+	return tl + 8;
+}
+
+/* Puts j in the queue: ready, or delayed until not_before (see job.h). */
 enum qerr
 job_queue_put(struct stx *tx, const struct job *j)
 {
-	unsigned char	k[8], v[ID_LEN + 8 + TENANT_MAX];
+	unsigned char	k[JOB_INDEX_KEY_MAX], v[ID_LEN + TENANT_MAX];
 	size_t		tl = strlen(j->tenant);
 
-	be64_put(k, j->seq);
+	if (j->not_before <= q_seams.now())
+		return stx_put(tx, T_READY, k, ready_key(j, k), j->id, ID_LEN);
+	be64_put(k, (uint64_t)j->not_before);
+	be64_put(k + 8, j->seq);
 	memcpy(v, j->id, ID_LEN);
-	be64_put(v + ID_LEN, (uint64_t)j->not_before);
-	memcpy(v + ID_LEN + 8, j->tenant, tl);
-	return stx_put(tx, T_QUEUE, k, 8, v, ID_LEN + 8 + tl);
+	memcpy(v + ID_LEN, j->tenant, tl);
+	return stx_put(tx, T_DELAYED, k, 16, v, ID_LEN + tl);
 }
 
+/* Takes j out of the queue, wherever it waits. */
 static enum qerr
 queue_del(struct stx *tx, const struct job *j)
 {
-	unsigned char	k[8];
+	unsigned char	k[JOB_INDEX_KEY_MAX];
 	enum qerr	e;
 
-	be64_put(k, j->seq);
-	e = stx_del(tx, T_QUEUE, k, 8);
+	e = stx_del(tx, T_READY, k, ready_key(j, k));
+	if ((e == Q_OK || e == Q_NOTFOUND) && j->not_before != 0) {
+		be64_put(k, (uint64_t)j->not_before);
+		be64_put(k + 8, j->seq);
+		e = stx_del(tx, T_DELAYED, k, 16);
+	}
 	return e == Q_NOTFOUND ? Q_OK : e;
 }
 

@@ -16,9 +16,13 @@
  * Indexes kept in the same transaction as the record:
  *	T_JOBS_BY_DEF	 def_id + be64(~seq)			newest first
  *	T_JOBS_BY_TENANT tenant NUL be64(~seq)			newest first
- *	T_QUEUE		 be64(seq) -> id be64(not_before) tenant	queued,
- *			 oldest first (an entry of id alone, written before
- *			 not_before existed, is read through its job record)
+ *	T_READY		 tenant NUL be64(seq) -> id	queued and due, each
+ *			 tenant's oldest first
+ *	T_DELAYED	 be64(not_before) be64(seq) -> id tenant	queued,
+ *			 waiting out a back-off, the first due first
+ *	T_QUEUE		 be64(seq) -> id [be64(not_before) tenant]	the
+ *			 queue of older stores: a claim moves its entries
+ *			 to T_READY and T_DELAYED
  *	T_ACTIVE	 tenant NUL def NUL fmt NUL params [NUL owner]
  *			 -> id, while active; the owner part only for a
  *			 user's job (keyed_by_owner)
@@ -56,7 +60,10 @@ size_t	 job_tenant_index_key(const struct job *j,
  */
 enum qerr job_active_take(struct stx *tx, const struct job *j,
 	      char existing[ID_LEN + 1]);
-/* Puts j in the queue (T_QUEUE). */
+/*
+ * Puts j in the queue: T_READY if it is due, else T_DELAYED until its
+ * not_before.
+ */
 enum qerr job_queue_put(struct stx *tx, const struct job *j);
 
 /*

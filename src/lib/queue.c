@@ -11,112 +11,179 @@
 #include "lib/job.h"
 #include "quarry/seams.h"
 
-/* One queue entry, as a claim sees it. */
-struct qentry {
-	char	 id[ID_LEN + 1];
-	char	 tenant[TENANT_MAX];
-	time_t	 not_before;
-	int	 legacy;	/* id alone: tenant and time from the record */
-};
-
 struct claim {
 	int32_t		 pid;
 	int		 lease;
 	struct job	*j;
-	struct qentry	*q;		/* the queue, oldest first */
-	size_t		 nq, capq;
-	int		 oom;
+	struct buf	 moved;		/* entries being moved between tables */
+	time_t		 now;
+	char		 id[ID_LEN + 1];	/* the job found */
+	char		 tenant[TENANT_MAX];
+	int		 found;
 };
 
-static int
-collect_queue(const void *k, size_t kl, const void *v, size_t vl, void *arg)
-{
-	struct claim	*c = arg;
-	struct qentry	*q;
-	size_t		 tl;
+/* ---- the queue of stores made before T_READY and T_DELAYED ---- */
 
-	(void)k;
-	(void)kl;
-	if (vl != ID_LEN && (vl <= ID_LEN + 8 || vl >= ID_LEN + 8 + TENANT_MAX))
+static int
+collect_old(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+{
+	struct claim *c = arg;
+
+	if (kl != 8 || vl < ID_LEN)
 		return Q_STORE;
-	if (c->nq == c->capq) {
-		c->capq = c->capq ? c->capq * 2 : 64;
-		if ((q = realloc(c->q, c->capq * sizeof(*q))) == NULL) {
-			c->oom = 1;
-			return Q_NOMEM;
-		}
-		c->q = q;
-	}
-	q = &c->q[c->nq++];
-	memset(q, 0, sizeof(*q));
-	memcpy(q->id, v, ID_LEN);
-	if (vl == ID_LEN) {
-		q->legacy = 1;
-		return VISIT_NEXT;
-	}
-	q->not_before = (time_t)be64_get((const unsigned char *)v + ID_LEN);
-	tl = vl - ID_LEN - 8;
-	memcpy(q->tenant, (const char *)v + ID_LEN + 8, tl);
+	buf_add(&c->moved, k, 8);
+	buf_add(&c->moved, v, ID_LEN);
 	return VISIT_NEXT;
 }
 
 /*
- * Chooses the job to claim: among the tenants with a due job, the first
- * in name order after the tenant served last (wrapping round), and that
- * tenant's oldest due job.  NULL if no job is due.
+ * Moves every entry of T_QUEUE (the queue of an older store) to T_READY
+ * or T_DELAYED by its job's record; an entry whose job is no longer
+ * queued is dropped.  A cursor seek when T_QUEUE is empty, as it stays
+ * after the first claim.
  */
-static const struct qentry *
-choose_fair(const struct claim *c, const char *last, time_t now,
-    time_t *next)
+static enum qerr
+migrate_old_queue(struct stx *tx, struct claim *c)
 {
-	const struct qentry	*after = NULL, *first = NULL, *q;
-	size_t			 i;
+	struct job	j;
+	char		id[ID_LEN + 1];
+	size_t		i;
+	enum qerr	e;
 
-	*next = 0;
-	for (i = 0; i < c->nq; i++) {
-		q = &c->q[i];
-		if (q->not_before > now) {
-			if (*next == 0 || q->not_before < *next)
-				*next = q->not_before;
+	buf_reset(&c->moved);
+	if ((e = stx_scan(tx, T_QUEUE, "", 0, NULL, 0, collect_old, c)) !=
+	    Q_OK)
+		return e;
+	for (i = 0; i + 8 + ID_LEN <= c->moved.len; i += 8 + ID_LEN) {
+		if ((e = stx_del(tx, T_QUEUE, c->moved.data + i, 8)) != Q_OK)
+			return e;
+		memcpy(id, c->moved.data + i + 8, ID_LEN);
+		id[ID_LEN] = '\0';
+		if ((e = job_read(tx, id, &j)) == Q_NOTFOUND)
 			continue;
-		}
-		/* strict comparisons keep the oldest job of each tenant */
-		if (first == NULL || strcmp(q->tenant, first->tenant) < 0)
-			first = q;
-		if (strcmp(q->tenant, last) > 0 && (after == NULL ||
-		    strcmp(q->tenant, after->tenant) < 0))
-			after = q;
+		if (e == Q_OK && j.state == JS_QUEUED)
+			e = job_queue_put(tx, &j);
+		job_free(&j);
+		if (e != Q_OK)
+			return e;
 	}
-	return after != NULL ? after : first;
+	return c->moved.oom ? Q_NOMEM : Q_OK;
+}
+
+/* ---- the delayed jobs ---- */
+
+static int
+collect_due(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+{
+	struct claim *c = arg;
+
+	if (kl != 16 || vl <= ID_LEN || vl >= ID_LEN + TENANT_MAX)
+		return Q_STORE;
+	if ((time_t)be64_get(k) > c->now) {
+		c->j->not_before = (time_t)be64_get(k);	/* the next one */
+		return VISIT_STOP;
+	}
+	/* key, then the value's length and the value */
+	buf_add(&c->moved, k, 16);
+	buf_addc(&c->moved, (char)vl);
+	buf_add(&c->moved, v, vl);
+	return VISIT_NEXT;
+}
+
+/*
+ * Moves the delayed jobs whose back-off has passed to T_READY; sets
+ * c->j->not_before to the time the first still waiting will be due (0 if
+ * none).  Each entry moves once, so the cost is that of the jobs that
+ * became due.
+ */
+static enum qerr
+promote_due(struct stx *tx, struct claim *c)
+{
+	unsigned char	 rk[JOB_INDEX_KEY_MAX];
+	const char	*p, *end;
+	size_t		 vl, tl;
+	enum qerr	 e;
+
+	buf_reset(&c->moved);
+	c->j->not_before = 0;
+	if ((e = stx_scan(tx, T_DELAYED, "", 0, NULL, 0, collect_due, c)) !=
+	    Q_OK)
+		return e;
+	if (c->moved.oom)
+		return Q_NOMEM;
+	for (p = c->moved.data, end = p + c->moved.len; p < end;
+	    p += 16 + 1 + vl) {
+		vl = (unsigned char)p[16];
+		tl = vl - ID_LEN;
+		if ((e = stx_del(tx, T_DELAYED, p, 16)) != Q_OK)
+			return e;
+		memcpy(rk, p + 17 + ID_LEN, tl);
+		rk[tl] = '\0';
+		memcpy(rk + tl + 1, p + 8, 8);	/* be64(seq) */
+		if ((e = stx_put(tx, T_READY, rk, tl + 9, p + 17, ID_LEN)) !=
+		    Q_OK)
+			return e;
+	}
+	return Q_OK;
+}
+
+/* ---- claiming ---- */
+
+static int
+first_ready(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+{
+	struct claim	*c = arg;
+	const char	*nul = memchr(k, '\0', kl);
+
+	if (vl != ID_LEN || nul == NULL || (size_t)(nul - (const char *)k) >=
+	    TENANT_MAX || kl != (size_t)(nul - (const char *)k) + 9)
+		return Q_STORE;
+	memcpy(c->id, v, ID_LEN);
+	c->id[ID_LEN] = '\0';
+	memcpy(c->tenant, k, (size_t)(nul - (const char *)k) + 1);
+	c->found = 1;
+	return VISIT_STOP;
+}
+
+/*
+ * Finds the job to claim: the tenants with a due job take turns in name
+ * order after the tenant served last (wrapping round), each giving its
+ * oldest due job.  Two cursor seeks in T_READY, whatever the queue's
+ * depth.
+ */
+static enum qerr
+find_fair(struct stx *tx, struct claim *c, const char *last)
+{
+	char		start[TENANT_MAX + 1];
+	size_t		n = strlen(last);
+	enum qerr	e;
+
+	c->found = 0;
+	/* after every key of the last tenant: its name, then 0x01 */
+	memcpy(start, last, n);
+	start[n] = '\1';
+	if (n > 0 && (e = stx_scan(tx, T_READY, "", 0, start, n + 1,
+	    first_ready, c)) != Q_OK)
+		return e;
+	if (!c->found && (e = stx_scan(tx, T_READY, "", 0, NULL, 0,
+	    first_ready, c)) != Q_OK)
+		return e;
+	return Q_OK;
 }
 
 static enum qerr
 tx_claim(struct stx *tx, void *arg)
 {
-	struct claim		*c = arg;
-	const struct qentry	*q;
-	struct buf		 last = BUF_INIT;
-	struct job		 lj;
-	char			 lastt[TENANT_MAX] = "";
-	time_t			 next;
-	size_t			 i;
-	enum qerr		 e;
+	struct claim	*c = arg;
+	struct buf	 last = BUF_INIT;
+	char		 lastt[TENANT_MAX] = "";
+	enum qerr	 e;
 
 	job_free(c->j);		/* a retried transaction starts afresh */
-	c->j->not_before = 0;
-	c->nq = 0;
-	if ((e = stx_scan(tx, T_QUEUE, "", 0, NULL, 0, collect_queue,
-	    c)) != Q_OK)
+	c->now = q_seams.now();
+	if ((e = migrate_old_queue(tx, c)) != Q_OK ||
+	    (e = promote_due(tx, c)) != Q_OK)
 		return e;
-	for (i = 0; i < c->nq; i++) {
-		if (!c->q[i].legacy)
-			continue;
-		if ((e = job_read(tx, c->q[i].id, &lj)) != Q_OK)
-			return e;
-		memcpy(c->q[i].tenant, lj.tenant, sizeof(lj.tenant));
-		c->q[i].not_before = lj.not_before;
-		job_free(&lj);
-	}
 	e = stx_get(tx, T_META, "claim_tenant", 12, &last);
 	if (e == Q_OK && last.len < TENANT_MAX) {
 		memcpy(lastt, last.data, last.len);
@@ -125,28 +192,30 @@ tx_claim(struct stx *tx, void *arg)
 	buf_free(&last);
 	if (e != Q_OK && e != Q_NOTFOUND)
 		return e;
-	if ((q = choose_fair(c, lastt, q_seams.now(), &next)) == NULL) {
-		c->j->not_before = next;
-		return Q_NOTFOUND;
-	}
-	if ((e = stx_put(tx, T_META, "claim_tenant", 12, q->tenant,
-	    strlen(q->tenant))) != Q_OK)
+	if ((e = find_fair(tx, c, lastt)) != Q_OK)
 		return e;
-	if ((e = job_read(tx, q->id, c->j)) != Q_OK)
+	if (!c->found)
+		return Q_NOTFOUND;	/* c->j->not_before: the next due */
+	if ((e = stx_put(tx, T_META, "claim_tenant", 12, c->tenant,
+	    strlen(c->tenant))) != Q_OK)
+		return e;
+	if ((e = job_read(tx, c->id, c->j)) != Q_OK)
 		return e;
 	c->j->attempts++;
 	c->j->worker_pid = c->pid;
-	c->j->lease_until = q_seams.now() + c->lease;
+	c->j->lease_until = c->now + c->lease;
 	c->j->rows = c->j->bytes = 0;
+	e = Q_OK;
 	if (c->j->not_before != 0) {
-		/* the detail said when it would be retried: it is now */
+		/*
+		 * The detail said when it would be retried: it is now.  (Its
+		 * T_DELAYED entry went when it became due.)
+		 */
 		c->j->not_before = 0;
-		if ((e = job_set_detail(c->j, "")) != Q_OK) {
-			job_free(c->j);
-			return e;
-		}
+		e = job_set_detail(c->j, "");
 	}
-	e = job_transition(tx, c->j, JS_RUNNING);
+	if (e == Q_OK)
+		e = job_transition(tx, c->j, JS_RUNNING);
 	if (e != Q_OK)
 		job_free(c->j);
 	return e;
@@ -165,7 +234,7 @@ job_claim(struct store *s, int32_t pid, int lease_seconds, struct job *out)
 	c.j = out;
 	memset(out, 0, sizeof(*out));
 	e = store_txn(s, tx_claim, &c);
-	free(c.q);
+	buf_free(&c.moved);
 	return e;
 }
 

@@ -29,7 +29,7 @@
 static const char *const table_names[T_NTABLES] = {
 	"meta", "tokens", "token_hash", "datasets", "rows", "defs",
 	"defs_by_tenant", "jobs", "jobs_by_def", "jobs_by_tenant", "queue",
-	"active", "rows"
+	"active", "ready", "delayed", "rows"
 };
 
 struct store {
@@ -284,9 +284,10 @@ again:
 		 */
 		if (i == T_ROWS)
 			s->db[i]->set_pagesize(s->db[i], ROWS_PAGESIZE);
+		/* Tables added since, created on the first open of a store. */
 		rc = s->db[i]->open(s->db[i], txn, i == T_ROWS ? ROWS_FILE :
-		    DB_FILE, table_names[i], DB_BTREE, i == T_ROWS ? DB_CREATE :
-		    dflags, 0660);
+		    DB_FILE, table_names[i], DB_BTREE, i == T_ROWS ||
+		    i == T_READY || i == T_DELAYED ? DB_CREATE : dflags, 0660);
 		if (rc == EINVAL && i == T_ROWS) {
 			/*
 			 * "File size not a multiple of the pagesize": another
