@@ -277,13 +277,17 @@ EOF
 	echo "$PROG: wrote $CONF"
 }
 
-# Creates the store if it does not exist yet; a new store gets the demo
-# data unless QUARRY_DEMO=0.
+# Creates the store if it does not exist yet (a new store gets the demo
+# data unless QUARRY_DEMO=0), or brings an existing one of an older
+# format up to date: quarryctl init does either, and nothing otherwise.
 init_store() {
 	if [ ! -f "$VARDIR/db/quarry.db" ]; then
 		"$BIN/quarryctl" -c "$CONF" init ||
 		    die "quarryctl init failed"
 		[ "$QUARRY_DEMO" = 0 ] || : > "$VARDIR/demo.pending"
+	elif ! "$BIN/quarryctl" -c "$CONF" init 2>"$LOG/init.out"; then
+		cat "$LOG/init.out" >&2
+		die "quarryctl init failed"
 	fi
 	if [ -f "$VARDIR/demo.pending" ]; then
 		seed_demo

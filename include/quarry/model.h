@@ -345,15 +345,26 @@ struct job_query {
 	const char	*def_id;	/* of this definition only */
 	unsigned	 states;	/* bit 1 << state; 0 = every state */
 	uint64_t	 before;	/* only jobs created before seq; 0 = all */
+	size_t		 offset;	/* skip this many first */
 	size_t		 limit;		/* at most this many; 0 = no limit */
 };
 
 /*
  * Calls cb with each job who may see that q selects, newest first.  With
- * q->def_id, Q_NOTFOUND if who may not see that definition.
+ * q->def_id, Q_NOTFOUND if who may not see that definition.  A page of
+ * an admin's listing of the tenant, of one definition or of some states,
+ * and of a user's own jobs, costs the same however many jobs are kept
+ * (indexes by tenant, definition, state and owner); a user's listing by
+ * definition or state reads the user's own jobs.
  */
 enum qerr job_list(struct store *s, const struct caller *who,
 	      const struct job_query *q, job_cb cb, void *arg);
+/*
+ * How many jobs who may see: an admin's tenant's, a user's own (counts
+ * kept with the jobs, so without reading them); 0 for the system caller
+ * of every tenant.
+ */
+enum qerr job_count(struct store *s, const struct caller *who, uint64_t *n);
 
 /*
  * The actions on one job.  Each answers Q_NOTFOUND for a job who may not
@@ -460,6 +471,17 @@ long long job_backoff(int base, uint32_t attempts);
  */
 enum qerr job_requeue_stale(struct store *s, int all, int max_attempts,
 	      int backoff, const int32_t *live, size_t nlive, unsigned *n);
+
+/* ---- upgrades (upgrade.c) ---- */
+
+/*
+ * Brings a store of an older format version, opened with STORE_UPGRADE,
+ * up to date (quarryctl init): 1 -> 2 builds the listing indexes by
+ * owner and by state and the job counts from the job records (*jobs:
+ * how many).  Every step is idempotent; the store keeps its old version
+ * until all are done.
+ */
+enum qerr model_upgrade(struct store *s, unsigned *jobs);
 
 /* ---- the sweeps (sweep.c) ---- */
 

@@ -37,6 +37,8 @@ enum table {
 				   holds to T_READY and T_DELAYED, never
 				   written */
 	T_ACTIVE,		/* active-job key -> job id (the 409 rule) */
+	T_JOBS_BY_OWNER,	/* tenant NUL owner NUL be64(~seq) -> job id */
+	T_JOBS_BY_STATE,	/* tenant NUL state be64(~seq) -> job id */
 	T_READY,		/* tenant NUL be64(seq) -> job id: queued and
 				   due, each tenant's oldest first */
 	T_DELAYED,		/* be64(not_before) be64(seq) -> job id tenant:
@@ -47,8 +49,12 @@ enum table {
 	T_NTABLES
 };
 
-/* The store's on-disk format version (T_META "version"). */
-#define STORE_FORMAT_VERSION 1
+/*
+ * The store's on-disk format version (T_META "version").  2 added the
+ * listing indexes T_JOBS_BY_OWNER and T_JOBS_BY_STATE and the job counts;
+ * 'quarryctl init' brings a version 1 store up to date (docs/store.md).
+ */
+#define STORE_FORMAT_VERSION 2
 
 struct store;
 struct stx;
@@ -59,6 +65,12 @@ struct stx;
  * programs, which never read rows; a CGI request opens two files fewer.
  */
 #define STORE_NO_ROWS	0x02
+/*
+ * Open a store of an older format version (quarryctl init, to bring it
+ * up to date with store_set_version once it has); other programs refuse
+ * one.
+ */
+#define STORE_UPGRADE	0x04
 
 /*
  * Opens the environment in conf->db_dir (one handle per process; open it
@@ -75,6 +87,10 @@ void	  store_close(struct store *s);
  * server fail a request already queued on the socket.)
  */
 unsigned  store_abandoned(const struct store *s);
+/* The store's format version (STORE_FORMAT_VERSION unless upgrading). */
+int	  store_version(const struct store *s);
+/* Records that the store is now of format version v. */
+enum qerr store_set_version(struct store *s, int v);
 /* The configuration s was opened with (its own copy). */
 const struct conf *store_conf(const struct store *s);
 

@@ -124,7 +124,7 @@ render_job(const struct job *j, void *arg)
 enum qerr
 concur_list_jobs(struct request *r)
 {
-	struct job_query	q = { r->capture[0], 0, 0, CONCUR_JOBS_MAX };
+	struct job_query	q = { r->capture[0], 0, 0, 0, CONCUR_JOBS_MAX };
 	enum qerr		e;
 
 	concur_jobs_begin(&r->out);

@@ -440,6 +440,7 @@ graph_list_jobs(struct request *r)
 	p.value = json_object_new_array();
 	jq.def_id = def[0] ? def : NULL;
 	jq.states = states;
+	jq.limit = p.top + 1;		/* one more: is there a next page? */
 	e = job_list(r->store, &r->who, &jq, add_job, &p);
 	if (e == Q_NOTFOUND)
 		e = Q_OK;		/* an unknown definition has no jobs */

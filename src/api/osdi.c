@@ -60,8 +60,6 @@ osdi_entry(struct request *r)
 
 struct slice {
 	struct request		*r;
-	long			 first, last;	/* 0-based, inclusive */
-	long			 n;		/* visible jobs seen */
 	struct json_object	*embedded, *hrefs;
 };
 
@@ -69,17 +67,12 @@ static int
 add_export(const struct job *j, void *arg)
 {
 	struct slice		*s = arg;
-	struct json_object	*e;
 	char			 url[400];
 
-	if (s->n >= s->first && s->n <= s->last) {
-		e = osdi_export(s->r, j);
-		json_object_array_add(s->embedded, e);
-		snprintf(url, sizeof(url), "%s" OSDI_MOUNT "/exports/%s",
-		    s->r->base, j->id);
-		json_object_array_add(s->hrefs, link_to(url));
-	}
-	s->n++;
+	json_object_array_add(s->embedded, osdi_export(s->r, j));
+	snprintf(url, sizeof(url), "%s" OSDI_MOUNT "/exports/%s", s->r->base,
+	    j->id);
+	json_object_array_add(s->hrefs, link_to(url));
 	return VISIT_NEXT;
 }
 
@@ -101,6 +94,7 @@ osdi_list_exports(struct request *r)
 	struct job_query	 q;
 	struct json_object	*o, *l, *emb;
 	long			 page, per_page, pages;
+	uint64_t		 total;
 	enum qerr		 e;
 
 	if (api_query_int(r, "page", 1000000, 1, &page) != 0 ||
@@ -109,22 +103,24 @@ osdi_list_exports(struct request *r)
 		return Q_INVALID;
 	memset(&s, 0, sizeof(s));
 	s.r = r;
-	s.first = (page - 1) * per_page;
-	s.last = s.first + per_page - 1;
 	s.embedded = json_object_new_array();
 	s.hrefs = json_object_new_array();
 	memset(&q, 0, sizeof(q));
-	if ((e = job_list(r->store, &r->who, &q, add_export, &s)) != Q_OK) {
+	q.offset = (size_t)((page - 1) * per_page);
+	q.limit = (size_t)per_page;
+	if ((e = job_count(r->store, &r->who, &total)) != Q_OK ||
+	    (e = job_list(r->store, &r->who, &q, add_export, &s)) != Q_OK) {
 		json_object_put(s.embedded);
 		json_object_put(s.hrefs);
 		return e;
 	}
-	pages = (s.n + per_page - 1) / per_page;
+	pages = (long)((total + (uint64_t)per_page - 1) / (uint64_t)per_page);
 	o = json_object_new_object();
 	json_object_object_add(o, "page", json_object_new_int64(page));
 	json_object_object_add(o, "per_page", json_object_new_int64(per_page));
 	json_object_object_add(o, "total_pages", json_object_new_int64(pages));
-	json_object_object_add(o, "total_records", json_object_new_int64(s.n));
+	json_object_object_add(o, "total_records",
+	    json_object_new_int64((int64_t)total));
 	l = json_object_new_object();
 	json_object_object_add(l, "self", page_link(r, page, per_page));
 	if (page < pages)

@@ -105,11 +105,15 @@ mkdir_p(const char *path)
 	return mkdir(tmp, 0750) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* init: creates the directories and the store (idempotent). */
+/*
+ * init: creates the directories and the store, or brings an existing
+ * store of an older format up to date (idempotent).
+ */
 int
 cmd_init(struct ctl *c, int argc, char **argv)
 {
 	struct store	*s;
+	unsigned	 njobs;
 	enum qerr	 e;
 
 	(void)argv;
@@ -120,8 +124,19 @@ cmd_init(struct ctl *c, int argc, char **argv)
 		    strerror(errno));
 		return 1;
 	}
-	if ((e = store_open(&c->conf, STORE_CREATE, &s)) != Q_OK)
+	if ((e = store_open(&c->conf, STORE_CREATE | STORE_UPGRADE, &s)) !=
+	    Q_OK)
 		return fail("creating the store", e);
+	if (store_version(s) != STORE_FORMAT_VERSION) {
+		fprintf(stderr, "quarryctl: upgrading the store from format "
+		    "version %d to %d\n", store_version(s),
+		    STORE_FORMAT_VERSION);
+		if ((e = model_upgrade(s, &njobs)) != Q_OK) {
+			store_close(s);
+			return fail("upgrading the store", e);
+		}
+		fprintf(stderr, "quarryctl: %u jobs indexed\n", njobs);
+	}
 	store_close(s);
 	fprintf(stderr, "quarryctl: store ready in %s\n", c->conf.db_dir);
 	return 0;

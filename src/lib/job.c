@@ -329,6 +329,9 @@ active_del(struct stx *tx, const struct job *j)
 	return e == Q_NOTFOUND ? Q_OK : e;
 }
 
+static enum qerr state_index_set(struct stx *tx, const struct job *j,
+		    enum job_state st, int put);
+
 /* Moves j to state `to` with its index changes (see job.h). */
 enum qerr
 job_transition(struct stx *tx, struct job *j, enum job_state to)
@@ -342,6 +345,9 @@ job_transition(struct stx *tx, struct job *j, enum job_state to)
 	if (to == JS_QUEUED && (e = job_queue_put(tx, j)) != Q_OK)
 		return e;
 	if (!job_state_active(to) && (e = active_del(tx, j)) != Q_OK)
+		return e;
+	if ((e = state_index_set(tx, j, j->state, 0)) != Q_OK ||
+	    (e = state_index_set(tx, j, to, 1)) != Q_OK)
 		return e;
 	j->state = to;
 	j->updated = q_seams.now();
@@ -369,24 +375,174 @@ job_read_visible(struct stx *tx, const struct caller *who, const char *id,
 	return Q_OK;
 }
 
-/* The key of j in T_JOBS_BY_DEF (see job.h). */
-size_t
-job_def_index_key(const struct job *j, unsigned char k[JOB_INDEX_KEY_MAX])
+/* The key of j in T_JOBS_BY_DEF: def_id be64(~seq). */
+static size_t
+def_index_key(const struct job *j, unsigned char k[JOB_INDEX_KEY_MAX])
 {
 	memcpy(k, j->def_id, ID_LEN);
 	be64_put(k + ID_LEN, ~j->seq);
 	return ID_LEN + 8;
 }
 
-/* The key of j in T_JOBS_BY_TENANT (see job.h). */
-size_t
-job_tenant_index_key(const struct job *j, unsigned char k[JOB_INDEX_KEY_MAX])
+/* The key of j in T_JOBS_BY_TENANT: tenant NUL be64(~seq). */
+static size_t
+tenant_index_key(const struct job *j, unsigned char k[JOB_INDEX_KEY_MAX])
 {
 	size_t tl = strlen(j->tenant) + 1;
 
 	memcpy(k, j->tenant, tl);
 	be64_put(k + tl, ~j->seq);
 	return tl + 8;
+}
+
+/* The prefix of an owner's jobs in T_JOBS_BY_OWNER (see job.h). */
+size_t
+job_owner_prefix(const char *tenant, const char *owner,
+    unsigned char k[JOB_INDEX_KEY_MAX])
+{
+	size_t tl = strlen(tenant) + 1, ol = strlen(owner) + 1;
+
+	memcpy(k, tenant, tl);
+	memcpy(k + tl, owner, ol);
+	return tl + ol;
+}
+
+/* The prefix of a state's jobs in T_JOBS_BY_STATE (see job.h). */
+size_t
+job_state_prefix(const char *tenant, enum job_state st,
+    unsigned char k[JOB_INDEX_KEY_MAX])
+{
+	size_t tl = strlen(tenant) + 1;
+
+	memcpy(k, tenant, tl);
+	k[tl] = (unsigned char)st;
+	return tl + 1;
+}
+
+/* The T_META key of a job count (see job.h). */
+size_t
+job_count_key(const char *tenant, const char *owner,
+    unsigned char k[JOB_INDEX_KEY_MAX + 2])
+{
+	k[0] = 'n';
+	k[1] = '\0';
+	if (owner == NULL) {
+		memcpy(k + 2, tenant, strlen(tenant));
+		return 2 + strlen(tenant);
+	}
+	/* without the owner's own NUL */
+	return 2 + job_owner_prefix(tenant, owner, k + 2) - 1;
+}
+
+/* Adds d to the job count under key k. */
+static enum qerr
+count_add(struct stx *tx, const unsigned char *k, size_t kl, int d)
+{
+	struct buf	v = BUF_INIT;
+	unsigned char	n[8];
+	uint64_t	c = 0;
+	enum qerr	e;
+
+	e = stx_get(tx, T_META, k, kl, &v);
+	if (e == Q_OK && v.len == 8)
+		c = be64_get((const unsigned char *)v.data);
+	buf_free(&v);
+	if (e != Q_OK && e != Q_NOTFOUND)
+		return e;
+	if (d > 0)
+		c++;
+	else if (c > 0)
+		c--;
+	be64_put(n, c);
+	return stx_put(tx, T_META, k, kl, n, 8);
+}
+
+/* Writes (put) or deletes j's entry under key k of a listing index. */
+static enum qerr
+index_set(struct stx *tx, enum table t, const unsigned char *k, size_t kl,
+    const struct job *j, int put)
+{
+	enum qerr e;
+
+	if (put)
+		return stx_put(tx, t, k, kl, j->id, ID_LEN);
+	e = stx_del(tx, t, k, kl);
+	return e == Q_NOTFOUND ? Q_OK : e;
+}
+
+/* j's entry in T_JOBS_BY_STATE for state st, put or deleted. */
+static enum qerr
+state_index_set(struct stx *tx, const struct job *j, enum job_state st,
+    int put)
+{
+	unsigned char	k[JOB_INDEX_KEY_MAX];
+	size_t		n = job_state_prefix(j->tenant, st, k);
+
+	be64_put(k + n, ~j->seq);
+	return index_set(tx, T_JOBS_BY_STATE, k, n + 8, j, put);
+}
+
+/* Adds j to (put) or takes it out of every listing index and count. */
+static enum qerr
+index_all(struct stx *tx, const struct job *j, int put)
+{
+	unsigned char	k[JOB_INDEX_KEY_MAX + 2];
+	size_t		n;
+	enum qerr	e;
+
+	if ((e = index_set(tx, T_JOBS_BY_DEF, k, def_index_key(j, k), j,
+	    put)) != Q_OK ||
+	    (e = index_set(tx, T_JOBS_BY_TENANT, k, tenant_index_key(j, k), j,
+	    put)) != Q_OK)
+		return e;
+	n = job_owner_prefix(j->tenant, j->owner, k);
+	be64_put(k + n, ~j->seq);
+	if ((e = index_set(tx, T_JOBS_BY_OWNER, k, n + 8, j, put)) != Q_OK ||
+	    (e = state_index_set(tx, j, j->state, put)) != Q_OK)
+		return e;
+	if ((e = count_add(tx, k, job_count_key(j->tenant, NULL, k),
+	    put ? 1 : -1)) != Q_OK)
+		return e;
+	return count_add(tx, k, job_count_key(j->tenant, j->owner, k),
+	    put ? 1 : -1);
+}
+
+/* Writes j's owner and state index entries (see job.h). */
+enum qerr
+job_index_fill(struct stx *tx, const struct job *j)
+{
+	unsigned char	k[JOB_INDEX_KEY_MAX];
+	size_t		n = job_owner_prefix(j->tenant, j->owner, k);
+	enum qerr	e;
+
+	be64_put(k + n, ~j->seq);
+	if ((e = index_set(tx, T_JOBS_BY_OWNER, k, n + 8, j, 1)) != Q_OK)
+		return e;
+	return state_index_set(tx, j, j->state, 1);
+}
+
+/* Sets a job count (see job.h). */
+enum qerr
+job_count_set(struct stx *tx, const unsigned char *k, size_t kl, uint64_t n)
+{
+	unsigned char v[8];
+
+	be64_put(v, n);
+	return stx_put(tx, T_META, k, kl, v, 8);
+}
+
+/* Adds a new job to the listing indexes and counts (see job.h). */
+enum qerr
+job_index_add(struct stx *tx, const struct job *j)
+{
+	return index_all(tx, j, 1);
+}
+
+/* Takes a job out of the listing indexes and counts (see job.h). */
+enum qerr
+job_index_del(struct stx *tx, const struct job *j)
+{
+	return index_all(tx, j, 0);
 }
 
 /* Replaces j's detail (see job.h). */

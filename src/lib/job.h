@@ -16,6 +16,10 @@
  * Indexes kept in the same transaction as the record:
  *	T_JOBS_BY_DEF	 def_id + be64(~seq)			newest first
  *	T_JOBS_BY_TENANT tenant NUL be64(~seq)			newest first
+ *	T_JOBS_BY_OWNER	 tenant NUL owner NUL be64(~seq)	newest first
+ *	T_JOBS_BY_STATE	 tenant NUL state be64(~seq)	newest first, moved
+ *			 at each transition
+ *	T_META		 "n" NUL tenant [NUL owner] -> be64 count of jobs
  *	T_READY		 tenant NUL be64(seq) -> id	queued and due, each
  *			 tenant's oldest first
  *	T_DELAYED	 be64(not_before) be64(seq) -> id tenant	queued,
@@ -33,7 +37,7 @@
 #include "quarry/model.h"
 #include "quarry/rec.h"
 
-#define JOB_INDEX_KEY_MAX	(TENANT_MAX + 9)
+#define JOB_INDEX_KEY_MAX	(TENANT_MAX + PRINCIPAL_MAX + 9)
 
 /* The record codec. */
 void	  job_encode(struct buf *b, const struct job *j);
@@ -47,11 +51,34 @@ enum qerr job_read_visible(struct stx *tx, const struct caller *who,
 /* Writes j's record (not its indexes). */
 enum qerr job_write(struct stx *tx, const struct job *j);
 
-/* The keys of j's entries in T_JOBS_BY_DEF and T_JOBS_BY_TENANT. */
-size_t	 job_def_index_key(const struct job *j,
+/*
+ * Adds j (new, with its seq) to the listing indexes (T_JOBS_BY_DEF,
+ * _BY_TENANT, _BY_OWNER, _BY_STATE) and to the job counts of its tenant
+ * and its owner; job_index_del takes it out of them all (a purge).
+ */
+enum qerr job_index_add(struct stx *tx, const struct job *j);
+enum qerr job_index_del(struct stx *tx, const struct job *j);
+
+/*
+ * Writes j's entries in T_JOBS_BY_OWNER and T_JOBS_BY_STATE (an upgrade
+ * of an older store; idempotent).
+ */
+enum qerr job_index_fill(struct stx *tx, const struct job *j);
+/* Sets the job count under T_META key k. */
+enum qerr job_count_set(struct stx *tx, const unsigned char *k, size_t kl,
+	      uint64_t n);
+
+/* The prefixes of the listing indexes (see store.h); their lengths. */
+size_t	 job_owner_prefix(const char *tenant, const char *owner,
 	     unsigned char k[JOB_INDEX_KEY_MAX]);
-size_t	 job_tenant_index_key(const struct job *j,
+size_t	 job_state_prefix(const char *tenant, enum job_state st,
 	     unsigned char k[JOB_INDEX_KEY_MAX]);
+/*
+ * The T_META key of the job count of a tenant (owner NULL) or of one
+ * owner in it; its length.
+ */
+size_t	 job_count_key(const char *tenant, const char *owner,
+	     unsigned char k[JOB_INDEX_KEY_MAX + 2]);
 
 /*
  * Takes j's active key, under the duplicate rule of job_create: Q_EXISTS

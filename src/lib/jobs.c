@@ -19,6 +19,11 @@
 #include "quarry/seams.h"
 #include "quarry/wake.h"
 
+struct job_count {
+	const struct caller	*who;
+	uint64_t		 n;
+};
+
 /* Wakes the scheduler when a job has become queued. */
 static void
 wake_if_queued(struct store *s, const struct job *j)
@@ -77,7 +82,7 @@ tx_job_create(struct stx *tx, void *arg)
 	struct create	*c = arg;
 	struct job	*j = c->j;
 	struct buf	 v = BUF_INIT;
-	unsigned char	 seqk[8], ik[JOB_INDEX_KEY_MAX];
+	unsigned char	 seqk[8];
 	enum qerr	 e;
 
 	/* The definition must still exist (a delete may have raced us). */
@@ -94,12 +99,8 @@ tx_job_create(struct stx *tx, void *arg)
 		goto out;
 	be64_put(seqk, j->seq);
 	if ((e = stx_put(tx, T_META, "job_seq", 7, seqk, 8)) != Q_OK ||
-	    (e = job_write(tx, j)) != Q_OK)
-		goto out;
-	if ((e = stx_put(tx, T_JOBS_BY_DEF, ik, job_def_index_key(j, ik),
-	    j->id, ID_LEN)) != Q_OK ||
-	    (e = stx_put(tx, T_JOBS_BY_TENANT, ik, job_tenant_index_key(j, ik),
-	    j->id, ID_LEN)) != Q_OK)
+	    (e = job_write(tx, j)) != Q_OK ||
+	    (e = job_index_add(tx, j)) != Q_OK)
 		goto out;
 	if (j->state == JS_QUEUED)
 		e = job_queue_put(tx, j);
@@ -174,85 +175,138 @@ enum qerr
 job_get(struct store *s, const struct caller *who, const char *id,
     struct job *out)
 {
-	struct job_find f = { who, id, out };
+	struct job_find	f = { who, NULL, out };
+	char		copy[ID_LEN + 1];
 
-	memset(out, 0, sizeof(*out));
-	if (id == NULL || !id_valid(id))
+	if (id == NULL || !id_valid(id)) {
+		memset(out, 0, sizeof(*out));
 		return Q_NOTFOUND;
+	}
+	memcpy(copy, id, sizeof(copy));		/* the id may live in out */
+	f.id = copy;
+	memset(out, 0, sizeof(*out));
 	return store_txn(s, tx_job_get, &f);
 }
 
 /* ---- listing ---- */
 
-struct job_listing {
-	enum table	 table;	/* T_JOBS_BY_DEF or T_JOBS_BY_TENANT */
+/* One index range a listing reads: a prefix, newest first. */
+struct range {
+	enum table	 table;
 	unsigned char	 prefix[JOB_INDEX_KEY_MAX];
 	size_t		 plen;
-	unsigned char	 start[JOB_INDEX_KEY_MAX];
-	size_t		 slen;	/* 0: from the prefix */
-	size_t		 limit;	/* ids to collect; 0 = all */
-	size_t		 n;
-	struct buf	 ids;	/* collected ids, visited after the scan */
+};
+
+struct job_listing {
+	struct range	 r[JS_NSTATES];	/* the ranges read */
+	size_t		 nr;
+	uint64_t	 before;	/* only jobs created before seq; 0 all */
+	size_t		 want;		/* ids to collect per range; 0 = all */
+	const struct range *cur;
+	size_t		 n;		/* collected from cur */
+	struct buf	 hits;		/* be64(seq) id, per id collected */
 };
 
 static int
-collect_id(const void *k, size_t kl, const void *v, size_t vl, void *arg)
+collect_hit(const void *k, size_t kl, const void *v, size_t vl, void *arg)
 {
-	struct job_listing *l = arg;
+	struct job_listing	*l = arg;
+	unsigned char		 seq[8];
 
-	(void)k;
-	(void)kl;
-	if (vl != ID_LEN)
+	if (vl != ID_LEN || kl < 8)
 		return Q_STORE;
-	buf_add(&l->ids, v, ID_LEN);
-	return l->limit != 0 && ++l->n >= l->limit ? VISIT_STOP : VISIT_NEXT;
+	be64_put(seq, ~be64_get((const unsigned char *)k + kl - 8));
+	buf_add(&l->hits, seq, 8);
+	buf_add(&l->hits, v, ID_LEN);
+	return l->want != 0 && ++l->n >= l->want ? VISIT_STOP : VISIT_NEXT;
 }
 
 static enum qerr
 tx_collect(struct stx *tx, void *arg)
 {
-	struct job_listing *l = arg;
+	struct job_listing	*l = arg;
+	unsigned char		 start[JOB_INDEX_KEY_MAX + 8];
+	size_t			 i, sl;
+	enum qerr		 e;
 
-	buf_reset(&l->ids);
-	l->n = 0;
-	return stx_scan(tx, l->table, l->prefix, l->plen,
-	    l->slen ? l->start : NULL, l->slen, collect_id, l);
+	buf_reset(&l->hits);
+	for (i = 0; i < l->nr; i++) {
+		l->cur = &l->r[i];
+		l->n = 0;
+		sl = 0;
+		if (l->before > 0 && l->cur->plen > 0) {
+			/* newest first by ~seq: seq < before is ~seq >=
+			 * ~(before - 1) */
+			memcpy(start, l->cur->prefix, l->cur->plen);
+			be64_put(start + l->cur->plen, ~(l->before - 1));
+			sl = l->cur->plen + 8;
+		}
+		if ((e = stx_scan(tx, l->cur->table, l->cur->prefix,
+		    l->cur->plen, sl ? start : NULL, sl, collect_hit, l)) !=
+		    Q_OK)
+			return e;
+	}
+	return Q_OK;
+}
+
+/* Newest first: by seq, descending. */
+static int
+cmp_hit(const void *a, const void *b)
+{
+	return memcmp(b, a, 8);
 }
 
 /*
- * Sets l to the index and range q selects for who: a definition's jobs,
- * or a tenant's (every tenant's for the system), from q->before down.
+ * Chooses the index ranges that hold what q asks of who, and whether
+ * each job they give must still be read to be filtered (*exact = 0) or
+ * is an answer as it stands.  An admin's listing by definition, by
+ * state or of the whole tenant reads only what it answers; a user's
+ * reads the user's own jobs.
  */
 static void
-listing_of(const struct caller *who, const struct job_query *q,
-    struct job_listing *l)
+plan(const struct caller *who, const struct job_query *q,
+    struct job_listing *l, int *exact)
 {
-	memset(l, 0, sizeof(*l));
-	if (q->def_id != NULL) {
-		l->table = T_JOBS_BY_DEF;
-		memcpy(l->prefix, q->def_id, ID_LEN);
-		l->plen = ID_LEN;
+	struct range	*r = l->r;
+	int		 st;
+
+	*exact = 1;
+	if (!caller_is_admin(who)) {
+		r->table = T_JOBS_BY_OWNER;
+		r->plen = job_owner_prefix(who->tenant, who->principal,
+		    r->prefix);
+		l->nr = 1;
+		*exact = q->def_id == NULL && q->states == 0;
+	} else if (q->def_id != NULL) {
+		r->table = T_JOBS_BY_DEF;
+		memcpy(r->prefix, q->def_id, ID_LEN);
+		r->plen = ID_LEN;
+		l->nr = 1;
+		*exact = q->states == 0;
+	} else if (q->states != 0 && who->tenant[0] != '\0') {
+		for (st = 0; st < JS_NSTATES; st++)
+			if (q->states & (1u << st)) {
+				r = &l->r[l->nr++];
+				r->table = T_JOBS_BY_STATE;
+				r->plen = job_state_prefix(who->tenant,
+				    (enum job_state)st, r->prefix);
+			}
 	} else {
-		l->table = T_JOBS_BY_TENANT;
+		r->table = T_JOBS_BY_TENANT;
 		if (who->tenant[0] != '\0')
-			l->plen = (size_t)snprintf((char *)l->prefix,
-			    sizeof(l->prefix), "%s", who->tenant) + 1;
+			r->plen = (size_t)snprintf((char *)r->prefix,
+			    sizeof(r->prefix), "%s", who->tenant) + 1;
+		l->nr = 1;
+		/* every tenant: one index, ordered by tenant, then seq */
+		*exact = who->tenant[0] != '\0' && q->states == 0;
 	}
-	if (q->before > 0 && l->plen > 0) {
-		/* newest first by ~seq: seq < before is ~seq >= ~(before-1) */
-		memcpy(l->start, l->prefix, l->plen);
-		be64_put(l->start + l->plen, ~(q->before - 1));
-		l->slen = l->plen + 8;
-	}
-	/* Who sees every job there: collect no more than it wants. */
-	if (caller_is_admin(who) && q->states == 0 && q->before == 0)
-		l->limit = q->limit;
 }
 
 /*
  * Collects the ids in one transaction, then reads each job in its own: a
  * long listing never holds many locks, and a job deleted in between is
- * skipped.
+ * skipped.  Where the index answers the query exactly, only the jobs of
+ * the page are collected and read.
  */
 enum qerr
 job_list(struct store *s, const struct caller *who, const struct job_query *q,
@@ -262,9 +316,9 @@ job_list(struct store *s, const struct caller *who, const struct job_query *q,
 	struct definition	 d;
 	struct job		 j;
 	char			 id[ID_LEN + 1];
-	size_t			 i, n = 0;
+	size_t			 i, n = 0, skipped = 0, step = 8 + ID_LEN;
+	int			 exact, rc;
 	enum qerr		 e;
-	int			 rc;
 
 	if (q->def_id != NULL) {
 		if ((e = definition_get(s, who, q->def_id, &d)) != Q_OK)
@@ -272,15 +326,25 @@ job_list(struct store *s, const struct caller *who, const struct job_query *q,
 		definition_free(&d);
 	} else if (who->kind == CALLER_NONE)
 		return Q_OK;
-	listing_of(who, q, &l);
+	memset(&l, 0, sizeof(l));
+	plan(who, q, &l, &exact);
+	l.before = q->before;
+	if (exact && q->limit != 0)
+		l.want = q->offset + q->limit;
 	if ((e = store_txn(s, tx_collect, &l)) != Q_OK)
 		goto out;
-	if (l.ids.oom) {
+	if (l.hits.oom) {
 		e = Q_NOMEM;
 		goto out;
 	}
-	for (i = 0; i + ID_LEN <= l.ids.len; i += ID_LEN) {
-		memcpy(id, l.ids.data + i, ID_LEN);
+	if (l.nr > 1)
+		qsort(l.hits.data, l.hits.len / step, step, cmp_hit);
+	for (i = 0; i + step <= l.hits.len; i += step) {
+		if (exact && skipped < q->offset) {
+			skipped++;
+			continue;
+		}
+		memcpy(id, l.hits.data + i + 8, ID_LEN);
 		id[ID_LEN] = '\0';
 		e = job_get(s, who, id, &j);
 		if (e == Q_NOTFOUND)
@@ -288,7 +352,9 @@ job_list(struct store *s, const struct caller *who, const struct job_query *q,
 		if (e != Q_OK)
 			goto out;
 		if ((q->states != 0 && !(q->states & (1u << j.state))) ||
-		    (q->before != 0 && j.seq >= q->before)) {
+		    (q->def_id != NULL && strcmp(j.def_id, q->def_id) != 0) ||
+		    (q->before != 0 && j.seq >= q->before) ||
+		    (!exact && skipped++ < q->offset)) {
 			job_free(&j);
 			continue;
 		}
@@ -303,7 +369,36 @@ job_list(struct store *s, const struct caller *who, const struct job_query *q,
 	}
 	e = Q_OK;
 out:
-	buf_free(&l.ids);
+	buf_free(&l.hits);
+	return e;
+}
+
+static enum qerr
+tx_count(struct stx *tx, void *arg)
+{
+	struct job_count	*c = arg;
+	struct buf		 v = BUF_INIT;
+	unsigned char		 k[JOB_INDEX_KEY_MAX + 2];
+	enum qerr		 e;
+
+	e = stx_get(tx, T_META, k, job_count_key(c->who->tenant,
+	    caller_is_admin(c->who) ? NULL : c->who->principal, k), &v);
+	if (e == Q_OK && v.len == 8)
+		c->n = be64_get((const unsigned char *)v.data);
+	buf_free(&v);
+	return e == Q_NOTFOUND ? Q_OK : e;
+}
+
+/* How many jobs who may see (see model.h). */
+enum qerr
+job_count(struct store *s, const struct caller *who, uint64_t *n)
+{
+	struct job_count	c = { who, 0 };
+	enum qerr		e = Q_OK;
+
+	if (who->tenant[0] != '\0' && who->kind != CALLER_NONE)
+		e = store_txn(s, tx_count, &c);
+	*n = c.n;
 	return e;
 }
 
@@ -401,11 +496,16 @@ tx_action(struct stx *tx, void *arg)
 static enum qerr
 act(struct store *s, struct action *a)
 {
-	enum qerr e;
+	char		id[ID_LEN + 1];
+	enum qerr	e;
 
-	memset(a->out, 0, sizeof(*a->out));
-	if (a->id == NULL || !id_valid(a->id))
+	if (a->id == NULL || !id_valid(a->id)) {
+		memset(a->out, 0, sizeof(*a->out));
 		return Q_NOTFOUND;
+	}
+	memcpy(id, a->id, sizeof(id));	/* the id may live in out */
+	a->id = id;
+	memset(a->out, 0, sizeof(*a->out));
 	if ((e = store_txn(s, tx_action, a)) != Q_OK) {
 		job_free(a->out);	/* nothing to show of a refused action */
 		return e;

@@ -29,7 +29,7 @@
 static const char *const table_names[T_NTABLES] = {
 	"meta", "tokens", "token_hash", "datasets", "rows", "defs",
 	"defs_by_tenant", "jobs", "jobs_by_def", "jobs_by_tenant", "queue",
-	"active", "ready", "delayed", "rows"
+	"active", "jobs_by_owner", "jobs_by_state", "ready", "delayed", "rows"
 };
 
 struct store {
@@ -42,12 +42,40 @@ struct store {
 	int		 failchk;	/* thread tracking is on */
 	int		 region_fd;	/* REGION_FILE of env, or -1 */
 	int		 open_raced;	/* a table's file was mid-write */
+	int		 version;	/* its format version */
 };
 
 struct stx {
 	struct store	*s;
 	DB_TXN		*txn;
 };
+
+/* The store's format version (see store.h). */
+int
+store_version(const struct store *s)
+{
+	return s->version;
+}
+
+static enum qerr
+tx_set_version(struct stx *tx, void *arg)
+{
+	unsigned char ver[8];
+
+	be64_put(ver, (uint64_t)*(int *)arg);
+	return stx_put(tx, T_META, "version", 7, ver, 8);
+}
+
+/* Records that the store is now of format version v (see store.h). */
+enum qerr
+store_set_version(struct store *s, int v)
+{
+	enum qerr e;
+
+	if ((e = store_txn(s, tx_set_version, &v)) == Q_OK)
+		s->version = v;
+	return e;
+}
 
 /* The configuration s was opened with (see store.h). */
 const struct conf *
@@ -287,7 +315,8 @@ again:
 		/* Tables added since, created on the first open of a store. */
 		rc = s->db[i]->open(s->db[i], txn, i == T_ROWS ? ROWS_FILE :
 		    DB_FILE, table_names[i], DB_BTREE, i == T_ROWS ||
-		    i == T_READY || i == T_DELAYED ? DB_CREATE : dflags, 0660);
+		    i == T_READY || i == T_DELAYED || i == T_JOBS_BY_OWNER ||
+		    i == T_JOBS_BY_STATE ? DB_CREATE : dflags, 0660);
 		if (rc == EINVAL && i == T_ROWS) {
 			/*
 			 * "File size not a multiple of the pagesize": another
@@ -369,21 +398,38 @@ open_handles(struct store *s)
 	return e;
 }
 
+/*
+ * Reads the store's format version into s->version: a new store (with
+ * STORE_CREATE) gets the current one; an older one opens only with
+ * STORE_UPGRADE; a newer one never.
+ */
 static enum qerr
 check_version(struct stx *tx, void *arg)
 {
+	struct store	*s = arg;
 	struct buf	 v = BUF_INIT;
 	unsigned char	 ver[8];
+	uint64_t	 n;
 	enum qerr	 e;
-	int		 create = *(int *)arg;
 
 	e = stx_get(tx, T_META, "version", 7, &v);
-	if (e == Q_NOTFOUND && create) {
+	if (e == Q_NOTFOUND && (s->flags & STORE_CREATE)) {
 		be64_put(ver, STORE_FORMAT_VERSION);
 		e = stx_put(tx, T_META, "version", 7, ver, 8);
+		s->version = STORE_FORMAT_VERSION;
 	} else if (e == Q_OK) {
-		if (v.len != 8 || be64_get((unsigned char *)v.data) !=
-		    STORE_FORMAT_VERSION) {
+		n = v.len == 8 ? be64_get((unsigned char *)v.data) : 0;
+		s->version = (int)n;
+		if (n == STORE_FORMAT_VERSION ||
+		    (n >= 1 && n < STORE_FORMAT_VERSION &&
+		    (s->flags & STORE_UPGRADE)))
+			;
+		else if (n >= 1 && n < STORE_FORMAT_VERSION) {
+			qlog(LOG_ERR, "store: format version %d is older than "
+			    "this program's %d; run 'quarryctl init' to bring "
+			    "it up to date", (int)n, STORE_FORMAT_VERSION);
+			e = Q_STORE;
+		} else {
 			qlog(LOG_ERR, "store: format version is not %d",
 			    STORE_FORMAT_VERSION);
 			e = Q_STORE;
@@ -402,7 +448,6 @@ store_open(const struct conf *conf, int flags, struct store **out)
 {
 	struct store	*s;
 	enum qerr	 e;
-	int		 create = (flags & STORE_CREATE) != 0;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return Q_NOMEM;
@@ -413,7 +458,7 @@ store_open(const struct conf *conf, int flags, struct store **out)
 		free(s);
 		return e;
 	}
-	if ((e = store_txn(s, check_version, &create)) != Q_OK) {
+	if ((e = store_txn(s, check_version, s)) != Q_OK) {
 		store_close(s);
 		return e;
 	}

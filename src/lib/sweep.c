@@ -160,7 +160,6 @@ tx_purge_one(struct stx *tx, void *arg)
 {
 	struct sweep	*sw = arg;
 	struct job	 j;
-	unsigned char	 ik[JOB_INDEX_KEY_MAX];
 	enum qerr	 e;
 
 	if ((e = job_read(tx, sw->id, &j)) != Q_OK)
@@ -168,11 +167,7 @@ tx_purge_one(struct stx *tx, void *arg)
 	if (job_state_active(j.state) || j.finished == 0 ||
 	    (long long)j.finished + sw->history > (long long)sw->now)
 		goto out;
-	if ((e = stx_del(tx, T_JOBS_BY_DEF, ik, job_def_index_key(&j,
-	    ik))) != Q_OK && e != Q_NOTFOUND)
-		goto out;
-	if ((e = stx_del(tx, T_JOBS_BY_TENANT, ik, job_tenant_index_key(&j,
-	    ik))) != Q_OK && e != Q_NOTFOUND)
+	if ((e = job_index_del(tx, &j)) != Q_OK)
 		goto out;
 	if ((e = stx_del(tx, T_JOBS, j.id, ID_LEN)) != Q_OK)
 		goto out;

@@ -187,7 +187,7 @@ test_jobs_of_another_tenant(void **state)
 	assert_int_equal(listed(t, &w.other, NULL), 0);
 	assert_int_equal(listed(t, &w.admin, NULL), 1);
 	assert_int_equal(job_list(t->s, &w.other, &(struct job_query){
-	    w.d.id, 0, 0, 0 }, count_job, &(int){0}), Q_NOTFOUND);
+	    w.d.id, 0, 0, 0, 0 }, count_job, &(int){0}), Q_NOTFOUND);
 	assert_int_equal(job_cancel(t->s, &w.other, j.id, &got, &before),
 	    Q_NOTFOUND);
 	assert_int_equal(job_delete(t->s, &w.other, j.id, &got, &how),
