@@ -337,7 +337,7 @@ job_list(struct store *s, const struct caller *who, const struct job_query *q,
 		e = Q_NOMEM;
 		goto out;
 	}
-	if (l.nr > 1)
+	if (l.nr > 1 && l.hits.len > 0)
 		qsort(l.hits.data, l.hits.len / step, step, cmp_hit);
 	for (i = 0; i + step <= l.hits.len; i += step) {
 		if (exact && skipped < q->offset) {

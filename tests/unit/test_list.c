@@ -132,6 +132,15 @@ all(struct world *w, int i, void *arg)
 }
 
 static int
+none(struct world *w, int i, void *arg)
+{
+	(void)w;
+	(void)i;
+	(void)arg;
+	return 0;
+}
+
+static int
 mine(struct world *w, int i, void *arg)
 {
 	(void)arg;
@@ -187,6 +196,8 @@ test_each_way_of_listing(void **state)
 	expect(t, &w, &w.admin, &q, in_states, t);
 	q.offset = 3;
 	expect(t, &w, &w.admin, &q, in_states, t);
+	q.states = 1u << JS_REJECTED | 1u << JS_EXPIRED;
+	expect(t, &w, &w.admin, &q, none, NULL);	/* states of none */
 	q.states = 0;
 	expect(t, &w, &w.admin, &q, all, NULL);		/* a page */
 	expect(t, &w, &w.user, &q, mine, NULL);
