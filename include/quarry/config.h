@@ -37,6 +37,7 @@ struct conf {
 	int	 poll_seconds;		   /* scheduler's fallback poll */
 	int	 cache_mb;		   /* store cache size */
 	int	 stall_seconds;		   /* a store call stuck this long exits */
+	long long store_reserve;	   /* bytes db_dir keeps free; -1 auto */
 	long long retention_default;	   /* seconds, if a definition has none */
 	int	 retry_backoff;		   /* seconds before the 2nd attempt */
 	long long history;		   /* seconds finished jobs are kept */

@@ -63,6 +63,8 @@ osdi_error_code(int status)
 	case 409: return "CONFLICT";
 	case 410: return "GONE";
 	case 413: return "PAYLOAD_TOO_LARGE";
+	case 503: return "SERVICE_UNAVAILABLE";
+	case 507: return "INSUFFICIENT_STORAGE";
 	}
 	return "INTERNAL_ERROR";
 }

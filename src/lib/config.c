@@ -23,6 +23,7 @@ conf_defaults(struct conf *c)
 	c->poll_seconds = 5;
 	c->cache_mb = 32;
 	c->stall_seconds = 60;
+	c->store_reserve = -1;	/* automatic: see store.c's space guard */
 	c->retention_default = 7 * 86400;
 	c->retry_backoff = 10;
 	c->history = 30 * 86400;
@@ -89,8 +90,9 @@ size_in(const char *v, unsigned long long *out)
 enum qerr
 conf_set(struct conf *c, const char *key, const char *v)
 {
-	long		n;
-	long long	d;
+	long			n;
+	long long		d;
+	unsigned long long	u;
 
 	if (strcmp(key, "db_dir") == 0)
 		return copy_str(c->db_dir, sizeof(c->db_dir), v) ? Q_INVALID : Q_OK;
@@ -151,6 +153,16 @@ conf_set(struct conf *c, const char *key, const char *v)
 		if (int_in(v, 1, 65536, &n))
 			return Q_INVALID;
 		c->cache_mb = (int)n;
+		return Q_OK;
+	}
+	if (strcmp(key, "store_reserve") == 0) {
+		if (strcmp(v, "auto") == 0) {
+			c->store_reserve = -1;
+			return Q_OK;
+		}
+		if (size_in(v, &u) || u > (1ULL << 50))
+			return Q_INVALID;
+		c->store_reserve = (long long)u;
 		return Q_OK;
 	}
 	if (strcmp(key, "stall_seconds") == 0) {

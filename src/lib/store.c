@@ -2,6 +2,7 @@
  * The job store over Berkeley DB 5.3.  The only file that includes db.h.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,8 @@
 #define ROWS_PAGESIZE	65536
 #define TXN_RETRIES	50
 #define LOCK_TIMEOUT_US	(3 * 1000 * 1000)	/* see open_handles */
+#define LOG_FILE_MAX	(4 << 20)	/* bytes a log file holds at most */
+#define NOSPACE_LOG_S	60		/* between two log lines about it */
 #define BULK_BUF	(1024 * 1024)	/* store_scan's buffer */
 #define REGION_FILE	"__db.001"	/* see the stall guard (stall.c) */
 
@@ -48,6 +51,7 @@ struct store {
 struct stx {
 	struct store	*s;
 	DB_TXN		*txn;
+	int		 room;		/* space_check passed for its writes */
 };
 
 /* The store's format version (see store.h). */
@@ -117,6 +121,39 @@ static inline void
 guard_out(void)
 {
 	stall_leave();
+}
+
+/*
+ * Gives the environment's region files (__db.001 ...) all their blocks
+ * now.  Berkeley DB makes them sparse and maps them: a page first touched
+ * later, when the cache fills, takes a block then, and on a full file
+ * system that is a SIGBUS in whichever process touches it.  Allocated
+ * here, a full disk is an open that fails (Q_NOSPACE) instead.
+ */
+static enum qerr
+regions_allocate(struct store *s)
+{
+	char		path[PATH_MAX + 16];
+	struct stat	st;
+	int		i, fd, rc;
+
+	for (i = 1; i < 10; i++) {
+		snprintf(path, sizeof(path), "%s/__db.%03d", s->conf.db_dir, i);
+		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+			continue;
+		rc = 0;
+		if (fstat(fd, &st) == 0 &&
+		    (long long)st.st_blocks * 512 < (long long)st.st_size)
+			rc = posix_fallocate(fd, 0, st.st_size);
+		close(fd);
+		if (rc == ENOSPC) {
+			qlog(LOG_ERR, "store: no room in %s for the region file "
+			    "%s (%lld bytes)", s->conf.db_dir, path + strlen(
+			    s->conf.db_dir) + 1, (long long)st.st_size);
+			return Q_NOSPACE;
+		}
+	}
+	return Q_OK;
 }
 
 /* Keeps the region file of s's environment open, for the stall guard. */
@@ -266,7 +303,7 @@ again:
 	s->env->set_lk_max_lockers(s->env, 10000);
 	s->env->set_tx_max(s->env, 1000);
 	s->env->set_lg_bsize(s->env, 1 << 20);
-	s->env->set_lg_max(s->env, 16 << 20);
+	s->env->set_lg_max(s->env, LOG_FILE_MAX);
 	s->env->log_set_config(s->env, DB_LOG_AUTO_REMOVE, 1);
 	eflags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
 	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
@@ -393,6 +430,8 @@ open_handles(struct store *s)
 	if (s->open_raced)
 		qlog(LOG_ERR, "store: %s stays a partial page long",
 		    ROWS_FILE);
+	if (e == Q_OK)
+		e = regions_allocate(s);
 	if (e == Q_OK)
 		region_open(s);
 	return e;
@@ -570,6 +609,7 @@ store_txn(struct store *s, store_fn fn, void *arg)
 		}
 		tx.s = s;
 		tx.txn = NULL;
+		tx.room = 0;
 		guard_in(s);
 		rc = s->env->txn_begin(s->env, NULL, &tx.txn, 0);
 		guard_out();
@@ -639,15 +679,68 @@ stx_get(struct stx *tx, enum table t, const void *k, size_t kl,
 	return val->oom ? Q_NOMEM : Q_OK;
 }
 
+/*
+ * The space guard: Berkeley DB panics the whole environment when a log
+ * write or a page write meets a full disk, and recovering it then needs
+ * more room than there is.  So a transaction's first write first checks
+ * that db_dir's file system keeps store_reserve bytes free (by default
+ * two log files and a margin); below that the write is refused with
+ * Q_NOSPACE before Berkeley DB is asked, the transaction is aborted
+ * with nothing written, and reads go on.  Writes come back by themselves
+ * once there is room again.
+ */
+static enum qerr
+space_check(struct store *s)
+{
+	static time_t		 logged;
+	struct statvfs		 v;
+	unsigned long long	 avail, reserve;
+	time_t			 now;
+
+	reserve = s->conf.store_reserve >= 0 ?
+	    (unsigned long long)s->conf.store_reserve :
+	    2ULL * LOG_FILE_MAX + (8ULL << 20);
+	if (reserve == 0 || statvfs(s->conf.db_dir, &v) != 0)
+		return Q_OK;
+	avail = (unsigned long long)v.f_bavail * v.f_frsize;
+	if (avail >= reserve)
+		return Q_OK;
+	now = (time_t)(mono_ms() / 1000) + 1;
+	if (logged == 0 || now - logged >= NOSPACE_LOG_S) {
+		logged = now;
+		qlog(LOG_ERR, "store: %llu KB free in %s, less than the "
+		    "reserve of %llu KB (store_reserve): writes are refused "
+		    "until there is more", avail >> 10, s->conf.db_dir,
+		    reserve >> 10);
+	}
+	return Q_NOSPACE;
+}
+
+/* The space guard for a transaction's writes (once per transaction). */
+static enum qerr
+room_for_writes(struct stx *tx)
+{
+	enum qerr e;
+
+	if (tx->room)
+		return Q_OK;
+	if ((e = space_check(tx->s)) == Q_OK)
+		tx->room = 1;
+	return e;
+}
+
 static enum qerr
 put(struct stx *tx, enum table t, const void *k, size_t kl, const void *v,
     size_t vl, u_int32_t flags)
 {
-	DBT	 key, data;
-	int	 rc;
+	DBT		 key, data;
+	int		 rc;
+	enum qerr	 e;
 
 	if (tx->s->db[t] == NULL)
 		return Q_STORE;
+	if ((e = room_for_writes(tx)) != Q_OK)
+		return e;
 	dbt_in(&key, k, kl);
 	dbt_in(&data, v, vl);
 	guard_in(tx->s);
@@ -673,11 +766,14 @@ stx_put_new(struct stx *tx, enum table t, const void *k, size_t kl,
 enum qerr
 stx_del(struct stx *tx, enum table t, const void *k, size_t kl)
 {
-	DBT	 key;
-	int	 rc;
+	DBT		 key;
+	int		 rc;
+	enum qerr	 e;
 
 	if (tx->s->db[t] == NULL)
 		return Q_NOTFOUND;
+	if ((e = room_for_writes(tx)) != Q_OK)
+		return e;
 	dbt_in(&key, k, kl);
 	guard_in(tx->s);
 	rc = tx->s->db[t]->del(tx->s->db[t], tx->txn, &key, 0);
@@ -891,10 +987,14 @@ store_test_mutex(struct store *s, int hold, unsigned *id)
 enum qerr
 store_checkpoint(struct store *s)
 {
-	int rc;
+	enum qerr	e;
+	int		rc;
 
 	if (s->env == NULL)
 		return Q_STORE;
+	/* A checkpoint writes pages and a log record: not on a full disk. */
+	if ((e = space_check(s)) != Q_OK)
+		return e;
 	guard_in(s);
 	if ((rc = s->env->txn_checkpoint(s->env, 0, 0, 0)) == 0)
 		rc = s->env->log_archive(s->env, NULL, DB_ARCH_REMOVE);
