@@ -138,8 +138,9 @@ regions_allocate(struct store *s)
 	int		i, fd, rc;
 
 	for (i = 1; i < 10; i++) {
-		snprintf(path, sizeof(path), "%s/__db.%03d", s->conf.db_dir, i);
-		if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		if (snprintf(path, sizeof(path), "%s/__db.%03d", s->conf.db_dir,
+		    i) >= (int)sizeof(path) ||
+		    (fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
 			continue;
 		rc = 0;
 		if (fstat(fd, &st) == 0 &&
