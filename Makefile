@@ -59,7 +59,7 @@ FUZZ_BINS = $(FUZZ_SRC:tests/fuzz/%.c=$(OUT)/build/fuzz/%)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all deps test unit unit-bins integration check-san run start stop bench \
-	clean install fuzz fuzz-bins
+	clean install fuzz fuzz-bins error-documents
 all: $(PROGS_CGI) $(PROGS_BIN)
 
 $(OBJ)/%.o: %.c $(wildcard include/quarry/*.h) $(wildcard src/*/*.h)
@@ -97,6 +97,16 @@ $(OUT)/build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBHTTP) $(LIBQ)
 	    $(filter-out %.h,$^) -lfcgi $(LIBS)
 
 fuzz-bins: $(FUZZ_BINS)
+
+$(OUT)/build/tools/%: src/tools/%.c $(LIBHTTP) $(LIBQ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $^ -lfcgi $(LIBS)
+
+# The web server's error pages in each dialect's format (www/errors/,
+# docs/http.md), rendered by the dialects' own code; test_http fails
+# when they are out of date.
+error-documents: $(OUT)/build/tools/error-documents
+	$(OUT)/build/tools/error-documents www/errors
 
 # Every parser's fuzz target, FUZZ_SECONDS each (tests/fuzz/run.sh).
 fuzz: deps

@@ -69,7 +69,11 @@ elem(struct buf *b, const char *indent, const char *name, const char *val)
 	buf_printf(b, "</%s>\n", name);
 }
 
-/* <Error> with Message, Server-Time and Id (the request reference). */
+/*
+ * <Error> with Message, Server-Time and Id (the request reference); the
+ * last two are left out when empty (a static error document, see
+ * http_error_document).
+ */
 static void
 concur_error(struct request *r, int status, enum qerr e)
 {
@@ -80,8 +84,10 @@ concur_error(struct request *r, int status, enum qerr e)
 	buf_adds(&r->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	buf_adds(&r->out, "<Error xmlns=\"" CONCUR_NS "\">\n");
 	elem(&r->out, "  ", "Message", r->err_msg);
-	elem(&r->out, "  ", "Server-Time", r->now);
-	elem(&r->out, "  ", "Id", r->reqid);
+	if (r->now[0] != '\0')
+		elem(&r->out, "  ", "Server-Time", r->now);
+	if (r->reqid[0] != '\0')
+		elem(&r->out, "  ", "Id", r->reqid);
 	buf_adds(&r->out, "</Error>\n");
 }
 

@@ -65,9 +65,18 @@ graph_code(int status)
 	case 405: return "methodNotAllowed";
 	case 409: return "conflict";
 	case 410: return "resourceGone";
+	case 408:
+	case 411:
+	case 414:
+	case 417:
+	case 431: return "invalidRequest";
 	case 413: return "requestTooLarge";
+	case 501:
+	case 505: return "notSupported";
+	case 502:
+	case 503:
+	case 504: return "serviceNotAvailable";
 	case 507: return "insufficientStorage";
-	case 503: return "serviceNotAvailable";
 	}
 	return "generalException";
 }
@@ -119,10 +128,17 @@ graph_error(struct request *r, int status, enum qerr e)
 	if (r->err_reason == REASON_DUPLICATE_JOB)
 		json_object_object_add(inner, "code",
 		    json_object_new_string("exportJobAlreadyExists"));
-	json_object_object_add(inner, "date", json_object_new_string(r->now));
-	json_object_object_add(inner, "request-id",
-	    json_object_new_string(r->reqid));
-	json_object_object_add(err, "innerError", inner);
+	/* Empty in a static error document (http_error_document). */
+	if (r->now[0] != '\0')
+		json_object_object_add(inner, "date",
+		    json_object_new_string(r->now));
+	if (r->reqid[0] != '\0')
+		json_object_object_add(inner, "request-id",
+		    json_object_new_string(r->reqid));
+	if (json_object_object_length(inner) > 0)
+		json_object_object_add(err, "innerError", inner);
+	else
+		json_object_put(inner);
 	json_object_object_add(o, "error", err);
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);

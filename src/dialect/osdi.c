@@ -62,8 +62,17 @@ osdi_error_code(int status)
 	case 405: return "METHOD_NOT_ALLOWED";
 	case 409: return "CONFLICT";
 	case 410: return "GONE";
+	case 408: return "REQUEST_TIMEOUT";
+	case 411: return "LENGTH_REQUIRED";
 	case 413: return "PAYLOAD_TOO_LARGE";
+	case 414: return "URI_TOO_LONG";
+	case 417: return "EXPECTATION_FAILED";
+	case 431: return "HEADERS_TOO_LARGE";
+	case 501: return "NOT_IMPLEMENTED";
+	case 502: return "BAD_GATEWAY";
 	case 503: return "SERVICE_UNAVAILABLE";
+	case 504: return "GATEWAY_TIMEOUT";
+	case 505: return "HTTP_VERSION_NOT_SUPPORTED";
 	case 507: return "INSUFFICIENT_STORAGE";
 	}
 	return "INTERNAL_ERROR";
@@ -102,8 +111,9 @@ osdi_error(struct request *r, int status, enum qerr e)
 	json_object_object_add(err, "response_code",
 	    json_object_new_int(status));
 	json_object_object_add(err, "resource_status", rs);
-	json_object_object_add(err, "request_id",
-	    json_object_new_string(r->reqid));
+	if (r->reqid[0] != '\0')	/* empty in a static document */
+		json_object_object_add(err, "request_id",
+		    json_object_new_string(r->reqid));
 	json_object_object_add(o, "osdi:error", err);
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);

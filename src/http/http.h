@@ -171,6 +171,17 @@ int	 http_etag_listed(const char *list, const char *etag);
  */
 void	 http_error(struct request *r, enum qerr e, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/*
+ * The i-th of the statuses a web server answers itself in front of the
+ * programs (a malformed request, a body or header over its limits, a
+ * program that is down), 0 past the last; and the static document of
+ * one of them in dialect d's error format (no request id, no time), for
+ * the web server's error pages under www/errors/ (docs/http.md).  -1 for
+ * a status not in the list.
+ */
+int	 http_server_error(size_t i);
+int	 http_error_document(const struct dialect *d, int status,
+	     struct buf *out);
 
 /* ---- routing (router.c) ---- */
 

@@ -32,16 +32,23 @@ http_status_text(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 410: return "Gone";
 	case 411: return "Length Required";
 	case 412: return "Precondition Failed";
 	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
 	case 416: return "Range Not Satisfiable";
+	case 417: return "Expectation Failed";
+	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
 	case 507: return "Insufficient Storage";
 	}
 	return "Unknown";
@@ -212,6 +219,63 @@ http_error(struct request *r, enum qerr e, const char *fmt, ...)
 		    http_status_text(status), r->err_msg, r->reqid);
 		http_send(r, status, "text/plain; charset=utf-8");
 	}
+}
+
+/* What the web server's own errors say, in every dialect. */
+static const struct {
+	int		 status;
+	const char	*msg;
+} server_error[] = {
+	{ 400, "the request is malformed (its request line, a header or "
+	    "an escape in the path)" },
+	{ 405, "the method is not allowed here" },
+	{ 408, "the request did not arrive in time" },
+	{ 411, "a request with a body needs a Content-Length" },
+	{ 413, "the request is larger than the server accepts" },
+	{ 414, "the URL is longer than the server accepts" },
+	{ 417, "the expectation cannot be met" },
+	{ 431, "the request headers are larger than the server accepts" },
+	{ 500, "the server could not answer this request" },
+	{ 501, "the method is not implemented" },
+	{ 502, "the export service gave no valid answer; try again later" },
+	{ 503, "the export service is not available; try again later" },
+	{ 504, "the export service did not answer in time; try again later" },
+	{ 505, "the HTTP version is not supported" },
+};
+
+#define N_SERVER_ERROR (sizeof(server_error) / sizeof(server_error[0]))
+
+int
+http_server_error(size_t i)
+{
+	return i < N_SERVER_ERROR ? server_error[i].status : 0;
+}
+
+/* A static error document for the web server (see http.h). */
+int
+http_error_document(const struct dialect *d, int status, struct buf *out)
+{
+	struct request	r;
+	size_t		i;
+
+	for (i = 0; i < N_SERVER_ERROR; i++)
+		if (server_error[i].status == status)
+			break;
+	if (i == N_SERVER_ERROR)
+		return -1;
+	/* reqid and now stay empty: the renderers leave them out. */
+	memset(&r, 0, sizeof(r));
+	r.dialect = d;
+	snprintf(r.err_msg, sizeof(r.err_msg), "%s", server_error[i].msg);
+	d->error(&r, status, Q_OK);
+	buf_free(&r.hdrs);
+	if (r.out.oom) {
+		buf_free(&r.out);
+		return -1;
+	}
+	buf_add(out, r.out.data, r.out.len);
+	buf_free(&r.out);
+	return 0;
 }
 
 /* ---- files ---- */

@@ -7,7 +7,10 @@
  */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+
+#include <json-c/json.h>
 
 #include "api/api.h"
 #include "dialect/dialect.h"
@@ -686,12 +689,90 @@ test_download_offload(void **state)
 	buf_free(&out);
 }
 
+/*
+ * The web server's error documents in www/errors/ (issue 11, item 5) are
+ * what the dialects' own code renders for each status the server
+ * answers itself, and nothing else is there: "make error-documents"
+ * writes them again after a dialect changes.  Run from the top of the
+ * tree, as make does.
+ */
+static void
+test_error_documents_are_current(void **state)
+{
+	static const struct dialect *const ds[] = {
+		&dialect_concur, &dialect_graph, &dialect_osdi
+	};
+	char		 path[256], file[8192], code[16];
+	struct buf	 want = BUF_INIT;
+	struct json_object *o, *v;
+	size_t		 d, i, n, nfiles;
+	int		 status;
+	FILE		*f;
+	DIR		*dir;
+	struct dirent	*de;
+
+	(void)state;
+	assert_int_equal(http_error_document(&dialect_graph, 404, &want), -1);
+	assert_int_equal(want.len, 0);
+	for (d = 0; d < sizeof(ds) / sizeof(ds[0]); d++) {
+		for (i = 0; (status = http_server_error(i)) != 0; i++) {
+			buf_reset(&want);
+			assert_int_equal(http_error_document(ds[d], status,
+			    &want), 0);
+			snprintf(path, sizeof(path), "www/errors/%s/%d.html",
+			    ds[d]->name, status);
+			if ((f = fopen(path, "rb")) == NULL)
+				fail_msg("%s is missing: make error-documents",
+				    path);
+			n = fread(file, 1, sizeof(file), f);
+			fclose(f);
+			if (n != want.len || memcmp(file, want.data, n) != 0)
+				fail_msg("%s is out of date: make "
+				    "error-documents", path);
+			/* each says what it is, in its own format */
+			snprintf(code, sizeof(code), "%d", status);
+			if (ds[d] == &dialect_concur) {
+				assert_non_null(strstr(buf_str(&want),
+				    "<Message>"));
+				assert_null(strstr(buf_str(&want), "<Id>"));
+				continue;
+			}
+			assert_non_null(o = json_tokener_parse(buf_str(&want)));
+			if (ds[d] == &dialect_osdi) {
+				assert_true(json_object_object_get_ex(o,
+				    "osdi:error", &v));
+				assert_true(json_object_object_get_ex(v,
+				    "response_code", &v));
+				assert_int_equal(json_object_get_int(v), status);
+			} else {
+				assert_true(json_object_object_get_ex(o, "error",
+				    &v));
+				assert_true(json_object_object_get_ex(v,
+				    "message", &v));
+				assert_true(json_object_get_string_len(v) > 0);
+			}
+			json_object_put(o);
+		}
+		/* no document for a status the list no longer has */
+		snprintf(path, sizeof(path), "www/errors/%s", ds[d]->name);
+		assert_non_null(dir = opendir(path));
+		nfiles = 0;
+		while ((de = readdir(dir)) != NULL)
+			if (de->d_name[0] != '.')
+				nfiles++;
+		closedir(dir);
+		assert_int_equal(nfiles, i);
+	}
+	buf_free(&want);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_path_tricks_are_404,
 		    setup_world, tu_teardown),
+		cmocka_unit_test(test_error_documents_are_current),
 		cmocka_unit_test_setup_teardown(test_query_decoding,
 		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_path_and_method,
