@@ -337,6 +337,15 @@ enum qerr job_create(struct store *s, const struct caller *who,
 /* Loads job id if who may see it; Q_NOTFOUND otherwise, as if missing. */
 enum qerr job_get(struct store *s, const struct caller *who, const char *id,
 	      struct job *out);
+/*
+ * The poll's read: authenticates the token secret and loads job id as
+ * that caller, both in one read transaction (one snapshot, one begin and
+ * commit).  Q_FORBIDDEN if the token is unknown, expired or revoked
+ * (*who left CALLER_NONE); otherwise *who is the token's caller and the
+ * result is job_get's.
+ */
+enum qerr job_get_by_token(struct store *s, const char *secret,
+	      const char *id, struct caller *who, struct job *out);
 
 typedef int (*job_cb)(const struct job *j, void *arg);
 

@@ -103,6 +103,8 @@ typedef enum qerr (*store_fn)(struct stx *tx, void *arg);
  * from an earlier run.
  */
 enum qerr store_txn(struct store *s, store_fn fn, void *arg);
+/* How many transactions this handle has begun (retries included). */
+unsigned long long store_txns(const struct store *s);
 
 /* Reads a value into val (replacing its contents); Q_NOTFOUND if absent. */
 enum qerr stx_get(struct stx *tx, enum table t, const void *k, size_t kl,

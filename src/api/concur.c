@@ -147,7 +147,10 @@ concur_show_job(struct request *r)
 	struct job	j;
 	enum qerr	e;
 
-	e = job_get(r->store, &r->who, r->capture[1], &j);
+	/* its routes are ROUTE_AUTH_JOB: who asks is found with the job */
+	e = http_auth_job(r, r->capture[1], &j);
+	if (e != Q_OK && e != Q_NOTFOUND)
+		return e;
 	if (e == Q_OK && strcmp(j.def_id, r->capture[0]) != 0)
 		e = Q_NOTFOUND;		/* a job of another definition */
 	if (e == Q_OK) {

@@ -473,8 +473,9 @@ graph_show_job(struct request *r)
 	struct job	j;
 	enum qerr	e;
 
-	if ((e = job_get(r->store, &r->who, r->capture[0], &j)) != Q_OK)
-		return api_no_job(r, e);
+	/* the route is ROUTE_AUTH_JOB: who asks is found with the job */
+	if ((e = http_auth_job(r, r->capture[0], &j)) != Q_OK)
+		return e == Q_NOTFOUND ? api_no_job(r, e) : e;
 	if (job_state_active(j.state))
 		http_header(r, "Retry-After", "%d", RETRY_AFTER);
 	json_send(r, 200, GRAPH_CTYPE, graph_job(r, &j));

@@ -256,8 +256,9 @@ osdi_show_export(struct request *r)
 	struct job	j;
 	enum qerr	e;
 
-	if ((e = job_get(r->store, &r->who, r->capture[0], &j)) != Q_OK)
-		return api_no_job(r, e);
+	/* the route is ROUTE_AUTH_JOB: who asks is found with the job */
+	if ((e = http_auth_job(r, r->capture[0], &j)) != Q_OK)
+		return e == Q_NOTFOUND ? api_no_job(r, e) : e;
 	send_hal(r, 200, osdi_export(r, &j));
 	job_free(&j);
 	return Q_OK;

@@ -9,6 +9,27 @@
 #include "dialect/dialect.h"
 #include "http/http.h"
 
+/* The caller's secret into secret; Q_UNAUTH (with its message) if none. */
+static enum qerr
+credential(struct request *r, char *secret, size_t len)
+{
+	if (r->dialect == NULL || r->dialect->credential(r, secret, len) != 0) {
+		snprintf(r->err_msg, sizeof(r->err_msg),
+		    "authentication required");
+		return Q_UNAUTH;
+	}
+	return Q_OK;
+}
+
+/* What a refused token answers. */
+static enum qerr
+refused(struct request *r)
+{
+	snprintf(r->err_msg, sizeof(r->err_msg),
+	    "the token is unknown, expired or revoked");
+	return Q_FORBIDDEN;
+}
+
 /* Authenticates r (see http.h). */
 enum qerr
 http_auth(struct request *r)
@@ -17,22 +38,34 @@ http_auth(struct request *r)
 	char		secret[256];
 	enum qerr	e;
 
-	if (r->dialect == NULL ||
-	    r->dialect->credential(r, secret, sizeof(secret)) != 0) {
-		snprintf(r->err_msg, sizeof(r->err_msg),
-		    "authentication required");
-		return Q_UNAUTH;
-	}
+	if ((e = credential(r, secret, sizeof(secret))) != Q_OK)
+		return e;
 	e = token_auth(r->store, secret, &tok);
 	memset(secret, 0, sizeof(secret));
-	if (e == Q_FORBIDDEN || e == Q_NOTFOUND || e == Q_INVALID) {
-		snprintf(r->err_msg, sizeof(r->err_msg),
-		    "the token is unknown, expired or revoked");
-		return Q_FORBIDDEN;
-	}
+	if (e == Q_FORBIDDEN || e == Q_NOTFOUND || e == Q_INVALID)
+		return refused(r);
 	if (e != Q_OK)
 		return e;
 	caller_of_token(&r->who, &tok);
 	r->authed = 1;
 	return Q_OK;
+}
+
+/* Authenticates r and loads job id in one transaction (see http.h). */
+enum qerr
+http_auth_job(struct request *r, const char *id, struct job *j)
+{
+	char		secret[256];
+	enum qerr	e;
+
+	memset(j, 0, sizeof(*j));
+	if ((e = credential(r, secret, sizeof(secret))) != Q_OK)
+		return e;
+	e = job_get_by_token(r->store, secret, id, &r->who, j);
+	memset(secret, 0, sizeof(secret));
+	if (r->who.kind == CALLER_NONE)
+		return e == Q_OK || e == Q_FORBIDDEN || e == Q_NOTFOUND ||
+		    e == Q_INVALID ? refused(r) : e;
+	r->authed = 1;
+	return e;
 }

@@ -193,7 +193,15 @@ struct route {
 	const char		*pattern;	/* "/a/b/ * /c", '*' = one segment */
 	const struct dialect	*dialect;
 	handler_fn		 fn;
+	/*
+	 * ROUTE_AUTH_JOB: the handler shows one job and authenticates with
+	 * http_auth_job (token and job in one transaction); until it does,
+	 * r->who is CALLER_NONE, which the model shows nothing.  0: the
+	 * router authenticates before the handler runs.
+	 */
+	unsigned		 flags;
 };
+#define ROUTE_AUTH_JOB	0x1
 
 extern const struct route	routes[];
 extern const size_t		nroutes;
@@ -212,5 +220,13 @@ int	 http_main(enum prog p, const char *name);
  * that to their own status).  On Q_OK r->who is the caller.
  */
 enum qerr http_auth(struct request *r);
+/*
+ * The poll's authentication: as http_auth, and job id loaded as the
+ * caller into *j, both in one read transaction (job_get_by_token).  For
+ * the routes marked ROUTE_AUTH_JOB, whose handler calls it instead of
+ * the router calling http_auth.  The errors are http_auth's, then
+ * job_get's (Q_NOTFOUND for a job the caller may not see).
+ */
+enum qerr http_auth_job(struct request *r, const char *id, struct job *j);
 
 #endif

@@ -112,8 +112,11 @@ http_dispatch(struct request *r)
 		http_error(r, Q_BUSY, "the job store is not available");
 		return;
 	}
-	/* Every route answers a caller only: who asks is known before. */
-	if ((e = http_auth(r)) == Q_OK)
+	/*
+	 * Every route answers a caller only: who asks is known before the
+	 * handler runs, or (ROUTE_AUTH_JOB) found with the job it shows.
+	 */
+	if ((hit->flags & ROUTE_AUTH_JOB) || (e = http_auth(r)) == Q_OK)
 		e = hit->fn(r);
 	if (e != Q_OK && !r->sent)
 		http_error(r, e, NULL);

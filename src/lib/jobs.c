@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/job.h"
+#include "lib/token.h"
 #include "quarry/format.h"
 #include "quarry/params.h"
 #include "quarry/seams.h"
@@ -186,6 +187,55 @@ job_get(struct store *s, const struct caller *who, const char *id,
 	f.id = copy;
 	memset(out, 0, sizeof(*out));
 	return store_txn(s, tx_job_get, &f);
+}
+
+struct token_job_find {
+	const char	*hash;
+	struct caller	*who;
+	const char	*id;
+	struct job	*j;
+};
+
+static enum qerr
+tx_job_get_by_token(struct stx *tx, void *arg)
+{
+	struct token_job_find	*f = arg;
+	struct token		 t;
+	enum qerr		 e;
+
+	job_free(f->j);
+	memset(f->who, 0, sizeof(*f->who));
+	if ((e = token_read_live(tx, f->hash, &t)) != Q_OK)
+		return e;
+	caller_of_token(f->who, &t);
+	if (f->id[0] == '\0')
+		return Q_NOTFOUND;	/* not a job id */
+	return job_read_visible(tx, f->who, f->id, f->j);
+}
+
+/* Authenticates and loads in one transaction (see model.h). */
+enum qerr
+job_get_by_token(struct store *s, const char *secret, const char *id,
+    struct caller *who, struct job *out)
+{
+	struct token_job_find	 f;
+	char			 hash[65], copy[ID_LEN + 1];
+	enum qerr		 e;
+
+	memset(who, 0, sizeof(*who));
+	memset(out, 0, sizeof(*out));
+	if ((e = token_hash(secret, hash)) != Q_OK)
+		return e;
+	/* an id no job has still needs the token checked: 401 before 404 */
+	if (id == NULL || !id_valid(id))
+		copy[0] = '\0';
+	else
+		memcpy(copy, id, sizeof(copy));
+	f.hash = hash;
+	f.who = who;
+	f.id = copy;
+	f.j = out;
+	return store_txn(s, tx_job_get_by_token, &f);
 }
 
 /* ---- listing ---- */

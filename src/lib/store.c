@@ -46,6 +46,7 @@ struct store {
 	int		 region_fd;	/* REGION_FILE of env, or -1 */
 	int		 open_raced;	/* a table's file was mid-write */
 	int		 version;	/* its format version */
+	unsigned long long txns;	/* transactions begun (store_txns) */
 };
 
 struct stx {
@@ -53,6 +54,13 @@ struct stx {
 	DB_TXN		*txn;
 	int		 room;		/* space_check passed for its writes */
 };
+
+/* Transactions this handle has begun (see store.h). */
+unsigned long long
+store_txns(const struct store *s)
+{
+	return s->txns;
+}
 
 /* The store's format version (see store.h). */
 int
@@ -614,6 +622,7 @@ store_txn(struct store *s, store_fn fn, void *arg)
 		guard_in(s);
 		rc = s->env->txn_begin(s->env, NULL, &tx.txn, 0);
 		guard_out();
+		s->txns++;
 		if (rc != 0) {
 			e = map(s, rc);
 			if (e == Q_RETRY) {

@@ -9,6 +9,7 @@
 #include "quarry/model.h"
 #include "quarry/rec.h"
 #include "quarry/seams.h"
+#include "lib/token.h"
 
 #define TOKEN_V 1
 
@@ -98,24 +99,51 @@ token_create(struct store *s, const char *tenant, enum role role,
 	return store_txn(s, tx_token_put, out);
 }
 
+/* The key a secret is found by (see token.h). */
+enum qerr
+token_hash(const char *secret, char hash[65])
+{
+	size_t	len = strlen(secret);
+
+	if (len == 0 || len > 256)
+		return Q_FORBIDDEN;
+	sha256_hex(secret, len, hash);
+	return Q_OK;
+}
+
+/* The live token with that hash (see token.h). */
+enum qerr
+token_read_live(struct stx *tx, const char *hash, struct token *out)
+{
+	struct buf	id = BUF_INIT, rec = BUF_INIT;
+	enum qerr	e;
+
+	if ((e = stx_get(tx, T_TOKEN_HASH, hash, 64, &id)) == Q_OK &&
+	    (e = stx_get(tx, T_TOKENS, id.data, id.len, &rec)) == Q_OK)
+		e = token_decode(rec.data, rec.len, out);
+	buf_free(&id);
+	buf_free(&rec);
+	if (e == Q_NOTFOUND)
+		return Q_FORBIDDEN;
+	if (e != Q_OK)
+		return e;
+	if (ct_memcmp(out->hash, hash, 64) != 0 || out->revoked ||
+	    (out->expires != 0 && out->expires <= q_seams.now()))
+		return Q_FORBIDDEN;
+	return Q_OK;
+}
+
 struct token_find {
 	const char	*hash;
 	struct token	*t;
 };
 
 static enum qerr
-tx_token_by_hash(struct stx *tx, void *arg)
+tx_token_auth(struct stx *tx, void *arg)
 {
-	struct token_find	*f = arg;
-	struct buf		 id = BUF_INIT, rec = BUF_INIT;
-	enum qerr		 e;
+	struct token_find *f = arg;
 
-	if ((e = stx_get(tx, T_TOKEN_HASH, f->hash, 64, &id)) == Q_OK &&
-	    (e = stx_get(tx, T_TOKENS, id.data, id.len, &rec)) == Q_OK)
-		e = token_decode(rec.data, rec.len, f->t);
-	buf_free(&id);
-	buf_free(&rec);
-	return e;
+	return token_read_live(tx, f->hash, f->t);
 }
 
 /* Finds the live token for a secret (see model.h). */
@@ -125,22 +153,12 @@ token_auth(struct store *s, const char *secret, struct token *out)
 	struct token_find	 f;
 	char			 hash[65];
 	enum qerr		 e;
-	size_t			 len = strlen(secret);
 
-	if (len == 0 || len > 256)
-		return Q_FORBIDDEN;
-	sha256_hex(secret, len, hash);
+	if ((e = token_hash(secret, hash)) != Q_OK)
+		return e;
 	f.hash = hash;
 	f.t = out;
-	e = store_txn(s, tx_token_by_hash, &f);
-	if (e == Q_NOTFOUND)
-		return Q_FORBIDDEN;
-	if (e != Q_OK)
-		return e;
-	if (ct_memcmp(out->hash, hash, 64) != 0 || out->revoked ||
-	    (out->expires != 0 && out->expires <= q_seams.now()))
-		return Q_FORBIDDEN;
-	return Q_OK;
+	return store_txn(s, tx_token_auth, &f);
 }
 
 static enum qerr

@@ -280,6 +280,91 @@ test_auth_statuses(void **state)
 	buf_free(&out);
 }
 
+/*
+ * The poll (issue 11, item 10): a job's status reads the token and the
+ * job in one transaction, in every dialect, and still answers a missing
+ * credential, a refused token, another tenant's job and an id that is
+ * no job as before.
+ */
+static void
+test_the_poll_is_one_transaction(void **state)
+{
+	struct export_request	 rq = { W.def, NULL, NULL, NULL };
+	struct refusal		 why;
+	struct caller		 who;
+	struct job		 j;
+	struct buf		 out;
+	char			 uri[3][256], id[ID_LEN + 1], osdi_tok[128];
+	char			 existing[ID_LEN + 1];
+	char			 bearer[128], bearer_other[128];
+	const char		*auth[3];
+	unsigned long long	 before;
+	size_t			 d;
+
+	(void)state;
+	caller_of_token(&who, &W.admin_tok);
+	assert_int_equal(job_create(W.t->s, &who, &rq, &j, existing, &why),
+	    Q_OK);
+	memcpy(id, j.id, sizeof(id));
+	job_free(&j);
+	snprintf(uri[0], sizeof(uri[0]),
+	    "/api/expense/extract/v1.0/%s/job/%s/status", W.def, id);
+	snprintf(uri[1], sizeof(uri[1]), "/api/v1/exportJobs/%s", id);
+	snprintf(uri[2], sizeof(uri[2]), "/osdi/v1/exports/%s", id);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", W.admin);
+	snprintf(bearer_other, sizeof(bearer_other), "Bearer %s", W.other);
+	snprintf(osdi_tok, sizeof(osdi_tok), "HTTP_OSDI_API_TOKEN=%s",
+	    W.admin);
+	auth[0] = W.auth;
+	auth[1] = bearer;
+	auth[2] = NULL;
+	for (d = 0; d < 3; d++) {
+		before = store_txns(W.t->s);
+		assert_int_equal(run(PROG_STATUS, "GET", uri[d], auth[d], NULL,
+		    d == 2 ? osdi_tok : NULL, &out), 200);
+		assert_non_null(strstr(buf_str(&out), id));
+		buf_free(&out);
+		assert_int_equal(store_txns(W.t->s) - before, 1);
+	}
+	/* no credential; a token no one has: no job read at all */
+	before = store_txns(W.t->s);
+	assert_int_equal(run(PROG_STATUS, "GET", uri[1], NULL, NULL, NULL,
+	    &out), 401);
+	buf_free(&out);
+	assert_int_equal(store_txns(W.t->s) - before, 0);
+	assert_int_equal(run(PROG_STATUS, "GET", uri[0], "OAuth nope", NULL,
+	    NULL, &out), 403);
+	assert_null(strstr(buf_str(&out), id));
+	buf_free(&out);
+	assert_int_equal(run(PROG_STATUS, "GET", uri[1], "Bearer nope", NULL,
+	    NULL, &out), 401);
+	buf_free(&out);
+	/* another tenant's admin: the job is not there for it */
+	assert_int_equal(run(PROG_STATUS, "GET", uri[1], bearer_other, NULL,
+	    NULL, &out), 404);
+	assert_null(strstr(buf_str(&out), id));
+	buf_free(&out);
+	/* not a job id, a job of another definition */
+	assert_int_equal(run(PROG_STATUS, "GET", "/api/v1/exportJobs/x",
+	    bearer, NULL, NULL, &out), 404);
+	buf_free(&out);
+	snprintf(uri[0], sizeof(uri[0]), "/api/expense/extract/v1.0/"
+	    "AAAAAAAAAAAAAAAAAAAAAA/job/%s/status", id);
+	assert_int_equal(run(PROG_STATUS, "GET", uri[0], W.auth, NULL, NULL,
+	    &out), 404);
+	buf_free(&out);
+	/* a bad token with a bad id is a bad token */
+	assert_int_equal(run(PROG_STATUS, "GET", "/api/v1/exportJobs/x",
+	    "Bearer nope", NULL, NULL, &out), 401);
+	buf_free(&out);
+	/* revoked: refused at once */
+	assert_int_equal(token_revoke(W.t->s, W.admin_tok.id), Q_OK);
+	assert_int_equal(run(PROG_STATUS, "GET", uri[1], bearer, NULL, NULL,
+	    &out), 401);
+	assert_null(strstr(buf_str(&out), id));
+	buf_free(&out);
+}
+
 /* ---- jobs through the handlers ---- */
 
 static void
@@ -778,6 +863,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_path_and_method,
 		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_auth_statuses,
+		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_the_poll_is_one_transaction,
 		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_create_conflict_and_body_checks, setup_world,
