@@ -11,9 +11,16 @@
 # same fastcgi settings (max-procs, sockets in a run directory), so the
 # only difference is the program behind the URL.
 #
+# A third lighttpd serves the same hello-world with a minimal
+# configuration (mod_fastcgi alone, every URL to the one program: no
+# rewrite, no access log, no conditions, no environment), the second
+# baseline: status against it says what Quarry costs with the shipped
+# configuration's cost included, and hello-world shipped against
+# hello-world minimal what that configuration costs by itself.
+#
 # Then, BENCH_ROUNDS times, for each dialect: wrk (keep-alive) against
-# hello-world at that dialect's status URL, then against Quarry at the
-# same URL with the dialect's credential header.  Prints requests/s of
+# hello-world at that dialect's status URL (minimal, then shipped), then
+# against Quarry at the same URL with the dialect's credential header.  Prints requests/s of
 # every run, then for each dialect its mean requests/s and the median of
 # its per-round ratios (each run against the hello-world run just before
 # it, so that the machine's other load cancels out as far as it can), e.g.
@@ -143,11 +150,53 @@ bench_on_exit stop_hello
 lighttpd -f "$HELLO/lighttpd.conf" >"$HELLO/log/lighttpd.out" 2>&1 \
     </dev/null || bench_die "the hello-world lighttpd did not start"
 HBASE=http://127.0.0.1:$HPORT
-n=100
-until [ "$(bench_http_code "$HBASE$CONCUR/x/job/y/status" '')" = 200 ]; do
-	n=$((n - 1))
-	[ "$n" -gt 0 ] || bench_die "the hello-world server does not answer"
-	sleep 0.1
+
+# The minimal configuration: the same hello-world, the same lighttpd,
+# its own run directory; nothing but mod_fastcgi.
+MINI=$BENCH_TMP/minimal
+mkdir -p "$MINI/run" "$MINI/log" "$MINI/www" || bench_die "cannot create $MINI"
+MPORT=$(bench_free_port) || bench_die "no free port"
+cat > "$MINI/lighttpd.conf" <<EOF
+server.modules		= ( "mod_fastcgi" )
+server.port		= $MPORT
+server.bind		= "127.0.0.1"
+server.document-root	= "$MINI/www"
+server.pid-file		= "$MINI/run/httpd.pid"
+server.errorlog		= "$MINI/log/lighttpd.error.log"
+fastcgi.server = ( "/" => ((
+	"bin-path"	=> "$HELLO/hello.fcgi",
+	"socket"	=> "$MINI/run/hello.sock",
+	"check-local"	=> "disable",
+	"max-procs"	=> 2,
+)) )
+EOF
+lighttpd -tt -f "$MINI/lighttpd.conf" >/dev/null ||
+    bench_die "lighttpd refuses $MINI/lighttpd.conf"
+# shellcheck disable=SC2317
+stop_minimal() {
+	if [ -f "$MINI/run/httpd.pid" ]; then
+		_mp=$(tr -cd '0-9' < "$MINI/run/httpd.pid")
+		[ -n "$_mp" ] && kill -TERM "$_mp" 2>/dev/null
+		_n=50
+		while [ -n "$_mp" ] && kill -0 "$_mp" 2>/dev/null &&
+		    [ "$_n" -gt 0 ]; do
+			_n=$((_n - 1))
+			sleep 0.1
+		done
+	fi
+}
+bench_on_exit stop_minimal
+lighttpd -f "$MINI/lighttpd.conf" >"$MINI/log/lighttpd.out" 2>&1 \
+    </dev/null || bench_die "the minimal lighttpd did not start"
+MBASE=http://127.0.0.1:$MPORT
+for b in "$HBASE" "$MBASE"; do
+	n=100
+	until [ "$(bench_http_code "$b$CONCUR/x/job/y/status" '')" = 200 ]; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] ||
+		    bench_die "the hello-world server $b does not answer"
+		sleep 0.1
+	done
 done
 
 # ---- hold (to profile by hand): print the targets and wait ----
@@ -157,6 +206,7 @@ if [ "${BENCH_HOLD:-0}" = 1 ]; then
 status.sh: holding (BENCH_HOLD=1); Ctrl-C or SIGTERM stops everything.
   quarry      $BASE   (VARDIR $VAR)
   hello-world $HBASE
+  hello-world, minimal lighttpd $MBASE
   concur  $CONCUR/$DEF/job/$JOB/status   Authorization: OAuth $TOKEN
   graph   /api/v1/exportJobs/$JOB   Authorization: Bearer $TOKEN
   osdi    /osdi/v1/exports/$JOB   OSDI-API-Token: $TOKEN
@@ -184,15 +234,21 @@ echo "status.sh: wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS" \
     "-d${BENCH_DURATION}s, $BENCH_ROUNDS round(s), $(nproc) cores"
 QPID=$(tr -cd '0-9' < "$VAR/run/httpd.pid")
 HPID=$(tr -cd '0-9' < "$HELLO/run/httpd.pid")
+MPID=$(tr -cd '0-9' < "$MINI/run/httpd.pid")
 failed=0
 for d in $DIALECTS; do
 	eval "rps_$d=''; hello_$d=''; cpu_$d=''; hcpu_$d=''; ratio_$d=''"
+	eval "mini_$d=''; mcpu_$d=''; mratio_$d=''; conf_$d=''"
 done
 r=1
 while [ "$r" -le "$BENCH_ROUNDS" ]; do
 	echo "round $r"
 	for d in $DIALECTS; do
 		target "$d"
+		bench_wrk "hello-world, minimal lighttpd ($d url)" \
+		    "$MBASE$URL" "$HDR" "$MPID" || failed=1
+		eval "mini_$d=\"\$mini_$d $BENCH_RPS\""
+		eval "mcpu_$d=\"\$mcpu_$d $BENCH_CPU\""
 		# The same URL and header, so lighttpd does the same work.
 		bench_wrk "hello-world ($d url)" "$HBASE$URL" "$HDR" \
 		    "$HPID" || failed=1
@@ -205,6 +261,10 @@ while [ "$r" -le "$BENCH_ROUNDS" ]; do
 		# machine's other load changes less within a pair.
 		eval "ratio_$d=\"\$ratio_$d \$(bench_ratio $BENCH_RPS \
 		    \${hello_$d##* })\""
+		eval "mratio_$d=\"\$mratio_$d \$(bench_ratio $BENCH_RPS \
+		    \${mini_$d##* })\""
+		eval "conf_$d=\"\$conf_$d \$(bench_ratio \${hello_$d##* } \
+		    \${mini_$d##* })\""
 	done
 	r=$((r + 1))
 done
@@ -228,6 +288,18 @@ for d in $DIALECTS; do
 	    "$qc" "$hc"
 	printf ' (hello-world/status %.2f)\n' "$(bench_ratio "$hc" "$qc")"
 	bench_meets "$ratio" "$GOAL" || below=1
+	eval "m=\$mini_$d mc=\$mcpu_$d mr=\$mratio_$d cr=\$conf_$d"
+	# shellcheck disable=SC2086,SC2154
+	m=$(bench_mean $m) mc=$(bench_mean $mc)
+	# shellcheck disable=SC2086,SC2154
+	mratio=$(bench_median $mr) cratio=$(bench_median $cr)
+	printf '    against a minimal lighttpd: %.2fx (hello-world there %.0f' \
+	    "$mratio" "$m"
+	printf ' req/s, server CPU %.1f us);\n' "$mc"
+	printf '    the shipped configuration alone: hello-world %.2fx' \
+	    "$cratio"
+	printf ' its minimal-lighttpd rate\n'
+	bench_meets "$mratio" "$GOAL" || below=1
 done
 if [ "$failed" = 1 ]; then
 	bench_die "some runs had answers other than 200 (see above)"
