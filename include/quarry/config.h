@@ -1,8 +1,10 @@
 /*
  * The configuration: one INI-style file ("key = value", '#' or ';'
- * comments, [section] headers allowed and ignored).  Found by -c FILE,
- * else $QUARRY_CONF, else /etc/quarry/quarry.conf.  Every key has a
- * default; docs/configuration.md lists them.
+ * comments).  Found by -c FILE, else $QUARRY_CONF, else
+ * /etc/quarry/quarry.conf.  Every key has a default;
+ * docs/configuration.md lists them.  A "[database NAME]" header starts
+ * the settings of one SQL database a definition may read from
+ * (docs/sources.md); any other [header] returns to the main settings.
  */
 #ifndef QUARRY_CONFIG_H
 #define QUARRY_CONFIG_H
@@ -20,6 +22,35 @@ enum sendfile_mode {
 	SENDFILE_OFF = 0,	/* files.fcgi streams the file itself */
 	SENDFILE_LIGHTTPD,	/* X-Sendfile to lighttpd's mod_fastcgi */
 	SENDFILE_APACHE		/* X-Sendfile to Apache's mod_xsendfile */
+};
+
+/* The SQL databases definitions may read from ([database NAME]). */
+enum db_driver {
+	DB_NONE = 0,
+	DB_POSTGRESQL,		/* libpq: conninfo */
+	DB_MYSQL,		/* libmariadb: host/port or socket, user, dbname */
+	DB_SQLITE,		/* libsqlite3: path */
+	DB_ODBC			/* unixODBC: connection */
+};
+
+#define DB_NAME_MAX		64
+#define CONF_DATABASES_MAX	16
+#define DB_SETTING_MAX		1024
+
+struct db_conf {
+	char	 name[DB_NAME_MAX + 1];	/* [A-Za-z0-9_-], from the header */
+	enum db_driver driver;
+	char	 conninfo[DB_SETTING_MAX];	/* postgresql */
+	char	 host[256];			/* mysql */
+	int	 port;				/* mysql; 0 = the default */
+	char	 socket[DB_SETTING_MAX];	/* mysql */
+	char	 user[128];			/* mysql */
+	char	 dbname[128];			/* mysql */
+	char	 path[DB_SETTING_MAX];		/* sqlite */
+	char	 connection[DB_SETTING_MAX];	/* odbc */
+	/* A file holding the password alone (one line); "" = none. */
+	char	 password_file[DB_SETTING_MAX];
+	long long query_timeout;		/* seconds; default 3600 */
 };
 
 struct conf {
@@ -45,6 +76,8 @@ struct conf {
 	unsigned long long extractor_max_output; /* stdout bytes per run */
 	unsigned long long extractor_max_memory; /* RLIMIT_AS; 0 = none */
 	enum sendfile_mode sendfile;	   /* download offload; default off */
+	struct db_conf databases[CONF_DATABASES_MAX];
+	size_t	 ndatabases;
 };
 
 /* Fills c with every default. */
@@ -69,5 +102,9 @@ int	 files_path(const struct conf *c, const char *file, char *out,
 
 /* Parses one "key = value" setting into c; Q_INVALID on unknown or bad. */
 enum qerr conf_set(struct conf *c, const char *key, const char *value);
+/* The database section called name, or NULL. */
+const struct db_conf *conf_database(const struct conf *c, const char *name);
+/* "postgresql", "mysql", "sqlite", "odbc". */
+const char *db_driver_name(enum db_driver d);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "quarry/config.h"
@@ -227,6 +228,225 @@ trim(char *s)
 	return s;
 }
 
+/* ---- [database NAME] sections ---- */
+
+const char *
+db_driver_name(enum db_driver d)
+{
+	switch (d) {
+	case DB_POSTGRESQL:	return "postgresql";
+	case DB_MYSQL:		return "mysql";
+	case DB_SQLITE:		return "sqlite";
+	case DB_ODBC:		return "odbc";
+	case DB_NONE:		break;
+	}
+	return "none";
+}
+
+/* The database section called name (see config.h). */
+const struct db_conf *
+conf_database(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->ndatabases; i++)
+		if (strcmp(c->databases[i].name, name) == 0)
+			return &c->databases[i];
+	return NULL;
+}
+
+/*
+ * True if a connection string holds a password setting (key, case
+ * insensitive, at the start or after a separator): passwords live in
+ * password_file only, so that none is ever copied into a message.
+ */
+static int
+names_password(const char *v, const char *const *keys)
+{
+	const char	*p;
+	size_t		 i, n;
+
+	for (i = 0; keys[i] != NULL; i++) {
+		n = strlen(keys[i]);
+		for (p = v; *p != '\0'; p++) {
+			if (p != v && !isspace((unsigned char)p[-1]) &&
+			    p[-1] != ';')
+				continue;
+			if (strncasecmp(p, keys[i], n) != 0)
+				continue;
+			p += n;
+			while (isspace((unsigned char)*p))
+				p++;
+			if (*p == '=')
+				return 1;
+			p--;
+		}
+	}
+	return 0;
+}
+
+/* One setting of database section d; Q_INVALID with why in err. */
+static enum qerr
+db_set(struct db_conf *d, const char *key, const char *v, char *err,
+    size_t errlen)
+{
+	static const char *const pg_pw[] = { "password", NULL };
+	static const char *const odbc_pw[] = { "pwd", "password", NULL };
+	long	n;
+
+	if (strcmp(key, "driver") == 0) {
+		if (strcmp(v, "postgresql") == 0)
+			d->driver = DB_POSTGRESQL;
+		else if (strcmp(v, "mysql") == 0 || strcmp(v, "mariadb") == 0)
+			d->driver = DB_MYSQL;
+		else if (strcmp(v, "sqlite") == 0)
+			d->driver = DB_SQLITE;
+		else if (strcmp(v, "odbc") == 0)
+			d->driver = DB_ODBC;
+		else {
+			snprintf(err, errlen, "driver must be postgresql, "
+			    "mysql, sqlite or odbc");
+			return Q_INVALID;
+		}
+		return Q_OK;
+	}
+	if (strcmp(key, "port") == 0) {
+		if (int_in(v, 1, 65535, &n) != 0) {
+			snprintf(err, errlen, "port must be 1 to 65535");
+			return Q_INVALID;
+		}
+		d->port = (int)n;
+		return Q_OK;
+	}
+	if (strcmp(key, "query_timeout") == 0) {
+		if (duration_parse(v, &d->query_timeout) != 0 ||
+		    d->query_timeout <= 0) {
+			snprintf(err, errlen, "query_timeout must be a "
+			    "duration such as 3600, 90m or 2h");
+			return Q_INVALID;
+		}
+		return Q_OK;
+	}
+	if (strcmp(key, "conninfo") == 0 && names_password(v, pg_pw)) {
+		snprintf(err, errlen, "conninfo holds a password: put it in "
+		    "password_file");
+		return Q_INVALID;
+	}
+	if (strcmp(key, "connection") == 0 && names_password(v, odbc_pw)) {
+		snprintf(err, errlen, "connection holds a password: put it "
+		    "in password_file");
+		return Q_INVALID;
+	}
+#define DB_STR(k, f)							\
+	if (strcmp(key, k) == 0) {					\
+		if (copy_str(d->f, sizeof(d->f), v) != 0) {		\
+			snprintf(err, errlen, "%s is too long", k);	\
+			return Q_INVALID;				\
+		}							\
+		return Q_OK;						\
+	}
+	DB_STR("conninfo", conninfo)
+	DB_STR("host", host)
+	DB_STR("socket", socket)
+	DB_STR("user", user)
+	DB_STR("dbname", dbname)
+	DB_STR("path", path)
+	DB_STR("connection", connection)
+	DB_STR("password_file", password_file)
+#undef DB_STR
+	snprintf(err, errlen, "unknown key '%s' in a database section", key);
+	return Q_INVALID;
+}
+
+/* A finished database section is whole: Q_INVALID with why in err. */
+static enum qerr
+db_check(const struct db_conf *d, char *err, size_t errlen)
+{
+	const char *need = NULL;
+
+	switch (d->driver) {
+	case DB_NONE:
+		need = "driver";
+		break;
+	case DB_POSTGRESQL:
+		if (d->conninfo[0] == '\0')
+			need = "conninfo";
+		break;
+	case DB_MYSQL:
+		if (d->dbname[0] == '\0')
+			need = "dbname";
+		else if (d->host[0] == '\0' && d->socket[0] == '\0')
+			need = "host or socket";
+		break;
+	case DB_SQLITE:
+		if (d->path[0] == '\0')
+			need = "path";
+		break;
+	case DB_ODBC:
+		if (d->connection[0] == '\0')
+			need = "connection";
+		break;
+	}
+	if (need != NULL) {
+		snprintf(err, errlen, "database '%s' needs %s", d->name, need);
+		return Q_INVALID;
+	}
+	if (d->password_file[0] != '\0' && d->password_file[0] != '/') {
+		snprintf(err, errlen, "database '%s': password_file must be "
+		    "an absolute path", d->name);
+		return Q_INVALID;
+	}
+	return Q_OK;
+}
+
+/*
+ * A [header] line (brackets included, trimmed): "[database NAME]" starts
+ * a database section (*cur set); any other header returns to the main
+ * settings (*cur NULL).  Q_INVALID with why in err.
+ */
+static enum qerr
+section(struct conf *c, char *p, struct db_conf **cur, char *err,
+    size_t errlen)
+{
+	char	*name, *end = p + strlen(p) - 1;
+	size_t	 n;
+
+	if (*end != ']') {
+		snprintf(err, errlen, "a section header ends with ']'");
+		return Q_INVALID;
+	}
+	*end = '\0';
+	p = trim(p + 1);
+	if (strncmp(p, "database", 8) != 0 ||
+	    (p[8] != '\0' && !isspace((unsigned char)p[8]))) {
+		*cur = NULL;
+		return Q_OK;
+	}
+	name = trim(p + 8);
+	n = strlen(name);
+	if (n == 0 || n > DB_NAME_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_-") != n) {
+		snprintf(err, errlen, "[database NAME]: NAME is 1 to %d "
+		    "letters, digits, '_' or '-'", DB_NAME_MAX);
+		return Q_INVALID;
+	}
+	if (conf_database(c, name) != NULL) {
+		snprintf(err, errlen, "database '%s' is defined twice", name);
+		return Q_INVALID;
+	}
+	if (c->ndatabases == CONF_DATABASES_MAX) {
+		snprintf(err, errlen, "more than %d databases",
+		    CONF_DATABASES_MAX);
+		return Q_INVALID;
+	}
+	*cur = &c->databases[c->ndatabases++];
+	memset(*cur, 0, sizeof(**cur));
+	memcpy((*cur)->name, name, n + 1);
+	(*cur)->query_timeout = 3600;
+	return Q_OK;
+}
+
 /* Loads the configuration (see config.h for the search order). */
 enum qerr
 conf_load(struct conf *c, const char *path, char *err, size_t errlen)
@@ -259,8 +479,10 @@ enum qerr
 conf_read(struct conf *c, FILE *f, const char *path, char *err,
     size_t errlen)
 {
-	char		 line[4096], *p, *eq, *key, *val;
+	char		 line[4096], why[256], *p, *eq, *key, *val;
 	unsigned	 lineno = 0;
+	struct db_conf	*db = NULL;
+	size_t		 i;
 
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
@@ -269,8 +491,16 @@ conf_read(struct conf *c, FILE *f, const char *path, char *err,
 			return Q_INVALID;
 		}
 		p = trim(line);
-		if (*p == '\0' || *p == '#' || *p == ';' || *p == '[')
+		if (*p == '\0' || *p == '#' || *p == ';')
 			continue;
+		if (*p == '[') {
+			if (section(c, p, &db, why, sizeof(why)) != Q_OK) {
+				snprintf(err, errlen, "%s:%u: %s", path, lineno,
+				    why);
+				return Q_INVALID;
+			}
+			continue;
+		}
 		if ((eq = strchr(p, '=')) == NULL) {
 			snprintf(err, errlen, "%s:%u: expected key = value",
 			    path, lineno);
@@ -279,12 +509,25 @@ conf_read(struct conf *c, FILE *f, const char *path, char *err,
 		*eq = '\0';
 		key = trim(p);
 		val = trim(eq + 1);
+		if (db != NULL) {
+			if (db_set(db, key, val, why, sizeof(why)) != Q_OK) {
+				snprintf(err, errlen, "%s:%u: %s", path, lineno,
+				    why);
+				return Q_INVALID;
+			}
+			continue;
+		}
 		if (conf_set(c, key, val) != Q_OK) {
 			snprintf(err, errlen, "%s:%u: unknown key or bad value "
 			    "for '%s'", path, lineno, key);
 			return Q_INVALID;
 		}
 	}
+	for (i = 0; i < c->ndatabases; i++)
+		if (db_check(&c->databases[i], why, sizeof(why)) != Q_OK) {
+			snprintf(err, errlen, "%s: %s", path, why);
+			return Q_INVALID;
+		}
 	return Q_OK;
 }
 

@@ -260,6 +260,105 @@ test_conf_load_good(void **state)
 	unsetenv("QUARRY_CONF");
 }
 
+/* [database NAME] sections (issue 12; docs/sources.md). */
+static void
+test_conf_databases(void **state)
+{
+	static const struct {
+		const char *text, *err;
+	} bad[] = {
+		{ "[database]\n", ":1: [database NAME]: NAME is 1 to 64 "
+		    "letters, digits, '_' or '-'" },
+		{ "[database a b]\n", ":1: [database NAME]: NAME is 1 to 64 "
+		    "letters, digits, '_' or '-'" },
+		{ "[database x\n", ":1: a section header ends with ']'" },
+		{ "[database x]\ndriver = oracle\n",
+		    ":2: driver must be postgresql, mysql, sqlite or odbc" },
+		{ "[database x]\ndriver = sqlite\nworkers = 2\n",
+		    ":3: unknown key 'workers' in a database section" },
+		{ "[database x]\npath = /x.db\n", ": database 'x' needs driver" },
+		{ "[database x]\ndriver = postgresql\n",
+		    ": database 'x' needs conninfo" },
+		{ "[database x]\ndriver = mysql\ndbname = d\n",
+		    ": database 'x' needs host or socket" },
+		{ "[database x]\ndriver = sqlite\npath = /a\n"
+		    "[database x]\n", ":4: database 'x' is defined twice" },
+		{ "[database x]\ndriver = postgresql\n"
+		    "conninfo = host=/tmp dbname=d  password=hunter2\n",
+		    ":3: conninfo holds a password: put it in password_file" },
+		{ "[database x]\ndriver = odbc\n"
+		    "connection = DSN=pg;UID=u;PWD=hunter2\n",
+		    ":3: connection holds a password: put it in password_file" },
+		{ "[database x]\ndriver = sqlite\npath = /a\n"
+		    "password_file = pw.txt\n",
+		    ": database 'x': password_file must be an absolute path" },
+		{ "[database x]\ndriver = mysql\nport = 70000\n",
+		    ":3: port must be 1 to 65535" },
+		{ "[database x]\ndriver = sqlite\nquery_timeout = 0\n",
+		    ":3: query_timeout must be a duration such as 3600, 90m "
+		    "or 2h" },
+	};
+	struct tu		*t = *state;
+	struct conf		 c;
+	const struct db_conf	*d;
+	char			 path[PATH_MAX], err[PATH_MAX + 300];
+	char			 want[PATH_MAX + 300];
+	size_t			 i;
+
+	tu_path(path, t->dir, "db.conf");
+	assert_int_equal(tu_write_file(path,
+	    "workers = 2\n"
+	    "[database reports]\n"
+	    "driver = postgresql\n"
+	    "conninfo = host=/run/pg dbname=reports user=quarry\n"
+	    "password_file = /etc/quarry/reports.pw\n"
+	    "query_timeout = 30m\n"
+	    "[ database shop-1 ]\n"
+	    "driver = mariadb\n"
+	    "socket = /run/mysqld/mysqld.sock\n"
+	    "user = ro\n"
+	    "dbname = shop\n"
+	    "[database local_db]\n"
+	    "driver = sqlite\n"
+	    "path = /srv/data/local.db\n"
+	    "[quarry]\n"
+	    "poll_seconds = 3\n"), 0);
+	assert_int_equal(conf_load(&c, path, err, sizeof(err)), Q_OK);
+	assert_int_equal(c.workers, 2);
+	assert_int_equal(c.poll_seconds, 3);	/* back in the main part */
+	assert_int_equal(c.ndatabases, 3);
+	assert_non_null(d = conf_database(&c, "reports"));
+	assert_int_equal(d->driver, DB_POSTGRESQL);
+	assert_string_equal(d->conninfo, "host=/run/pg dbname=reports "
+	    "user=quarry");
+	assert_string_equal(d->password_file, "/etc/quarry/reports.pw");
+	assert_true(d->query_timeout == 1800);
+	assert_non_null(d = conf_database(&c, "shop-1"));
+	assert_int_equal(d->driver, DB_MYSQL);
+	assert_string_equal(d->socket, "/run/mysqld/mysqld.sock");
+	assert_string_equal(db_driver_name(d->driver), "mysql");
+	assert_true(d->query_timeout == 3600);	/* the default */
+	assert_non_null(d = conf_database(&c, "local_db"));
+	assert_string_equal(d->path, "/srv/data/local.db");
+	assert_null(conf_database(&c, "nope"));
+
+	/* a password only in a word that is not its key is no password */
+	assert_int_equal(tu_write_file(path, "[database x]\n"
+	    "driver = postgresql\nconninfo = dbname=passwords\n"), 0);
+	assert_int_equal(conf_load(&c, path, err, sizeof(err)), Q_OK);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(tu_write_file(path, bad[i].text), 0);
+		err[0] = '\0';
+		assert_int_equal(conf_load(&c, path, err, sizeof(err)),
+		    Q_INVALID);
+		snprintf(want, sizeof(want), "%s%s", path, bad[i].err);
+		assert_string_equal(err, want);
+		/* no message repeats a password */
+		assert_null(strstr(err, "hunter2"));
+	}
+}
+
 static void
 test_conf_load_bad(void **state)
 {
@@ -344,6 +443,7 @@ main(void)
 		cmocka_unit_test(test_utf8_check),
 		cmocka_unit_test(test_conf_defaults),
 		TU_TEST(test_conf_load_good),
+		TU_TEST(test_conf_databases),
 		TU_TEST(test_conf_load_bad),
 	};
 
