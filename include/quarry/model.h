@@ -166,7 +166,9 @@ struct definition {
 	char	*name;
 	char	*description;
 	char	*dataset;		/* source: a dataset, or */
-	char	*command;		/* source: an extractor program */
+	char	*command;		/* source: an extractor program, or */
+	char	*database;		/* source: a configured SQL database */
+	char	*query;			/*   and its query (docs/sources.md) */
 	char	**args;
 	size_t	 nargs;
 	char	**columns;		/* empty = every column of the source */
@@ -208,6 +210,20 @@ enum qerr definition_parse(const char *json, size_t len,
  */
 enum qerr definition_from_json(struct json_object *doc, const char *tenant,
 	      struct definition *out, struct refusal *why);
+struct sql_text;
+struct db_conf;
+struct conf;
+/*
+ * A SQL source's query checked against the configuration: its database
+ * is configured (*db), the query is one statement in that database's
+ * dialect (scanned into t), and every placeholder names a declared
+ * parameter.  Q_INVALID with why (member "source.database" or
+ * "source.query") otherwise.  Definitions are checked so when created
+ * or replaced, and again by every build.
+ */
+enum qerr definition_sql(const struct conf *c, const struct definition *d,
+	      const struct db_conf **db, struct sql_text *t,
+	      struct refusal *why);
 /*
  * Loads definition id if who may see it (its tenant's); Q_NOTFOUND for
  * a malformed id, a missing definition or another tenant's, alike.

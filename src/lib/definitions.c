@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quarry/config.h"
 #include "quarry/jsonutil.h"
 #include "quarry/model.h"
 #include "quarry/rec.h"
 #include "quarry/seams.h"
+#include "quarry/sqltext.h"
 
 #define DEF_V		1
 #define MAX_ITEMS	256
@@ -65,6 +67,8 @@ definition_free(struct definition *d)
 	free(d->description);
 	free(d->dataset);
 	free(d->command);
+	free(d->database);
+	free(d->query);
 	free_strv(d->args, d->nargs);
 	free_strv(d->columns, d->ncolumns);
 	for (i = 0; i < d->nparams; i++)
@@ -204,7 +208,7 @@ in_list(const char *s, const char *const *names, size_t n)
 static enum qerr
 parse_source(struct json_object *o, struct definition *d, struct perr *pe)
 {
-	struct json_object	*ds, *cmd, *args;
+	struct json_object	*ds, *cmd, *args, *db, *q;
 	enum qerr		 e;
 
 	if (o == NULL)
@@ -214,18 +218,32 @@ parse_source(struct json_object *o, struct definition *d, struct perr *pe)
 	json_object_object_foreach(o, key, val) {
 		(void)val;
 		if (strcmp(key, "dataset") && strcmp(key, "command") &&
-		    strcmp(key, "args"))
+		    strcmp(key, "args") && strcmp(key, "database") &&
+		    strcmp(key, "query"))
 			return bad(pe, "source", "has an unknown member");
 	}
 	ds = json_object_object_get(o, "dataset");
 	cmd = json_object_object_get(o, "command");
 	args = json_object_object_get(o, "args");
-	if ((ds == NULL) == (cmd == NULL))
-		return bad(pe, "source", "needs exactly one of dataset and "
-		    "command");
+	db = json_object_object_get(o, "database");
+	q = json_object_object_get(o, "query");
+	if ((ds != NULL) + (cmd != NULL) + (db != NULL) != 1)
+		return bad(pe, "source", "needs exactly one of dataset, "
+		    "command and database");
+	if (args != NULL && cmd == NULL)
+		return bad(pe, "source.args", "only goes with command");
+	if (q != NULL && db == NULL)
+		return bad(pe, "source.query", "only goes with database");
+	if (db != NULL) {
+		if ((e = get_string(db, "source.database", DB_NAME_MAX, 1,
+		    &d->database, pe)) != Q_OK)
+			return e;
+		if ((e = get_string(q, "source.query", SQL_QUERY_MAX, 1,
+		    &d->query, pe)) != Q_OK)
+			return e;
+		return Q_OK;
+	}
 	if (ds != NULL) {
-		if (args != NULL)
-			return bad(pe, "source.args", "only goes with command");
 		if ((e = get_string(ds, "source.dataset", 32, 1, &d->dataset,
 		    pe)) != Q_OK)
 			return e;
@@ -456,6 +474,11 @@ parse_object(struct json_object *o, const char *tenant, struct definition *d,
 	    (e = get_bool(json_object_object_get(o, "formula_guard"),
 	    "formula_guard", &d->formula_guard, &pe)) != Q_OK)
 		goto out;
+	if (d->database != NULL && d->nfilters > 0) {
+		e = bad(&pe, "filters", "do not apply to a SQL source: filter "
+		    "in the query, with its parameters");
+		goto out;
+	}
 	for (i = 0; i < d->ncolumns; i++) {
 		if (d->columns[i][0] == '\0') {
 			e = bad(&pe, "columns", "must not hold an empty name");
@@ -632,18 +655,61 @@ definition_get(struct store *s, const struct caller *who, const char *id,
 	return store_txn(s, tx_def_get, &op);
 }
 
+/* A SQL source's query against the configuration (see model.h). */
+enum qerr
+definition_sql(const struct conf *c, const struct definition *d,
+    const struct db_conf **db, struct sql_text *t, struct refusal *why)
+{
+	char	err[200];
+	size_t	i, k;
+
+	why->input = IN_DOCUMENT;
+	if ((*db = conf_database(c, d->database)) == NULL) {
+		snprintf(why->member, sizeof(why->member), "source.database");
+		snprintf(why->msg, sizeof(why->msg), "source.database: names "
+		    "no database of the configuration");
+		return Q_INVALID;
+	}
+	snprintf(why->member, sizeof(why->member), "source.query");
+	if (sql_scan(d->query, strlen(d->query), (*db)->driver, t, err,
+	    sizeof(err)) != 0) {
+		snprintf(why->msg, sizeof(why->msg), "source.query: %s", err);
+		return Q_INVALID;
+	}
+	for (i = 0; i < t->nph; i++) {
+		for (k = 0; k < d->nparams; k++)
+			if (strcmp(d->params[k].name, t->ph[i].name) == 0)
+				break;
+		if (k == d->nparams) {
+			snprintf(why->msg, sizeof(why->msg), "source.query: "
+			    ":%s names no declared parameter", t->ph[i].name);
+			return Q_INVALID;
+		}
+	}
+	why->member[0] = '\0';
+	return Q_OK;
+}
+
 /*
- * The checks shared by create and replace: who is an admin, and the
- * document (a missing tenant is who's) names a tenant who may see.
+ * The checks shared by create and replace: who is an admin, the
+ * document (a missing tenant is who's) names a tenant who may see, and
+ * a SQL source's query fits its configured database.
  */
 static enum qerr
-admit_document(const struct caller *who, struct json_object *doc,
-    struct definition *d, struct refusal *why)
+admit_document(const struct conf *c, const struct caller *who,
+    struct json_object *doc, struct definition *d, struct refusal *why)
 {
-	enum qerr e;
+	static struct sql_text	 t;	/* large: not on the stack */
+	const struct db_conf	*db;
+	enum qerr		 e;
 
 	if ((e = definition_from_json(doc, who->tenant, d, why)) != Q_OK)
 		return e;
+	if (d->database != NULL &&
+	    (e = definition_sql(c, d, &db, &t, why)) != Q_OK) {
+		definition_free(d);
+		return e;
+	}
 	if (!caller_sees_tenant(who, d->tenant)) {
 		definition_free(d);
 		why->input = IN_DOCUMENT;
@@ -687,7 +753,7 @@ definition_create(struct store *s, const struct caller *who,
 	memset(why, 0, sizeof(*why));
 	if (!caller_is_admin(who))
 		return Q_FORBIDDEN;
-	if ((e = admit_document(who, doc, out, why)) != Q_OK)
+	if ((e = admit_document(store_conf(s), who, doc, out, why)) != Q_OK)
 		return e;
 	if ((e = id_new(out->id)) == Q_OK) {
 		out->created = out->modified = q_seams.now();
@@ -738,7 +804,7 @@ definition_replace(struct store *s, const struct caller *who, const char *id,
 	if ((e = definition_get(s, who, id, out)) != Q_OK)
 		return e;
 	definition_free(out);
-	if ((e = admit_document(who, doc, out, why)) != Q_OK)
+	if ((e = admit_document(store_conf(s), who, doc, out, why)) != Q_OK)
 		return e;
 	memcpy(out->id, id, sizeof(out->id));
 	out->modified = q_seams.now();

@@ -365,14 +365,7 @@ test_definition_parse_spec(void **state)
 static char *
 spec_with(const char *from, const char *to)
 {
-	const char	*p = strstr(spec_example, from);
-	struct buf	 b = BUF_INIT;
-
-	assert_non_null(p);
-	buf_add(&b, spec_example, (size_t)(p - spec_example));
-	buf_adds(&b, to);
-	buf_adds(&b, p + strlen(from));
-	return b.data;
+	return tu_replace(spec_example, from, to);
 }
 
 static void

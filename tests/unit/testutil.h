@@ -204,6 +204,21 @@ tu_definition(struct store *s, const char *doc, struct definition *out)
 	return e;
 }
 
+/* A copy (malloc'ed) of text with the first from replaced by to. */
+static inline char *
+tu_replace(const char *text, const char *from, const char *to)
+{
+	const char	*p = strstr(text, from);
+	struct buf	 b = BUF_INIT;
+
+	assert_non_null(p);
+	buf_add(&b, text, (size_t)(p - text));
+	buf_adds(&b, to);
+	buf_adds(&b, p + strlen(from));
+	assert_false(b.oom);
+	return b.data;
+}
+
 /*
  * Creates a job of definition def_id for who, with parameters given as a
  * JSON text (NULL: none) in format (NULL: the default).
