@@ -86,7 +86,19 @@ void	 filters_free(struct filter_set *fs);
  * row, LF, backslash escapes), json (an array of objects) and xml (rows of
  * elements named by column).  Each buffers at most WRITER_BUF bytes and
  * writes through the write seam; memory does not grow with the rows.
+ *
+ * Values are text, unless a source knows their types (a SQL source,
+ * docs/sources.md): then a row comes with a vtype per field, and a NULL
+ * value is a NULL field pointer.  csv and tsv write every value as its
+ * text and NULL as an empty field; json writes VT_NUMBER as a number
+ * (when its text is one), VT_BOOL as true or false and NULL as null; xml
+ * marks NULL with xsi:nil="true" (an empty element is an empty string).
  */
+enum vtype { VT_TEXT = 0, VT_NUMBER, VT_BOOL };
+
+/* writer_begin's flags. */
+#define WRITER_GUARD	0x1	/* the formula guard (SPEC: formula_guard) */
+#define WRITER_TYPED	0x2	/* rows come with types (xml: the xsi prefix) */
 #define WRITER_BUF (256 * 1024)
 /* Written bytes between two starts of write-back (sync_file_range). */
 #define WRITEBACK_EVERY (8 * 1024 * 1024)
@@ -95,6 +107,9 @@ struct writer {
 	enum fmt	 fmt;
 	int		 fd;
 	int		 formula_guard;
+	int		 typed;		/* WRITER_TYPED */
+	const enum vtype *types;	/* this row's, set before writer_row;
+					   NULL: all text */
 	char		**columns;	/* as given (csv/tsv/json) */
 	char		**tags;		/* xml element names */
 	size_t		 ncolumns;
@@ -107,7 +122,7 @@ struct writer {
 
 /* Starts a file: writes the header; 0, or -1 with w->failed set. */
 int	 writer_begin(struct writer *w, enum fmt f, int fd,
-	     char *const *columns, size_t n, int formula_guard);
+	     char *const *columns, size_t n, unsigned flags);
 int	 writer_row(struct writer *w, const char *const *fields,
 	     const size_t *lens);
 /* Writes the trailer and flushes; the caller fsyncs and closes fd. */
@@ -144,6 +159,14 @@ struct rowpipe {
 	const char		**out;
 	size_t			*outlen;
 	int			 guard;		/* the definition's formula_guard */
+	/*
+	 * Set by a source that knows its values' types, before
+	 * rowpipe_begin (typed) and before each row (types, one per source
+	 * column; NULL fields are NULL values).
+	 */
+	int			 typed;
+	const enum vtype	*types;
+	enum vtype		*outtypes;
 	int			 begun;
 	unsigned		 part;		/* current part (1-based), 0 none */
 	int			 part_fd;

@@ -14,6 +14,8 @@
 #include "quarry/format.h"
 #include "quarry/seams.h"
 
+#define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
+
 static int
 flush(struct writer *w)
 {
@@ -119,14 +121,15 @@ put_field(struct writer *w, const char *s, size_t n)
 /* Starts a file and writes its header. */
 int
 writer_begin(struct writer *w, enum fmt f, int fd, char *const *columns,
-    size_t n, int formula_guard)
+    size_t n, unsigned flags)
 {
 	size_t i;
 
 	memset(w, 0, sizeof(*w));
 	w->fmt = f;
 	w->fd = fd;
-	w->formula_guard = formula_guard;
+	w->formula_guard = (flags & WRITER_GUARD) != 0;
+	w->typed = (flags & WRITER_TYPED) != 0;
 	w->ncolumns = n;
 	w->columns = (char **)columns;
 	if (f == FMT_XML) {
@@ -136,7 +139,9 @@ writer_begin(struct writer *w, enum fmt f, int fd, char *const *columns,
 			if ((w->tags[i] = xml_tag(columns[i])) == NULL)
 				goto nomem;
 		buf_adds(&w->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-		    "\n<rows>\n");
+		    "\n");
+		buf_adds(&w->out, w->typed ? "<rows xmlns:xsi=\"" XSI_NS
+		    "\">\n" : "<rows>\n");
 	} else if (f == FMT_JSON)
 		buf_addc(&w->out, '[');
 	else {
@@ -151,6 +156,69 @@ writer_begin(struct writer *w, enum fmt f, int fd, char *const *columns,
 nomem:
 	w->failed = ENOMEM;
 	return -1;
+}
+
+/* True if s (n bytes) is a JSON number as it stands. */
+static int
+json_number(const char *s, size_t n)
+{
+	size_t i = 0, d;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (i < n && s[i] >= '1' && s[i] <= '9')
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return 0;
+	if (i < n && s[i] == '.') {
+		for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			continue;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			continue;
+		if (i == d)
+			return 0;
+	}
+	return i == n;
+}
+
+/*
+ * A typed JSON value: a number as is, a boolean's text as true or false,
+ * NULL as null; anything else (a NaN, an odd boolean) as a string.
+ */
+static void
+json_typed(struct buf *b, const char *s, size_t n, enum vtype t)
+{
+	if (s == NULL) {
+		buf_adds(b, "null");
+		return;
+	}
+	if (t == VT_NUMBER && json_number(s, n)) {
+		buf_add(b, s, n);
+		return;
+	}
+	if (t == VT_BOOL) {
+		if ((n == 1 && (s[0] == 't' || s[0] == '1')) ||
+		    (n == 4 && memcmp(s, "true", 4) == 0)) {
+			buf_adds(b, "true");
+			return;
+		}
+		if ((n == 1 && (s[0] == 'f' || s[0] == '0')) ||
+		    (n == 5 && memcmp(s, "false", 5) == 0)) {
+			buf_adds(b, "false");
+			return;
+		}
+	}
+	json_escape(b, s, n);
 }
 
 /*
@@ -178,15 +246,14 @@ row_delimited(struct writer *w, const char *const *fields,
 	}
 	d = w->out.data + w->out.len;
 	for (i = 0; i < w->ncolumns; i++) {
-		if (w->fmt == FMT_CSV) {
-			if (i > 0)
-				*d++ = ',';
+		if (i > 0)
+			*d++ = w->fmt == FMT_CSV ? ',' : '\t';
+		if (fields[i] == NULL)
+			continue;	/* NULL: an empty field */
+		if (w->fmt == FMT_CSV)
 			d += csv_encode_field(d, fields[i], lens[i], ',');
-		} else {
-			if (i > 0)
-				*d++ = '\t';
+		else
 			d += tsv_encode(d, fields[i], lens[i]);
-		}
 	}
 	if (w->fmt == FMT_CSV)
 		*d++ = '\r';
@@ -216,17 +283,31 @@ writer_row(struct writer *w, const char *const *fields, const size_t *lens)
 		buf_adds(&w->out, "<row>");
 	for (i = 0; i < w->ncolumns; i++) {
 		s = fields[i];
-		n = lens[i];
+		n = s != NULL ? lens[i] : 0;
 		if (w->fmt == FMT_JSON) {
 			if (i > 0)
 				buf_addc(&w->out, ',');
 			json_escape(&w->out, w->columns[i],
 			    strlen(w->columns[i]));
 			buf_addc(&w->out, ':');
-		} else if (w->fmt == FMT_XML)
+			if (s == NULL || (w->types != NULL &&
+			    w->types[i] != VT_TEXT)) {
+				json_typed(&w->out, s, n, w->types != NULL ?
+				    w->types[i] : VT_TEXT);
+				continue;
+			}
+		} else if (w->fmt == FMT_XML) {
+			if (s == NULL) {
+				buf_printf(&w->out, w->typed ?
+				    "<%s xsi:nil=\"true\"/>" : "<%s/>",
+				    w->tags[i]);
+				continue;
+			}
 			buf_printf(&w->out, "<%s>", w->tags[i]);
-		else if (i > 0)
+		} else if (i > 0)
 			buf_addc(&w->out, w->fmt == FMT_TSV ? '\t' : ',');
+		if (s == NULL)
+			continue;	/* csv, tsv: an empty field */
 		if (w->formula_guard && n > 0 && (s[0] == '=' || s[0] == '+' ||
 		    s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
 		    s[0] == '\r')) {

@@ -48,7 +48,9 @@ start_file(struct rowpipe *p)
 		p->part_fd = fd;
 	}
 	writer_free(&p->w);
-	if (writer_begin(&p->w, p->fmt, fd, p->cols, p->nout, p->guard) != 0) {
+	if (writer_begin(&p->w, p->fmt, fd, p->cols, p->nout,
+	    (p->guard ? WRITER_GUARD : 0) | (p->typed ? WRITER_TYPED : 0)) !=
+	    0) {
 		p->failed = p->w.failed;
 		return -1;
 	}
@@ -95,8 +97,9 @@ rowpipe_begin(struct rowpipe *p, const struct definition *d,
 	p->pick = calloc(n ? n : 1, sizeof(size_t));
 	p->out = calloc(n ? n : 1, sizeof(char *));
 	p->outlen = calloc(n ? n : 1, sizeof(size_t));
+	p->outtypes = calloc(n ? n : 1, sizeof(enum vtype));
 	if (p->cols == NULL || p->pick == NULL || p->out == NULL ||
-	    p->outlen == NULL)
+	    p->outlen == NULL || p->outtypes == NULL)
 		return Q_NOMEM;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < ncolumns; j++)
@@ -154,6 +157,12 @@ rowpipe_row(const char *const *fields, const size_t *lens, size_t n,
 		p->out[i] = fields[p->pick[i]];
 		p->outlen[i] = lens[p->pick[i]];
 	}
+	if (p->types != NULL) {
+		for (i = 0; i < p->nout; i++)
+			p->outtypes[i] = p->types[p->pick[i]];
+		p->w.types = p->outtypes;
+	} else
+		p->w.types = NULL;
 	if (writer_row(&p->w, p->out, p->outlen) != 0) {
 		p->failed = p->w.failed;
 		return Q_IO;
@@ -195,6 +204,8 @@ rowpipe_free(struct rowpipe *p)
 	free(p->pick);
 	free(p->out);
 	free(p->outlen);
+	free(p->outtypes);
+	p->outtypes = NULL;
 	p->cols = NULL;
 	p->pick = NULL;
 	p->out = NULL;

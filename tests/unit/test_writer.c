@@ -150,6 +150,77 @@ test_xml_tag_names(void **state)
 	assert_memory_equal(got, expect, (size_t)n);
 }
 
+/*
+ * Typed rows (a SQL source, issue 12): NULL is an empty csv/tsv field,
+ * json null, xml xsi:nil; numbers and booleans keep their type in json
+ * when their text is one; an empty string stays an empty string.
+ */
+static void
+test_typed_values(void **state)
+{
+	static char *const cols[] = { "n", "num", "flag", "s" };
+	static const enum vtype types[] = { VT_NUMBER, VT_NUMBER, VT_BOOL,
+	    VT_TEXT };
+	static const struct {
+		enum fmt	 f;
+		const char	*want;
+	} cases[] = {
+		{ FMT_CSV, "n,num,flag,s\r\n"
+		    "42,-1.5e3,t,\r\n"
+		    ",NaN,f,\"a,b\"\r\n"
+		    "0,007,maybe,\r\n" },
+		{ FMT_TSV, "n\tnum\tflag\ts\n42\t-1.5e3\tt\t\n"
+		    "\tNaN\tf\ta,b\n0\t007\tmaybe\t\n" },
+		{ FMT_JSON, "[\n{\"n\":42,\"num\":-1.5e3,\"flag\":true,"
+		    "\"s\":\"\"},\n"
+		    "{\"n\":null,\"num\":\"NaN\",\"flag\":false,"
+		    "\"s\":\"a,b\"},\n"
+		    "{\"n\":0,\"num\":\"007\",\"flag\":\"maybe\","
+		    "\"s\":null}\n]\n" },
+		{ FMT_XML, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		    "<rows xmlns:xsi=\"http://www.w3.org/2001/"
+		    "XMLSchema-instance\">\n"
+		    "<row><n>42</n><num>-1.5e3</num><flag>t</flag><s></s>"
+		    "</row>\n"
+		    "<row><n xsi:nil=\"true\"/><num>NaN</num><flag>f</flag>"
+		    "<s>a,b</s></row>\n"
+		    "<row><n>0</n><num>007</num><flag>maybe</flag>"
+		    "<s xsi:nil=\"true\"/></row>\n</rows>\n" },
+	};
+	const char	*rows[3][4] = {
+		{ "42", "-1.5e3", "t", "" },
+		{ NULL, "NaN", "f", "a,b" },
+		{ "0", "007", "maybe", NULL },
+	};
+	struct tu	*t = *state;
+	struct writer	 w;
+	size_t		 lens[4], c, r, j;
+	char		 path[PATH_MAX], got[1024];
+	ssize_t		 n;
+	int		 fd;
+
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		tu_path(path, t->dir, "typed");
+		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		assert_true(fd >= 0);
+		assert_int_equal(writer_begin(&w, cases[c].f, fd, cols, 4,
+		    WRITER_TYPED), 0);
+		for (r = 0; r < 3; r++) {
+			for (j = 0; j < 4; j++)
+				lens[j] = rows[r][j] ? strlen(rows[r][j]) : 0;
+			w.types = types;
+			assert_int_equal(writer_row(&w, rows[r], lens), 0);
+		}
+		assert_int_equal(writer_end(&w), 0);
+		writer_free(&w);
+		n = pread(fd, got, sizeof(got) - 1, 0);
+		close(fd);
+		assert_true(n >= 0);
+		got[n] = '\0';
+		assert_string_equal(got, cases[c].want);
+	}
+}
+
 static const char *const risky[][3] = {
 	{ "=SUM(A1)", "+1", "-2" },
 	{ "@cmd", "\tx", "\rx" },
@@ -296,6 +367,7 @@ main(void)
 		TU_TEST(test_json),
 		TU_TEST(test_xml),
 		TU_TEST(test_xml_tag_names),
+		TU_TEST(test_typed_values),
 		TU_TEST(test_formula_guard),
 		TU_TEST(test_short_writes),
 		TU_TEST(test_disk_full_at_end),
