@@ -32,6 +32,9 @@ CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude \
 	   $(XML_CFLAGS) $(SANFLAGS)
 LDFLAGS	+= $(SANFLAGS) -Wl,--as-needed
 LIBS	 = -ldb -ljson-c -lzip
+# The database drivers of SQL sources: only the programs that build files
+# (quarryd, quarryctl) and the tests link them, never the web programs.
+DBLIBS	 = -lsqlite3
 
 LIB_SRC	 = $(wildcard src/lib/*.c) $(wildcard src/format/*.c) \
 	   $(wildcard src/export/*.c)
@@ -80,27 +83,27 @@ $(OUT)/cgi-bin/%.fcgi: $(OBJ)/src/cgi/%.o $(LIBHTTP) $(LIBQ)
 
 $(OUT)/bin/quarryd: $(OBJ)/src/scheduler/main.o $(SCHED_OBJ) $(LIBQ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DBLIBS)
 
 $(OUT)/bin/quarryctl: $(OBJ)/src/ctl/main.o $(CTL_OBJ) $(LIBQ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DBLIBS)
 
 $(OUT)/build/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIBHTTP) $(LIBQ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $(filter-out %.h,$^) \
-	    -lcmocka -lfcgi $(LIBS)
+	    -lcmocka -lfcgi $(LIBS) $(DBLIBS)
 
 $(OUT)/build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBHTTP) $(LIBQ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -fsanitize=fuzzer $(LDFLAGS) -o $@ \
-	    $(filter-out %.h,$^) -lfcgi $(LIBS)
+	    $(filter-out %.h,$^) -lfcgi $(LIBS) $(DBLIBS)
 
 fuzz-bins: $(FUZZ_BINS)
 
 $(OUT)/build/tools/%: src/tools/%.c $(LIBHTTP) $(LIBQ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $^ -lfcgi $(LIBS)
+	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $^ -lfcgi $(LIBS) $(DBLIBS)
 
 # The web server's error pages in each dialect's format (www/errors/,
 # docs/http.md), rendered by the dialects' own code; test_http fails

@@ -239,6 +239,89 @@ enum qerr source_dataset(struct store *s, const struct definition *d,
 enum qerr source_command(const struct conf *c, const struct definition *d,
 	      const char *params, struct rowpipe *p, struct build_result *res);
 
+/*
+ * The SQL source (docs/sources.md): runs d's query against its
+ * configured database with the job's parameters bound, streaming the
+ * rows through p.  Q_TRANSIENT (res->retry) for what may pass (a refused
+ * connection, a server going down, a deadlock or serialization failure);
+ * Q_INVALID for what will not (a syntax or permission error, a writing
+ * query), res->detail holding the database's message; Q_TIMEOUT past
+ * the database's query_timeout; Q_CANCELLED when the progress callback
+ * stopped it (the query is cancelled on the server first).
+ */
+enum qerr source_sql(const struct conf *c, const struct definition *d,
+	      const char *params, struct rowpipe *p, struct build_result *res);
+
+/* ---- 1a. the SQL drivers (sql_*.c), behind one interface ---- */
+
+/* A bound value: s NULL for SQL NULL (an optional parameter not given). */
+struct sql_value {
+	const char	*s;
+	enum ptype	 type;
+};
+
+/* What a driver hands its rows to. */
+struct sql_sink {
+	/* The result's columns, once before the first row: Q_OK to go on. */
+	enum qerr	(*begin)(void *arg, char *const *names, size_t n);
+	/*
+	 * One row: n fields (NULL for SQL NULL, text otherwise, UTF-8
+	 * checked by the caller) with their types.  VISIT_NEXT to go on,
+	 * VISIT_STOP to stop (cancel), or an error.
+	 */
+	int		(*row)(void *arg, const char *const *fields,
+			    const size_t *lens, const enum vtype *types,
+			    size_t n);
+	/* Called at least every PROGRESS_MS while waiting: non-zero stops. */
+	int		(*tick)(void *arg);
+	void		*arg;
+};
+
+/* A driver's failure: the database's message, never a credential. */
+struct sql_error {
+	char	msg[400];
+	int	transient;	/* may pass: try again later */
+	int	timeout;	/* query_timeout ran out */
+};
+
+struct sql_conn;
+
+struct sql_driver {
+	enum db_driver	 id;
+	/* Connects (read-only where the database can say so). */
+	enum qerr	(*connect)(const struct db_conf *db, const char *password,
+			    struct sql_conn **out, struct sql_error *err);
+	/*
+	 * Runs sql (with the driver's placeholders) read-only, values bound
+	 * in order, within db->query_timeout, and streams the rows to sink.
+	 */
+	enum qerr	(*query)(struct sql_conn *c, const char *sql,
+			    const struct sql_value *v, size_t nv,
+			    const struct sql_sink *sink, struct sql_error *err);
+	/* The server's version, for 'quarryctl database test'. */
+	enum qerr	(*version)(struct sql_conn *c, char *out, size_t len,
+			    struct sql_error *err);
+	/*
+	 * The result columns of sql without running it, for 'quarryctl
+	 * definition check' (names and types into *cols, "name type" each).
+	 */
+	enum qerr	(*describe)(struct sql_conn *c, const char *sql,
+			    const struct sql_value *v, size_t nv, struct buf *cols,
+			    struct sql_error *err);
+	void		(*close)(struct sql_conn *c);
+};
+
+/* The driver for d, or NULL if this build has none. */
+const struct sql_driver *sql_driver(enum db_driver d);
+extern const struct sql_driver sql_driver_sqlite;
+
+/*
+ * Reads db's password_file (its first line) into out; "" without one.
+ * -1 with why in err (which names the file, never its content).
+ */
+int	 sql_password(const struct db_conf *db, char *out, size_t len,
+	     char *err, size_t errlen);
+
 /* ---- 4. the atomic file (file.c) ---- */
 
 /* Says in res->detail why writing the file failed (errno err). */

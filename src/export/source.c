@@ -21,6 +21,8 @@ source_run(struct store *s, const struct conf *c, const struct export_spec *x,
 		e = source_dataset(s, d, x->params, p, res);
 	else if (d->command != NULL)
 		e = source_command(c, d, x->params, p, res);
+	else if (d->database != NULL)
+		e = source_sql(c, d, x->params, p, res);
 	else {
 		snprintf(res->detail, sizeof(res->detail), "the definition "
 		    "has no source");

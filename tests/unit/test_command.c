@@ -80,38 +80,13 @@ count_progress(void *arg, uint64_t rows, uint64_t bytes)
 	return ++st->calls > st->stop_after;
 }
 
-/* Runs d into a file out in the test directory; returns the result. */
+/* Runs d into a file out in the test directory (no store). */
 static enum qerr
 run(struct tu *t, const struct definition *d, const char *params,
     enum fmt f, progress_fn pf, void *parg, struct build_result *res,
     char **out)
 {
-	struct export_spec	 x;
-	char		 path[PATH_MAX];
-	int		 fd;
-	enum qerr	 e;
-	FILE		*fp;
-	long		 n;
-
-	tu_path(path, t->dir, "out");
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	x.d = d;
-	x.params = params;
-	x.format = f;
-	e = build_to_fd(NULL, &t->conf, &x, fd, pf, parg, res);
-	close(fd);
-	if (out != NULL) {
-		fp = fopen(path, "rb");
-		assert_non_null(fp);
-		fseek(fp, 0, SEEK_END);
-		n = ftell(fp);
-		rewind(fp);
-		*out = calloc(1, (size_t)n + 1);
-		assert_int_equal(fread(*out, 1, (size_t)n, fp), (size_t)n);
-		fclose(fp);
-	}
-	return e;
+	return tu_build(t, d, params, f, pf, parg, res, out);
 }
 
 static long long

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -27,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "quarry/config.h"
+#include "quarry/export.h"
 #include "quarry/model.h"
 #include "quarry/seams.h"
 #include "quarry/store.h"
@@ -236,6 +238,45 @@ tu_job(struct store *s, const struct caller *who, const char *def_id,
 		return Q_INVALID;
 	e = job_create(s, who, &rq, out, existing, &why);
 	json_object_put(rq.params);
+	return e;
+}
+
+/*
+ * Builds d (with canonical params, in format f) into the file "out" of
+ * the test directory through build_to_fd, the workers' code path; with
+ * out set, the file's bytes (malloc'ed, NUL-terminated).
+ */
+static inline enum qerr
+tu_build(struct tu *t, const struct definition *d, const char *params,
+    enum fmt f, progress_fn pf, void *parg, struct build_result *res,
+    char **out)
+{
+	struct export_spec	 x;
+	char			 path[PATH_MAX];
+	int			 fd;
+	enum qerr		 e;
+	FILE			*fp;
+	long			 n;
+
+	tu_path(path, t->dir, "out");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	x.d = d;
+	x.params = params;
+	x.format = f;
+	e = build_to_fd(t->s, &t->conf, &x, fd, pf, parg, res);
+	close(fd);
+	if (out != NULL) {
+		fp = fopen(path, "rb");
+		assert_non_null(fp);
+		fseek(fp, 0, SEEK_END);
+		n = ftell(fp);
+		rewind(fp);
+		*out = calloc(1, (size_t)n + 1);
+		assert_non_null(*out);
+		assert_int_equal(fread(*out, 1, (size_t)n, fp), (size_t)n);
+		fclose(fp);
+	}
 	return e;
 }
 
