@@ -368,6 +368,11 @@ cmd_definition(struct ctl *c, int argc, char **argv)
 		e = definition_list(ctl_store(c), &who, print_definition, NULL);
 		return e == Q_OK ? 0 : fail("listing definitions", e);
 	}
+	if (strcmp(argv[1], "check") == 0) {
+		if (o.npos != 1)
+			return 2;
+		return ctl_definition_check(c, o.pos[0]);
+	}
 	if (strcmp(argv[1], "show") == 0) {
 		if (o.npos != 1)
 			return 2;

@@ -20,6 +20,7 @@ static const struct {
 	{ "definition", cmd_definition },
 	{ "job", cmd_job },
 	{ "export", cmd_export },
+	{ "database", cmd_database },
 };
 
 static void
@@ -33,11 +34,12 @@ usage(void)
 	    "  dataset import --tenant T NAME FILE.csv|- [--replace]\n"
 	    "  dataset list [--tenant T] | dataset rm --tenant T NAME\n"
 	    "  definition add FILE.json | definition list [--tenant T]\n"
-	    "  definition show ID | definition rm ID\n"
+	    "  definition show ID | definition rm ID | definition check ID\n"
 	    "  job list [--tenant T] [--state S] | job show ID\n"
 	    "  job cancel ID | job approve ID | job reject ID [--reason R]\n"
 	    "  job requeue ID\n"
-	    "  export DEFINITION_ID [--param k=v]... [--format F] --out FILE\n",
+	    "  export DEFINITION_ID [--param k=v]... [--format F] --out FILE\n"
+	    "  database list | database test NAME\n",
 	    stderr);
 }
 

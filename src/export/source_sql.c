@@ -170,67 +170,109 @@ bind_values(const struct definition *d, const struct sql_text *t,
 	return Q_OK;
 }
 
+/* Checks, renders and binds d's query (see export.h). */
+enum qerr
+sql_plan(const struct conf *c, const struct definition *d, const char *params,
+    struct sql_plan *pl, char *detail, size_t detaillen)
+{
+	struct refusal		 why;
+	const char		*names[SQL_PLACEHOLDERS_MAX];
+	size_t			 nnames;
+	enum qerr		 e;
+
+	memset(pl, 0, sizeof(*pl));
+	if ((pl->t = malloc(sizeof(*pl->t))) == NULL)
+		return Q_NOMEM;
+	if ((e = definition_sql(c, d, &pl->db, pl->t, &why)) != Q_OK) {
+		snprintf(detail, detaillen, "%s", why.msg);
+		return e;
+	}
+	if ((pl->drv = sql_driver(pl->db->driver)) == NULL) {
+		snprintf(detail, detaillen, "database '%s': this build of "
+		    "Quarry has no %s driver", pl->db->name,
+		    db_driver_name(pl->db->driver));
+		return Q_INVALID;
+	}
+	if (params != NULL && params[0] != '\0' &&
+	    (pl->given = json_tokener_parse(params)) == NULL)
+		return Q_NOMEM;
+	if ((e = bind_values(d, pl->t, pl->db->driver, pl->given, names,
+	    &nnames, pl->v, &pl->nv)) != Q_OK)
+		return e;
+	if (sql_render(d->query, pl->t, pl->db->driver, names, nnames,
+	    &pl->sql) != 0)
+		return Q_NOMEM;
+	return Q_OK;
+}
+
+void
+sql_plan_free(struct sql_plan *pl)
+{
+	if (pl->given != NULL)
+		json_object_put(pl->given);
+	free(pl->t);
+	buf_free(&pl->sql);
+	memset(pl, 0, sizeof(*pl));
+}
+
+/* Connects to db with its password (see export.h). */
+enum qerr
+sql_connect(const struct db_conf *db, struct sql_conn **conn,
+    struct sql_error *err)
+{
+	const struct sql_driver	*drv = sql_driver(db->driver);
+	char			 password[512], perr[300];
+	enum qerr		 e;
+
+	*conn = NULL;
+	if (drv == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "this build of Quarry has "
+		    "no %s driver", db_driver_name(db->driver));
+		return Q_INVALID;
+	}
+	if (sql_password(db, password, sizeof(password), perr,
+	    sizeof(perr)) != 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s", perr);
+		return Q_INVALID;
+	}
+	e = drv->connect(db, password, conn, err);
+	explicit_bzero(password, sizeof(password));
+	if (e == Q_OK)
+		return Q_OK;
+	return err->transient ? Q_TRANSIENT : e;
+}
+
 /* Runs d's query through p (see export.h). */
 enum qerr
 source_sql(const struct conf *c, const struct definition *d,
     const char *params, struct rowpipe *p, struct build_result *res)
 {
-	static struct sql_text	 t;
-	static const char	*names[SQL_PLACEHOLDERS_MAX];
-	static struct sql_value	 v[SQL_PLACEHOLDERS_MAX];
-	const struct db_conf	*db;
-	const struct sql_driver	*drv;
+	struct sql_plan		 pl;
 	struct sql_conn		*conn = NULL;
 	struct sql_error	 err;
 	struct sql_run		 run;
 	struct sql_sink		 sink = { sink_begin, sink_row, sink_tick,
 				    &run };
-	struct json_object	*given = NULL;
-	struct refusal		 why;
-	struct buf		 sql = BUF_INIT;
-	char			 password[512], perr[300];
-	size_t			 nnames, nv;
 	enum qerr		 e;
+	size_t			 i;
 
 	memset(&err, 0, sizeof(err));
 	memset(&run, 0, sizeof(run));
-	if ((e = definition_sql(c, d, &db, &t, &why)) != Q_OK) {
-		snprintf(res->detail, sizeof(res->detail), "%s", why.msg);
-		return e;
-	}
-	if ((drv = sql_driver(db->driver)) == NULL) {
-		snprintf(res->detail, sizeof(res->detail), "database '%s': "
-		    "this build of Quarry has no %s driver", db->name,
-		    db_driver_name(db->driver));
-		return Q_INVALID;
-	}
-	if (params != NULL && params[0] != '\0' &&
-	    (given = json_tokener_parse(params)) == NULL)
-		return Q_NOMEM;
-	if ((e = bind_values(d, &t, db->driver, given, names, &nnames, v,
-	    &nv)) != Q_OK ||
-	    (e = sql_render(d->query, &t, db->driver, names, nnames, &sql) ?
-	    Q_NOMEM : Q_OK) != Q_OK)
+	if ((e = sql_plan(c, d, params, &pl, res->detail,
+	    sizeof(res->detail))) != Q_OK)
 		goto out;
-	if (sql_password(db, password, sizeof(password), perr,
-	    sizeof(perr)) != 0) {
-		snprintf(res->detail, sizeof(res->detail), "database '%s': %s",
-		    db->name, perr);
-		e = Q_INVALID;
-		goto out;
-	}
 	run.p = p;
 	run.d = d;
 	run.params = params;
 	run.detail = res->detail;
 	run.detaillen = sizeof(res->detail);
-	snprintf(run.what, sizeof(run.what), "database '%s'", db->name);
-	e = drv->connect(db, password, &conn, &err);
-	explicit_bzero(password, sizeof(password));
+	snprintf(run.what, sizeof(run.what), "database '%s'", pl.db->name);
+	e = sql_connect(pl.db, &conn, &err);
 	if (e == Q_OK)
-		e = drv->query(conn, buf_str(&sql), v, nv, &sink, &err);
+		e = pl.drv->query(conn, buf_str(&pl.sql), pl.v, pl.nv, &sink,
+		    &err);
 	if (conn != NULL)
-		drv->close(conn);
+		pl.drv->close(conn);
 	if (p->stopped)
 		e = Q_CANCELLED;
 	else if (e == Q_OK) {
@@ -242,25 +284,19 @@ source_sql(const struct conf *c, const struct definition *d,
 		if (err.timeout) {
 			snprintf(res->detail, sizeof(res->detail), "database "
 			    "'%s': the query ran past query_timeout (%llds)",
-			    db->name, db->query_timeout);
+			    pl.db->name, pl.db->query_timeout);
 			e = Q_TIMEOUT;
 		} else if (err.msg[0] != '\0') {
 			snprintf(res->detail, sizeof(res->detail), "database "
-			    "'%s': %s", db->name, err.msg);
+			    "'%s': %s", pl.db->name, err.msg);
 			if (err.transient)
 				e = Q_TRANSIENT;
 		}
 	}
 out:
-	if (given != NULL)
-		json_object_put(given);
-	if (run.names != NULL) {
-		size_t i;
-
-		for (i = 0; i < run.ncols; i++)
-			free(run.names[i]);
-		free(run.names);
-	}
-	buf_free(&sql);
+	sql_plan_free(&pl);
+	for (i = 0; i < run.ncols; i++)
+		free(run.names[i]);
+	free(run.names);
 	return e;
 }
