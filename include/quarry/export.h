@@ -30,6 +30,7 @@
 #include "quarry/buf.h"
 #include "quarry/config.h"
 #include "quarry/model.h"
+#include "quarry/sqltext.h"
 
 /*
  * The build's progress: called at least every PROGRESS_MS (250 ms) while a
@@ -285,6 +286,7 @@ struct sql_error {
 };
 
 struct sql_conn;
+struct json_object;
 
 struct sql_driver {
 	enum db_driver	 id;
@@ -311,9 +313,38 @@ struct sql_driver {
 	void		(*close)(struct sql_conn *c);
 };
 
+/* A SQL source's query, ready to run (sql_plan). */
+struct sql_plan {
+	const struct db_conf	*db;
+	const struct sql_driver	*drv;
+	struct sql_text		*t;
+	struct json_object	*given;		/* the job's parameters */
+	struct buf		 sql;		/* with the driver's placeholders */
+	struct sql_value	 v[SQL_PLACEHOLDERS_MAX];
+	size_t			 nv;
+};
+
+/*
+ * Checks d's query against c (definition_sql), finds its driver, and
+ * renders it with the values of params (canonical JSON; NULL or "{}":
+ * every value NULL) to bind.  On failure detail says why.  Free with
+ * sql_plan_free, whatever it returned.
+ */
+enum qerr sql_plan(const struct conf *c, const struct definition *d,
+	      const char *params, struct sql_plan *pl, char *detail,
+	      size_t detaillen);
+void	 sql_plan_free(struct sql_plan *pl);
+/*
+ * Connects to db with its driver and its password_file: Q_TRANSIENT
+ * for a failure that may pass, err saying why.
+ */
+enum qerr sql_connect(const struct db_conf *db, struct sql_conn **conn,
+	      struct sql_error *err);
+
 /* The driver for d, or NULL if this build has none. */
 const struct sql_driver *sql_driver(enum db_driver d);
 extern const struct sql_driver sql_driver_sqlite;
+extern const struct sql_driver sql_driver_pg;
 
 /*
  * Reads db's password_file (its first line) into out; "" without one.

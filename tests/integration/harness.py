@@ -162,20 +162,39 @@ class Stack:
         self.wait_port()
 
     def set_conf(self, kv):
-        """Sets keys in VARDIR/quarry.conf (replacing earlier values)."""
+        """Sets main keys in VARDIR/quarry.conf (replacing earlier values),
+        before any [database NAME] section."""
         path = self.conf
         with open(path) as f:
             lines = f.read().splitlines()
-        out = []
+        main, sections = [], []
         for line in lines:
+            if sections or line.strip().startswith("[database"):
+                sections.append(line)
+                continue
             key = line.split("=", 1)[0].strip()
             if "=" in line and key in kv:
                 continue
-            out.append(line)
+            main.append(line)
         for k, v in kv.items():
-            out.append("%s = %s" % (k, v))
+            main.append("%s = %s" % (k, v))
         with open(path, "w") as f:
-            f.write("\n".join(out) + "\n")
+            f.write("\n".join(main + sections) + "\n")
+
+    def add_database(self, name, **settings):
+        """Appends a [database NAME] section to VARDIR/quarry.conf; the
+        programs read it when they next start (restart())."""
+        with open(self.conf, "a") as f:
+            f.write("\n[database %s]\n" % name)
+            for k, v in settings.items():
+                f.write("%s = %s\n" % (k, v))
+
+    def restart(self):
+        """Stops and starts every service, so that all read quarry.conf
+        again."""
+        self.stop_services()
+        self.script("start")
+        self.wait_port()
 
     def wait_port(self, timeout=30):
         deadline = time.time() + timeout
