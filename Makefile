@@ -28,14 +28,15 @@ OBJ	 = $(OUT)/build/obj
 CC	?= cc
 XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+MARIADB_CFLAGS := $(shell pkg-config --cflags libmariadb 2>/dev/null || echo -I/usr/include/mariadb)
 CFLAGS	?= $(OPT) -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude \
-	   $(XML_CFLAGS) $(PQ_CFLAGS) $(SANFLAGS)
+	   $(XML_CFLAGS) $(PQ_CFLAGS) $(MARIADB_CFLAGS) $(SANFLAGS)
 LDFLAGS	+= $(SANFLAGS) -Wl,--as-needed
 LIBS	 = -ldb -ljson-c -lzip
 # The database drivers of SQL sources: only the programs that build files
 # (quarryd, quarryctl) and the tests link them, never the web programs.
-DBLIBS	 = -lsqlite3 -lpq
+DBLIBS	 = -lsqlite3 -lpq -lmariadb
 
 LIB_SRC	 = $(wildcard src/lib/*.c) $(wildcard src/format/*.c) \
 	   $(wildcard src/export/*.c)

@@ -345,6 +345,7 @@ enum qerr sql_connect(const struct db_conf *db, struct sql_conn **conn,
 const struct sql_driver *sql_driver(enum db_driver d);
 extern const struct sql_driver sql_driver_sqlite;
 extern const struct sql_driver sql_driver_pg;
+extern const struct sql_driver sql_driver_mysql;
 
 /*
  * Reads db's password_file (its first line) into out; "" without one.

@@ -24,7 +24,7 @@ sql_driver(enum db_driver d)
 	switch (d) {
 	case DB_SQLITE:		return &sql_driver_sqlite;
 	case DB_POSTGRESQL:	return &sql_driver_pg;
-	case DB_MYSQL:
+	case DB_MYSQL:		return &sql_driver_mysql;
 	case DB_ODBC:
 	case DB_NONE:		break;
 	}

@@ -11,6 +11,9 @@ command runs as that user.
   pg.conninfo(user, dbname)             # for a [database] section
   pg.kill(); pg.start()                 # a crash and a restart
   pg.stop()
+
+  my = MariaDBServer(); my.start()      # the same for MariaDB
+  my.sql("…"); my.batch(query); my.kill(); my.stop()
 """
 
 import glob
@@ -121,6 +124,126 @@ class PostgresServer:
                            "stop"], check=False)
         finally:
             self.running = False
+            if self in harness._live_stacks:
+                harness._live_stacks.remove(self)
+            if not os.environ.get("QUARRY_KEEP_TMP"):
+                shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log_tail(self, lines=30):
+        try:
+            with open(self.log, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+
+MY_DB = "quarry_test"
+
+
+class MariaDBServer:
+    """A MariaDB server in a temporary directory, on a unix socket only."""
+
+    def __init__(self):
+        for b in ("/usr/sbin/mariadbd", "/usr/bin/mariadb-install-db",
+                  "/usr/bin/mariadb"):
+            if not os.path.exists(b):
+                raise RuntimeError("no %s (make deps installs "
+                                   "mariadb-server and mariadb-client)" % b)
+        self.dir = tempfile.mkdtemp(prefix="quarry-my-")
+        os.chmod(self.dir, 0o755)
+        self.data = os.path.join(self.dir, "data")
+        self.socket = os.path.join(self.dir, "mysqld.sock")
+        self.log = os.path.join(self.dir, "server.log")
+        self.pidfile = os.path.join(self.dir, "mysqld.pid")
+        self.user = None
+        if os.getuid() == 0:
+            # mariadbd will not run as root: --user=mysql, which owns
+            # the directory
+            self.user = "mysql"
+            pw = pwd.getpwnam(self.user)
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        self.proc = None
+        harness._live_stacks.append(self)
+
+    def _user_args(self):
+        return ["--user=%s" % self.user] if self.user else []
+
+    def start(self):
+        fresh = not os.path.isdir(os.path.join(self.data, "mysql"))
+        if fresh:
+            p = subprocess.run(
+                ["mariadb-install-db", "--no-defaults"] + self._user_args() +
+                ["--datadir=%s" % self.data,
+                 "--auth-root-authentication-method=normal",
+                 "--skip-test-db"], stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, timeout=180)
+            if p.returncode != 0:
+                raise RuntimeError("mariadb-install-db exited %d:\n%s" % (
+                    p.returncode, p.stdout.decode("utf-8", "replace")))
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/mariadbd", "--no-defaults"] + self._user_args() +
+            ["--datadir=%s" % self.data, "--socket=%s" % self.socket,
+             "--pid-file=%s" % self.pidfile, "--skip-networking",
+             "--log-error=%s" % self.log, "--innodb-buffer-pool-size=32M",
+             "--character-set-server=utf8mb4",
+             "--collation-server=utf8mb4_general_ci"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        if not wait_for(self._answers, 60, 0.2):
+            raise RuntimeError("mariadbd did not start:\n" + self.log_tail())
+        if fresh:
+            self.sql("CREATE DATABASE %s CHARACTER SET utf8mb4" % MY_DB,
+                     db=None)
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError("mariadbd exited %d:\n%s" % (
+                self.proc.returncode, self.log_tail()))
+        p = subprocess.run(["mariadb", "--no-defaults", "-S", self.socket,
+                            "-u", "root", "-e", "SELECT 1"],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        return p.returncode == 0
+
+    def _client(self, args, stdin=None, db=MY_DB):
+        argv = ["mariadb", "--no-defaults", "-S", self.socket, "-u", "root",
+                "--default-character-set=utf8mb4"] + args
+        if db:
+            argv.append(db)
+        p = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=120)
+        out = p.stdout.decode("utf-8", "replace")
+        if p.returncode != 0:
+            raise RuntimeError("mariadb exited %d:\n%s" % (p.returncode,
+                                                            out))
+        return out
+
+    def sql(self, text, db=MY_DB):
+        """Runs SQL as root; returns the output (tab-separated, no
+        header)."""
+        return self._client(["-N", "-B"], text.encode("utf-8"), db)
+
+    def batch(self, query, db=MY_DB):
+        """What mariadb --batch prints for a query (header included)."""
+        return self._client(["--batch", "-e", query], None, db)
+
+    def kill(self):
+        """SIGKILL: a crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+    def stop(self):
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(30)
+        finally:
+            self.proc = None
             if self in harness._live_stacks:
                 harness._live_stacks.remove(self)
             if not os.environ.get("QUARRY_KEEP_TMP"):
