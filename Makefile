@@ -36,7 +36,7 @@ LDFLAGS	+= $(SANFLAGS) -Wl,--as-needed
 LIBS	 = -ldb -ljson-c -lzip
 # The database drivers of SQL sources: only the programs that build files
 # (quarryd, quarryctl) and the tests link them, never the web programs.
-DBLIBS	 = -lsqlite3 -lpq -lmariadb
+DBLIBS	 = -lsqlite3 -lpq -lmariadb -lodbc -lpthread
 
 LIB_SRC	 = $(wildcard src/lib/*.c) $(wildcard src/format/*.c) \
 	   $(wildcard src/export/*.c)

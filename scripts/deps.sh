@@ -11,7 +11,7 @@ set -eu
 # What building, running and testing Quarry needs.
 BUILD="gcc make pkg-config libdb5.3-dev libfcgi-dev libjson-c-dev libxml2-dev libcmocka-dev libzip-dev"
 # The drivers of SQL sources (docs/sources.md).
-BUILD="$BUILD libsqlite3-dev libpq-dev libmariadb-dev"
+BUILD="$BUILD libsqlite3-dev libpq-dev libmariadb-dev unixodbc-dev"
 # Apache (SERVER=apache, SERVER=cgi, and the suite runs against both).
 RUN="lighttpd apache2 libapache2-mod-fcgid libapache2-mod-xsendfile spawn-fcgi"
 # The fuzz targets (make fuzz, and a short run in make test) need clang
@@ -19,7 +19,7 @@ RUN="lighttpd apache2 libapache2-mod-fcgid libapache2-mod-xsendfile spawn-fcgi"
 TEST="python3 curl procps clang libclang-rt-14-dev valgrind sqlite3"
 # Real database servers for the SQL source tests (started in a temporary
 # directory on unix sockets, never as a system service).
-TEST="$TEST postgresql mariadb-server mariadb-client"
+TEST="$TEST postgresql mariadb-server mariadb-client odbc-postgresql"
 OPTIONAL="wrk"
 
 want="$BUILD $RUN $TEST"

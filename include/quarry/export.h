@@ -346,6 +346,7 @@ const struct sql_driver *sql_driver(enum db_driver d);
 extern const struct sql_driver sql_driver_sqlite;
 extern const struct sql_driver sql_driver_pg;
 extern const struct sql_driver sql_driver_mysql;
+extern const struct sql_driver sql_driver_odbc;
 
 /*
  * Reads db's password_file (its first line) into out; "" without one.

@@ -25,7 +25,7 @@ sql_driver(enum db_driver d)
 	case DB_SQLITE:		return &sql_driver_sqlite;
 	case DB_POSTGRESQL:	return &sql_driver_pg;
 	case DB_MYSQL:		return &sql_driver_mysql;
-	case DB_ODBC:
+	case DB_ODBC:		return &sql_driver_odbc;
 	case DB_NONE:		break;
 	}
 	return NULL;
