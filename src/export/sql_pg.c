@@ -258,6 +258,16 @@ vtype_of(Oid o)
 	return VT_TEXT;
 }
 
+/* Queues a FETCH in the pipeline and sends it on its way. */
+static int
+send_fetch(struct sql_conn *c, const char *fetch)
+{
+	if (!PQsendQueryParams(c->pg, fetch, 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsendFlushRequest(c->pg) || PQflush(c->pg) < 0)
+		return -1;
+	return 0;
+}
+
 /* Hands one FETCH batch to the sink; the columns before the first. */
 static int
 deliver(PGresult *res, const struct sql_sink *sink, int *begun,
@@ -312,7 +322,7 @@ pg_query(struct sql_conn *c, const char *sql, const struct sql_value *v,
 	enum vtype	*ty = NULL;
 	PGresult	*res = NULL;
 	long long	 deadline = mono_ms() + c->conf->query_timeout * 1000;
-	int		 begun = 0, r;
+	int		 begun = 0, last, r;
 	enum qerr	 e;
 
 	snprintf(set, sizeof(set), "SET LOCAL statement_timeout = %lld",
@@ -343,16 +353,26 @@ pg_query(struct sql_conn *c, const char *sql, const struct sql_value *v,
 	}
 	snprintf(fetch, sizeof(fetch), "FETCH FORWARD %d FROM quarry_rows",
 	    FETCH_ROWS);
+	/*
+	 * Pipelined: the next FETCH is on its way before this batch is
+	 * written, so the server reads rows while the build writes them.
+	 */
+	PQclear(res);
+	res = NULL;
+	if (!PQenterPipelineMode(c->pg) || send_fetch(c, fetch) != 0) {
+		e = fail_with(c, NULL, err);
+		goto out;
+	}
 	for (;;) {
 		PQclear(res);
-		if (!PQsendQuery(c->pg, fetch)) {
-			res = NULL;
-			e = fail_with(c, NULL, err);
-			goto out;
-		}
 		res = wait_result(c, sink, deadline);
 		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 			e = fail_with(c, res, err);
+			goto out;
+		}
+		last = PQntuples(res) < FETCH_ROWS;
+		if (!last && send_fetch(c, fetch) != 0) {
+			e = fail_with(c, NULL, err);
 			goto out;
 		}
 		if (f == NULL) {
@@ -375,8 +395,18 @@ pg_query(struct sql_conn *c, const char *sql, const struct sql_value *v,
 			e = (enum qerr)r;
 			goto out;
 		}
-		if (PQntuples(res) < FETCH_ROWS)
+		if (last)
 			break;
+	}
+	/* end the pipeline: a sync, its result, back to plain mode */
+	PQclear(res);
+	res = NULL;
+	if (!PQpipelineSync(c->pg) ||
+	    (res = wait_result(c, NULL, deadline)) == NULL ||
+	    PQresultStatus(res) != PGRES_PIPELINE_SYNC ||
+	    !PQexitPipelineMode(c->pg)) {
+		e = fail_with(c, res, err);
+		goto out;
 	}
 	PQclear(res);
 	res = NULL;

@@ -56,14 +56,34 @@ utf8_char(const char *s, size_t n)
 	return cp >= min && utf8_text_cp(cp) ? len : 0;
 }
 
-/* Checks text for strict UTF-8 without noncharacters (see util.h). */
+/*
+ * Checks text for strict UTF-8 without noncharacters (see util.h).  Runs
+ * of ASCII go eight bytes at a time (no high bit, no NUL in the word):
+ * the check is on every value of every export.
+ */
 size_t
 utf8_check(const char *s, size_t n)
 {
-	size_t i = 0, k;
+	const uint64_t	hi = 0x8080808080808080ULL;
+	const uint64_t	lo = 0x0101010101010101ULL;
+	uint64_t	w;
+	size_t		i = 0, k;
 
-	while (i < n && (k = utf8_char(s + i, n - i)) > 0)
+	while (i < n) {
+		while (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((w & hi) != 0 || ((w - lo) & ~w & hi) != 0)
+				break;
+			i += 8;
+		}
+		while (i < n && (unsigned char)s[i] - 1U < 0x7fU)
+			i++;		/* ASCII but NUL, a byte at a time */
+		if (i == n || (unsigned char)s[i] < 0x80)
+			break;		/* the end, or a NUL */
+		if ((k = utf8_char(s + i, n - i)) == 0)
+			break;
 		i += k;
+	}
 	return i;
 }
 

@@ -423,11 +423,34 @@ test_utf8_check(void **state)
 	};
 	size_t i;
 
+	static const char *const bad[] = { "", "\xc0\xaf", "\xed\xa0\x80",
+	    "\x80", "\xef\xbf\xbf" };
+	char	 text[64];
+	size_t	 at, b;
+
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (utf8_check(cases[i].s, cases[i].n) != cases[i].bad)
 			fail_msg("case %zu: %zu, expected %zu", i,
 			    utf8_check(cases[i].s, cases[i].n), cases[i].bad);
+	/*
+	 * Runs of ASCII go a word at a time: a NUL or a bad byte is found
+	 * at every offset of a long run, after a good multi-byte
+	 * character, and at the very end.
+	 */
+	for (b = 0; b < sizeof(bad) / sizeof(bad[0]); b++)
+		for (at = 0; at < 40; at++) {
+			size_t n = strlen(bad[b]) ? strlen(bad[b]) : 1;
+
+			memset(text, 'a', sizeof(text));
+			memcpy(text + 3, "\xc3\xa9", 2);	/* é */
+			memcpy(text + at + 5, bad[b], n);	/* "" is NUL */
+			if (utf8_check(text, at + 5 + n) != at + 5)
+				fail_msg("bad %zu at %zu: %zu", b, at + 5,
+				    utf8_check(text, at + 5 + n));
+			if (utf8_check(text, at + 5) != at + 5)
+				fail_msg("good prefix of %zu rejected", at + 5);
+		}
 }
 
 int
