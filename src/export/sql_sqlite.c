@@ -174,6 +174,26 @@ bind(struct sql_conn *c, sqlite3_stmt *st, const struct sql_value *v,
 
 static const char hexd[] = "0123456789abcdef";
 
+/* An integer's decimal text into out (room for 21 bytes); its length. */
+static size_t
+int_text(sqlite3_int64 v, char *out)
+{
+	char			 tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long	 u = v < 0 ? 0ULL - (unsigned long long)v :
+				    (unsigned long long)v;
+	size_t			 n;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, n);
+	return n;
+}
+
 static enum qerr
 lite_query(struct sql_conn *c, const char *sql, const struct sql_value *v,
     size_t nv, const struct sql_sink *sink, struct sql_error *err)
@@ -184,6 +204,7 @@ lite_query(struct sql_conn *c, const char *sql, const struct sql_value *v,
 	enum vtype	*ty = NULL;
 	char		**names = NULL;
 	struct buf	*blob = NULL;
+	char		(*num)[24] = NULL;
 	size_t		 n = 0, i, k;
 	int		 rc, r;
 	enum qerr	 e;
@@ -201,8 +222,9 @@ lite_query(struct sql_conn *c, const char *sql, const struct sql_value *v,
 	ty = calloc(n ? n : 1, sizeof(*ty));
 	names = calloc(n ? n : 1, sizeof(*names));
 	blob = calloc(n ? n : 1, sizeof(*blob));
+	num = calloc(n ? n : 1, sizeof(*num));
 	if (f == NULL || len == NULL || ty == NULL || names == NULL ||
-	    blob == NULL) {
+	    blob == NULL || num == NULL) {
 		e = Q_NOMEM;
 		goto out;
 	}
@@ -219,6 +241,11 @@ lite_query(struct sql_conn *c, const char *sql, const struct sql_value *v,
 			if (t == SQLITE_NULL) {
 				f[i] = NULL;
 				len[i] = 0;
+			} else if (t == SQLITE_INTEGER) {
+				/* the same text as SQLite's, without its copy */
+				len[i] = int_text(sqlite3_column_int64(st,
+				    (int)i), num[i]);
+				f[i] = num[i];
 			} else if (t == SQLITE_BLOB) {
 				const unsigned char *b = sqlite3_column_blob(st,
 				    (int)i);
@@ -277,6 +304,7 @@ out:
 		for (i = 0; i < n; i++)
 			buf_free(&blob[i]);
 	free(blob);
+	free(num);
 	free(f);
 	free(len);
 	free(ty);

@@ -286,6 +286,15 @@ test_sqlite_params_and_columns(void **state)
 	assert_string_equal(out, "n,at\r\n2,2026-01-01 08:00:00\r\n");
 	free(out);
 	definition_free(&d);
+	/* integers as SQLite writes them, to the ends of their range */
+	lite_definition(t, "SELECT -9223372036854775807 - 1 AS lo, "
+	    "9223372036854775807 AS hi, 0 AS z, -7 AS m", "", &d);
+	assert_int_equal(tu_build(t, &d, "{}", FMT_CSV, NULL, NULL, &res,
+	    &out), Q_OK);
+	assert_string_equal(out, "lo,hi,z,m\r\n-9223372036854775808,"
+	    "9223372036854775807,0,-7\r\n");
+	free(out);
+	definition_free(&d);
 }
 
 static void
