@@ -51,6 +51,11 @@ lite_connect(const struct db_conf *db, const char *password,
 
 	(void)password;
 	*out = NULL;
+	/*
+	 * A build uses SQLite from one thread: no mutexes at all (refused,
+	 * harmlessly, once SQLite is initialized).
+	 */
+	(void)sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return Q_NOMEM;
 	c->conf = db;
