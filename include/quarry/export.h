@@ -347,6 +347,13 @@ extern const struct sql_driver sql_driver_sqlite;
 extern const struct sql_driver sql_driver_pg;
 extern const struct sql_driver sql_driver_mysql;
 extern const struct sql_driver sql_driver_odbc;
+/*
+ * A REAL's text as SQLite itself writes it ("%!.15g") into out (room for
+ * 24 bytes) when the value has at most four decimals and lies below
+ * 1e11 in magnitude: its length, or -1 for any other value (SQLite
+ * converts those).  The SQLite driver's fast path.
+ */
+int	 sqlite_real_text(double d, char *out);
 
 /*
  * Reads db's password_file (its first line) into out; "" without one.

@@ -199,6 +199,57 @@ int_text(sqlite3_int64 v, char *out)
 	return n;
 }
 
+/*
+ * A REAL with at most four decimals, as SQLite writes it (see export.h).
+ * SQLite prints a REAL with "%!.15g": fifteen significant digits, no
+ * trailing zeros, ".0" when whole.  When d is the nearest double to
+ * k / 10^4 for an integer |k| < 10^15, those digits are k / 10^4's own:
+ * the decimal has at most fifteen significant digits, and d lies within
+ * 2^-53 of it (relative), far less than half a unit of its fifteenth
+ * digit.  Writing the digits here spares SQLite's general printf, a
+ * fifth of an export's time on a table of amounts.  Compared with
+ * SQLite's own conversion in tests/unit/test_sql.c.
+ */
+int
+sqlite_real_text(double d, char *out)
+{
+	double			 s;
+	long long		 k;
+	unsigned long long	 u, ip, fp;
+	char			 tmp[24], *p = tmp + sizeof(tmp);
+	int			 i, n;
+
+	if (!(d > -1e11 && d < 1e11))		/* NaN too */
+		return -1;
+	s = d * 10000.0;
+	k = (long long)(s < 0 ? s - 0.5 : s + 0.5);
+	if (k == 0 || (double)k / 10000.0 != d)	/* 0: SQLite's "-0.0" */
+		return -1;
+	u = k < 0 ? 0ULL - (unsigned long long)k : (unsigned long long)k;
+	ip = u / 10000;
+	fp = u % 10000;
+	if (fp == 0)
+		*--p = '0';
+	else {
+		for (i = 0; i < 4 && fp % 10 == 0; i++)
+			fp /= 10;
+		for (; i < 4; i++) {
+			*--p = (char)('0' + fp % 10);
+			fp /= 10;
+		}
+	}
+	*--p = '.';
+	do {
+		*--p = (char)('0' + ip % 10);
+		ip /= 10;
+	} while (ip != 0);
+	if (k < 0)
+		*--p = '-';
+	n = (int)(tmp + sizeof(tmp) - p);
+	memcpy(out, p, (size_t)n);
+	return n;
+}
+
 static enum qerr
 lite_query(struct sql_conn *c, const char *sql, const struct sql_value *v,
     size_t nv, const struct sql_sink *sink, struct sql_error *err)
@@ -250,6 +301,11 @@ lite_query(struct sql_conn *c, const char *sql, const struct sql_value *v,
 				/* the same text as SQLite's, without its copy */
 				len[i] = int_text(sqlite3_column_int64(st,
 				    (int)i), num[i]);
+				f[i] = num[i];
+			} else if (t == SQLITE_FLOAT &&
+			    (r = sqlite_real_text(sqlite3_column_double(st,
+			    (int)i), num[i])) >= 0) {
+				len[i] = (size_t)r;
 				f[i] = num[i];
 			} else if (t == SQLITE_BLOB) {
 				const unsigned char *b = sqlite3_column_blob(st,

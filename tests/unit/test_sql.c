@@ -376,6 +376,78 @@ test_sqlite_cancel_and_timeout(void **state)
 	definition_free(&d);
 }
 
+/* SQLite's own text for d: what "SELECT ?1" with d bound returns. */
+static void
+sqlite_text(sqlite3_stmt *st, double d, char *out, size_t len)
+{
+	sqlite3_reset(st);
+	assert_int_equal(sqlite3_bind_double(st, 1, d), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+}
+
+/*
+ * The driver's REAL fast path writes exactly SQLite's text, or declines:
+ * amounts of every magnitude it takes, the edges around them, and
+ * values it must leave to SQLite (more decimals, too large, zero).
+ */
+static void
+test_sqlite_real_text(void **state)
+{
+	static const double edge[] = { 0.01, -0.01, 0.5, 1.0, -1.0, 0.1, 0.2,
+	    0.3, 1.005, 2.675, 99999999999.9999, -99999999999.9999,
+	    123456789.12, 0.0001, -0.0001, 100.0, 1e10, 5e-5, 1e11, 1e-5,
+	    0.1 + 0.2, 1.0 / 3.0, 0.0, -0.0, 1e15, 12.34567 };
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		 ours[32], theirs[64];
+	unsigned	 seed = 12, i, taken = 0;
+	int		 n;
+	double		 d;
+
+	(void)state;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT ?1", -1, &st, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < sizeof(edge) / sizeof(edge[0]) + 300000; i++) {
+		if (i < sizeof(edge) / sizeof(edge[0]))
+			d = edge[i];
+		else {
+			/* k / 10^p, k of 1 to 15 digits, p of 0 to 6 */
+			long long k = 0;
+			int digits = 1 + (int)(rand_r(&seed) % 15), j;
+			int p = (int)(rand_r(&seed) % 7);
+
+			for (j = 0; j < digits; j++)
+				k = k * 10 + rand_r(&seed) % 10;
+			if (rand_r(&seed) % 2)
+				k = -k;
+			d = (double)k;
+			for (j = 0; j < p; j++)
+				d /= 10.0;
+		}
+		n = sqlite_real_text(d, ours);
+		if (n < 0)
+			continue;
+		taken++;
+		ours[n] = '\0';
+		sqlite_text(st, d, theirs, sizeof(theirs));
+		if (strcmp(ours, theirs) != 0)
+			fail_msg("%.17g: ours \"%s\", SQLite's \"%s\"", d,
+			    ours, theirs);
+	}
+	/* it declines what it cannot write for certain */
+	assert_int_equal(sqlite_real_text(12.34567, ours), -1);
+	assert_int_equal(sqlite_real_text(1e11, ours), -1);
+	assert_int_equal(sqlite_real_text(0.0, ours), -1);
+	assert_int_equal(sqlite_real_text(-0.0, ours), -1);
+	assert_int_equal(sqlite_real_text(0.1 + 0.2, ours), -1);
+	/* and takes most amounts */
+	assert_true(taken > 100000);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
@@ -384,6 +456,7 @@ main(void)
 		    tu_teardown),
 		cmocka_unit_test_setup_teardown(test_sql_definition_refused,
 		    setup_sql, tu_teardown),
+		cmocka_unit_test(test_sqlite_real_text),
 		cmocka_unit_test_setup_teardown(test_sqlite_export, setup_sql,
 		    tu_teardown),
 		cmocka_unit_test_setup_teardown(test_sqlite_params_and_columns,
