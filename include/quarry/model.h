@@ -181,6 +181,7 @@ struct definition {
 	size_t	 nformats;
 	int	 approval;
 	int	 formula_guard;
+	int	 expire_after_download;	/* OSDI: a whole download expires */
 	long long retention;		/* seconds */
 	uint64_t rows_per_file;		/* 0 = one file */
 	time_t	 created;
@@ -439,7 +440,11 @@ struct job_file {
 	enum fmt	 format;
 	char		 name[200];	/* a safe name for the download */
 	char		 def_id[ID_LEN + 1];	/* of the job, once seen */
+	char		 id[ID_LEN + 1];
+	char		 file[JOB_FILE_MAX];	/* its name in files_dir */
 	char		 why[200];	/* why there is no file */
+	/* the definition expires the job once its file is served whole */
+	int		 expire_after_download;
 };
 
 /*
@@ -452,6 +457,15 @@ struct job_file {
 enum qerr job_file_open(struct store *s, const struct caller *who,
 	      const char *id, struct job_file *out);
 void	 job_file_close(struct job_file *f);
+/*
+ * Expires the job of f once its file was served whole, when its
+ * definition says expire_after_download: the job becomes expired (its
+ * file is deleted, later downloads answer 410), as the retention sweep
+ * would expire it.  A job no longer completed with that file is left as
+ * it is.
+ */
+enum qerr job_downloaded(struct store *s, const struct caller *who,
+	      const struct job_file *f);
 
 /* ---- the queue: the scheduler's side (queue.c) ---- */
 

@@ -10,6 +10,7 @@
 #include "dialect/dialect.h"
 #include "quarry/format.h"
 #include "quarry/jsonutil.h"
+#include "quarry/log.h"
 
 /* Reads the body (see api.h). */
 enum qerr
@@ -128,15 +129,26 @@ api_download(struct request *r, const char *def_id, const char *id)
 {
 	struct job_file	f;
 	enum qerr	e;
+	int		whole = 0;
 
 	e = job_file_open(r->store, &r->who, id, &f);
 	if (def_id != NULL && f.def_id[0] != '\0' &&
 	    strcmp(f.def_id, def_id) != 0)
 		e = Q_NOTFOUND;		/* a job of another definition */
-	else if (e == Q_OK)
+	else if (e == Q_OK) {
 		e = http_send_file(r, f.fd, f.path, f.zip ? "application/zip" :
-		    fmt_content_type(f.format), f.name);
-	else if (f.why[0] != '\0')
+		    fmt_content_type(f.format), f.name,
+		    f.expire_after_download ? SEND_WHOLE_KNOWN : 0, &whole);
+		/*
+		 * Served whole once: the job expires (OSDI's expiry on
+		 * download).  The answer is sent; a failure here leaves the
+		 * job completed, to the retention sweep.
+		 */
+		if (e == Q_OK && whole && f.expire_after_download &&
+		    job_downloaded(r->store, &r->who, &f) != Q_OK)
+			qlog(LOG_WARN, "job %s was downloaded but could not "
+			    "be expired [id %s]", f.id, r->reqid);
+	} else if (f.why[0] != '\0')
 		snprintf(r->err_msg, sizeof(r->err_msg), "%s", f.why);
 	job_file_close(&f);
 	if (e == Q_NOTFOUND && r->err_msg[0] == '\0')

@@ -53,6 +53,11 @@ struct transport {
 	 */
 	void	*ctx;
 	long long (*send_file)(void *ctx, int fd, long long off, long long n);
+	/*
+	 * Optional (NULL: nothing held back): hands what is buffered to the
+	 * web server; 0, or -1 if it went away.
+	 */
+	int	(*flush)(void *ctx);
 };
 
 /*
@@ -149,10 +154,16 @@ int	 http_send(struct request *r, int status, const char *ctype);
  * the download contract of SPEC section 7: ETag, Last-Modified,
  * Content-Disposition, Range, If-None-Match, HEAD.  With config sendfile
  * = lighttpd | apache a GET's body (and its Range) is left to the web
- * server through X-Sendfile.
+ * server through X-Sendfile, unless flags has SEND_WHOLE_KNOWN: then the
+ * program sends the bytes itself, so that it knows they all went out.
+ * *whole (if not NULL) says whether the whole file was sent in a 200
+ * answer to a GET: every byte handed to the web server without error
+ * (not a HEAD, a 304, a range, or a client gone on the way).
  */
 enum qerr http_send_file(struct request *r, int fd, const char *path,
-	      const char *ctype, const char *filename);
+	      const char *ctype, const char *filename, unsigned flags,
+	      int *whole);
+#define SEND_WHOLE_KNOWN	0x1
 /* A byte range of a download, inclusive. */
 struct range {
 	long long first, last;

@@ -409,7 +409,7 @@ offload(struct request *r, const char *path, const char *ctype)
 /* Sends a finished file (see http.h). */
 enum qerr
 http_send_file(struct request *r, int fd, const char *path,
-    const char *ctype, const char *filename)
+    const char *ctype, const char *filename, unsigned flags, int *whole)
 {
 	struct stat	 st;
 	struct range	 rg;
@@ -420,6 +420,8 @@ http_send_file(struct request *r, int fd, const char *path,
 	struct tm	 tm;
 	int		 partial;
 
+	if (whole != NULL)
+		*whole = 0;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return Q_IO;
 	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx\"",
@@ -454,7 +456,8 @@ http_send_file(struct request *r, int fd, const char *path,
 		http_send(r, 416, NULL);
 		return Q_OK;
 	}
-	if (r->method == M_GET && offload(r, path, ctype))
+	if (r->method == M_GET && !(flags & SEND_WHOLE_KNOWN) &&
+	    offload(r, path, ctype))
 		return Q_OK;
 	if (partial > 0)
 		http_header(r, "Content-Range", "bytes %lld-%lld/%lld",
@@ -483,5 +486,9 @@ http_send_file(struct request *r, int fd, const char *path,
 	if (left > 0)
 		qlog(LOG_WARN, "download of %s ended early [id %s]", path,
 		    r->reqid);
+	else if (whole != NULL && partial == 0 && r->method == M_GET &&
+	    !r->client_gone && (r->io->flush == NULL ||
+	    r->io->flush(r->io->ctx) == 0))
+		*whole = 1;
 	return Q_OK;
 }

@@ -74,6 +74,13 @@ cgi_write(void *ctx, const void *p, size_t n)
 	return fwrite(p, 1, n, stdout) == n ? 0 : -1;
 }
 
+static int
+cgi_flush(void *ctx)
+{
+	(void)ctx;
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
 static const char *
 cgi_getenv(void *ctx, const char *name)
 {
@@ -170,6 +177,14 @@ fcgi_write_direct(FCGX_Request *rq, const char *p, size_t n)
 			return -1;
 	}
 	return 0;
+}
+
+static int
+fcgi_flush(void *ctx)
+{
+	FCGX_Request *rq = ctx;
+
+	return FCGX_FFlush(rq->out) == 0 ? 0 : -1;
 }
 
 static int
@@ -313,6 +328,7 @@ http_main(enum prog p, const char *name)
 		io.write = cgi_write;
 		io.getenv = cgi_getenv;
 		io.send_file = NULL;	/* read and written through stdio */
+		io.flush = cgi_flush;
 		io.ctx = NULL;
 		serve_one(&io, &c, conf_ok, &s, p);
 		fflush(stdout);
@@ -332,6 +348,7 @@ http_main(enum prog p, const char *name)
 	io.write = fcgi_write;
 	io.getenv = fcgi_getenv;
 	io.send_file = fcgi_send_file;
+	io.flush = fcgi_flush;
 	io.ctx = &rq;
 	while (FCGX_Accept_r(&rq) >= 0) {
 		serve_one(&io, &c, conf_ok, &s, p);

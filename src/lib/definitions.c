@@ -409,7 +409,7 @@ parse_formats(struct json_object *o, struct definition *d, struct perr *pe)
 static const char *const known_members[] = {
 	"tenant", "name", "description", "source", "columns", "parameters",
 	"filters", "formats", "approval", "retention", "rows_per_file",
-	"formula_guard", "id"
+	"formula_guard", "expire_after_download", "id"
 };
 
 /*
@@ -472,7 +472,9 @@ parse_object(struct json_object *o, const char *tenant, struct definition *d,
 	    (e = get_bool(json_object_object_get(o, "approval"), "approval",
 	    &d->approval, &pe)) != Q_OK ||
 	    (e = get_bool(json_object_object_get(o, "formula_guard"),
-	    "formula_guard", &d->formula_guard, &pe)) != Q_OK)
+	    "formula_guard", &d->formula_guard, &pe)) != Q_OK ||
+	    (e = get_bool(json_object_object_get(o, "expire_after_download"),
+	    "expire_after_download", &d->expire_after_download, &pe)) != Q_OK)
 		goto out;
 	if (d->database != NULL && d->nfilters > 0) {
 		e = bad(&pe, "filters", "do not apply to a SQL source: filter "

@@ -455,7 +455,7 @@ job_count(struct store *s, const struct caller *who, uint64_t *n)
 /* ---- actions on one job ---- */
 
 enum job_action { ACT_CANCEL, ACT_APPROVE, ACT_REJECT, ACT_REQUEUE,
-    ACT_DELETE };
+    ACT_DELETE, ACT_DOWNLOADED };
 
 struct action {
 	const struct caller	*who;
@@ -494,7 +494,7 @@ tx_action(struct stx *tx, void *arg)
 		return e;
 	a->before = j->state;
 	if (a->what != ACT_CANCEL && a->what != ACT_DELETE &&
-	    !caller_is_admin(a->who))
+	    a->what != ACT_DOWNLOADED && !caller_is_admin(a->who))
 		return Q_FORBIDDEN;
 	switch (a->what) {
 	case ACT_CANCEL:
@@ -536,6 +536,15 @@ tx_action(struct stx *tx, void *arg)
 		a->how = JOB_FILE_DELETED;
 		snprintf(a->file, sizeof(a->file), "%s", j->file);
 		if ((e = job_set_detail(j, "the file was deleted")) != Q_OK)
+			return e;
+		return job_transition(tx, j, JS_EXPIRED);
+	case ACT_DOWNLOADED:
+		/* the file served, not one of a later build (none yet) */
+		if (j->state != JS_COMPLETED || strcmp(j->file, a->reason) != 0)
+			return Q_OK;
+		snprintf(a->file, sizeof(a->file), "%s", j->file);
+		if ((e = job_set_detail(j, "the file expired once it was "
+		    "downloaded")) != Q_OK)
 			return e;
 		return job_transition(tx, j, JS_EXPIRED);
 	}
@@ -626,6 +635,22 @@ job_delete(struct store *s, const struct caller *who, const char *id,
 	return e;
 }
 
+/* Expires a job whose file was served whole (see model.h). */
+enum qerr
+job_downloaded(struct store *s, const struct caller *who,
+    const struct job_file *f)
+{
+	struct job	j;
+	struct action	a = { .who = who, .id = f->id, .what = ACT_DOWNLOADED,
+			    .reason = f->file, .out = &j };
+	enum qerr	e;
+
+	memset(&j, 0, sizeof(j));
+	e = act(s, &a);
+	job_free(&j);
+	return e;
+}
+
 /* ---- the file ---- */
 
 /*
@@ -676,6 +701,8 @@ job_file_open(struct store *s, const struct caller *who, const char *id,
 	if ((e = job_get(s, who, id, &j)) != Q_OK)
 		return e;
 	memcpy(out->def_id, j.def_id, sizeof(out->def_id));
+	memcpy(out->id, j.id, sizeof(out->id));
+	snprintf(out->file, sizeof(out->file), "%s", j.file);
 	out->format = j.format;
 	if (j.state == JS_EXPIRED) {
 		snprintf(out->why, sizeof(out->why), "the file of this job has "
@@ -701,6 +728,7 @@ job_file_open(struct store *s, const struct caller *who, const char *id,
 	    e != Q_NOTFOUND)
 		goto out;
 	download_name(d.name, &j, out->zip, out->name, sizeof(out->name));
+	out->expire_after_download = e == Q_OK && d.expire_after_download;
 	definition_free(&d);
 	if ((out->fd = open(out->path, O_RDONLY | O_CLOEXEC)) < 0) {
 		/* completed in the store, but the file is gone from disk */

@@ -71,7 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char	*names[] = { "$top", "$skiptoken", "$filter",
 				    "page", "per_page", "osdi-api-token" };
 	struct transport	 io = { mem_read, mem_write, mem_getenv, NULL,
-				    NULL };
+				    NULL, NULL };
 	struct request		 r;
 	struct mem		 m;
 	char			*in = fuzz_str(data, size), *p = in, *l[3];

@@ -291,6 +291,56 @@ class DownloadContract:
                 self.assertEqual(r.status, 410, (name, r))
                 self.assertNoLeak(r)
 
+    def test_expire_after_download(self):
+        """OSDI's expiry on download (issue 16): a definition with
+        expire_after_download expires its job once one whole 200 answer
+        sent the file (through any dialect), not after a HEAD, a range
+        or a 304; then every dialect answers 410 and OSDI says expired.
+        The program sends such a file itself even with X-Sendfile
+        configured: it must see the whole file go out."""
+        def_id = self.add_def(expense_definition(
+            "acme", "Once", expire_after_download=True))
+        want = self.expected()
+        for via in ("concur", "graph", "osdi"):
+            with self.subTest(downloaded_through=via):
+                j = self.graph_create(self.user, def_id)
+                jid = self.wait_graph(self.user, j["id"])["id"]
+                urls = {name: (url.replace(self.def_id, def_id), cred)
+                        for name, url, cred in self.urls(jid)}
+                url, cred = urls[via]
+                r = self.stack.request("HEAD", url, headers=cred)
+                self.assertEqual(r.status, 200, r)
+                r = self.stack.request("GET", url, headers=dict(
+                    cred, Range="bytes=0-9"))
+                self.assertEqual((r.status, r.body), (206, want[:10]), r)
+                r = self.stack.request("GET", url, headers=dict(
+                    cred, Range="bytes=0-"))
+                self.assertEqual((r.status, r.body), (206, want), r)
+                r = self.stack.request("GET", url, headers=dict(
+                    cred, **{"If-None-Match": r.header("ETag")}))
+                self.assertEqual(r.status, 304, r)
+                self.assertEqual(self.osdi_export(self.user, jid)["status"],
+                                 "ready")
+                r = self.stack.request("GET", url, headers=cred)
+                self.assertEqual((r.status, r.body), (200, want), r)
+                self.assertNoLeak(r)
+                x = self.osdi_export(self.user, jid)
+                self.assertEqual(x["status"], "expired", x)
+                self.assertNotIn("download_link", x)
+                g = self.graph_job(self.user, jid)
+                self.assertEqual(g["statusDetail"], "the file expired once "
+                                 "it was downloaded", g)
+                self.assertNotIn("resourceLocation", g)
+                for name, (u, c) in urls.items():
+                    r = self.stack.request("GET", u, headers=c)
+                    self.assertEqual(r.status, 410, (name, r))
+                out = self.stack.ctl("job", "show", jid)
+                self.assertIn("expired", out)
+        # the definition without it keeps its file after a download
+        r = self.get()
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.get().status, 200)
+
     def run_files_cgi(self, method, extra=None):
         """files.fcgi as a CGI program with this stack's config: the raw
         answer (head, body)."""

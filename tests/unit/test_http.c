@@ -82,7 +82,7 @@ run(enum prog p, const char *method, const char *uri, const char *auth,
     const char *body, const char *extra, struct buf *out)
 {
 	struct mem		 m;
-	struct transport	 io = { mem_read, mem_write, mem_getenv, &m, NULL };
+	struct transport	 io = { mem_read, mem_write, mem_getenv, &m, NULL, NULL };
 	struct request		 r;
 	char			 mline[64], uline[PATH_MAX_LEN + 64];
 	char			 aline[256], cl[64];
@@ -193,7 +193,7 @@ static void
 test_query_decoding(void **state)
 {
 	struct mem		 m;
-	struct transport	 io = { mem_read, mem_write, mem_getenv, &m, NULL };
+	struct transport	 io = { mem_read, mem_write, mem_getenv, &m, NULL, NULL };
 	struct request		 r;
 	char			 v[64];
 
@@ -614,6 +614,8 @@ test_concur_render_job(void **state)
 
 static int	 use_send_file;	/* give the transport a send_file */
 static unsigned	 send_file_calls;
+static int	 sent_whole;	/* http_send_file's *whole, last call */
+static unsigned	 send_flags;	/* http_send_file's flags */
 
 /* A transport's send_file: the bytes of fd from off, as the kernel would. */
 static long long
@@ -640,7 +642,7 @@ static int
 send_file(const char *path, const char *extra, struct buf *out)
 {
 	struct mem		 m;
-	struct transport	 io = { mem_read, mem_write, mem_getenv, &m, NULL };
+	struct transport	 io = { mem_read, mem_write, mem_getenv, &m, NULL, NULL };
 	struct request		 r;
 	int			 status, fd;
 
@@ -656,8 +658,9 @@ send_file(const char *path, const char *extra, struct buf *out)
 	http_request_init(&r, &io, &W.t->conf, W.t->s, PROG_FILES);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
+	sent_whole = -1;
 	assert_int_equal(http_send_file(&r, fd, path, "text/csv",
-	    "Ré port.csv"), Q_OK);
+	    "Ré port.csv", send_flags, &sent_whole), Q_OK);
 	close(fd);
 	status = r.status;
 	http_request_free(&r);
@@ -686,6 +689,7 @@ test_download_contract(void **state)
 	assert_int_equal(tu_write_file(path, "0123456789"), 0);
 	assert_int_equal(send_file(path, NULL, &out), 200);
 	assert_string_equal(body_of(&out), "0123456789");
+	assert_int_equal(sent_whole, 1);
 	assert_non_null(strstr(buf_str(&out), "Content-Length: 10\r\n"));
 	assert_non_null(strstr(buf_str(&out), "Accept-Ranges: bytes\r\n"));
 	assert_non_null(strstr(buf_str(&out), "filename=\"R_ port.csv\"; "
@@ -697,6 +701,7 @@ test_download_contract(void **state)
 	buf_free(&out);
 	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=2-4", &out), 206);
 	assert_string_equal(body_of(&out), "234");
+	assert_int_equal(sent_whole, 0);	/* a range is not the file */
 	assert_non_null(strstr(buf_str(&out), "Content-Range: bytes 2-4/10"));
 	buf_free(&out);
 	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=-3", &out), 206);
@@ -705,16 +710,23 @@ test_download_contract(void **state)
 	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=7-", &out), 206);
 	assert_string_equal(body_of(&out), "789");
 	buf_free(&out);
+	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=0-", &out), 206);
+	assert_string_equal(body_of(&out), "0123456789");
+	assert_int_equal(sent_whole, 0);	/* a 206, even of every byte */
+	buf_free(&out);
 	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=10-", &out), 416);
+	assert_int_equal(sent_whole, 0);
 	assert_non_null(strstr(buf_str(&out), "Content-Range: bytes */10"));
 	buf_free(&out);
 	snprintf(inm, sizeof(inm), "HTTP_IF_NONE_MATCH=%s", etag);
 	assert_int_equal(send_file(path, inm, &out), 304);
 	assert_string_equal(body_of(&out), "");
+	assert_int_equal(sent_whole, 0);
 	buf_free(&out);
 	assert_int_equal(send_file(path, "HEAD", &out), 200);
 	assert_non_null(strstr(buf_str(&out), "Content-Length: 10\r\n"));
 	assert_string_equal(body_of(&out), "");
+	assert_int_equal(sent_whole, 0);
 	buf_free(&out);
 }
 
@@ -731,7 +743,7 @@ test_download_contract_kernel_copy(void **state)
 	send_file_calls = 0;
 	test_download_contract(state);
 	use_send_file = 0;
-	assert_int_equal(send_file_calls, 4);	/* 200 and three 206 */
+	assert_int_equal(send_file_calls, 5);	/* 200 and four 206 */
 }
 
 static void
@@ -754,6 +766,15 @@ test_download_offload(void **state)
 	assert_non_null(strstr(buf_str(&out), "ETag: "));
 	assert_non_null(strstr(buf_str(&out), "Content-Disposition: "));
 	assert_string_equal(body_of(&out), "");
+	assert_int_equal(sent_whole, 0);	/* the server sends it */
+	buf_free(&out);
+	/* a download that must know it went out whole is not offloaded */
+	send_flags = SEND_WHOLE_KNOWN;
+	assert_int_equal(send_file(path, NULL, &out), 200);
+	assert_null(strstr(buf_str(&out), "X-Sendfile"));
+	assert_string_equal(body_of(&out), "0123456789");
+	assert_int_equal(sent_whole, 1);
+	send_flags = 0;
 	buf_free(&out);
 	/* a Range is the server's to answer, from the same headers */
 	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=2-4", &out), 200);

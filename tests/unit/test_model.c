@@ -407,6 +407,9 @@ test_definition_invalid(void **state)
 		    "rows_per_file" },
 		{ "\"rows_per_file\": 0", "\"rows_per_file\": 0, \"extra\": 1",
 		    "extra" },
+		{ "\"rows_per_file\": 0", "\"rows_per_file\": 0, "
+		    "\"expire_after_download\": \"yes\"",
+		    "expire_after_download" },
 	};
 	struct definition	 d;
 	char			 field[64], err[256], *doc;
@@ -664,6 +667,96 @@ test_progress_and_complete(void **state)
 	definition_free(&d);
 }
 
+/* Completes job id as worker 7 with file name, written in files_dir. */
+static void
+completed_with_file(struct tu *t, const char *id, const char *name)
+{
+	struct job	got;
+	char		path[PATH_MAX];
+
+	assert_int_equal(job_claim(t->s, 7, 30, &got), Q_OK);
+	assert_string_equal(got.id, id);
+	job_free(&got);
+	tu_path(path, t->conf.files_dir, name);
+	assert_int_equal(tu_write_file(path, "a,b\r\n"), 0);
+	assert_int_equal(job_complete(t->s, id, 7, name, 5, 1, 3600), Q_OK);
+}
+
+/*
+ * OSDI's expiry on download (issue 16): a definition with
+ * expire_after_download expires its job once the file is served whole;
+ * the file is deleted and opening it again is Q_GONE.  Without it, or
+ * for a job without that file, nothing changes.
+ */
+static void
+test_expire_after_download(void **state)
+{
+	struct tu		*t = *state;
+	struct definition	 d, plain;
+	struct job		 j, k, got;
+	struct job_file		 f;
+	struct caller		 user;
+	char			 existing[ID_LEN + 1], path[PATH_MAX], *doc;
+
+	doc = tu_replace("{\"tenant\":\"acme\",\"name\":\"Once\","
+	    "\"source\":{\"dataset\":\"ds\"}}", "\"name\"",
+	    "\"expire_after_download\":true,\"name\"");
+	assert_int_equal(tu_definition(t->s, doc, &d), Q_OK);
+	free(doc);
+	assert_true(d.expire_after_download);
+	assert_int_equal(tu_definition(t->s, "{\"tenant\":\"acme\",\"name\":"
+	    "\"Kept\",\"source\":{\"dataset\":\"ds\"}}", &plain), Q_OK);
+	assert_false(plain.expire_after_download);
+	memset(&user, 0, sizeof(user));
+	user.kind = CALLER_TOKEN;
+	user.role = ROLE_USER;
+	snprintf(user.tenant, sizeof(user.tenant), "acme");
+	snprintf(user.principal, sizeof(user.principal), "u1");
+	assert_int_equal(tu_job(t->s, &user, d.id, NULL, NULL, &j, existing),
+	    Q_OK);
+	/* not completed yet: a download of nothing changes nothing */
+	memset(&f, 0, sizeof(f));
+	memcpy(f.id, j.id, sizeof(f.id));
+	snprintf(f.file, sizeof(f.file), "once.csv");
+	assert_int_equal(job_downloaded(t->s, &user, &f), Q_OK);
+	assert_int_equal(job_get(t->s, &user, j.id, &got), Q_OK);
+	assert_int_equal(got.state, JS_QUEUED);
+	job_free(&got);
+	completed_with_file(t, j.id, "once.csv");
+	assert_int_equal(job_file_open(t->s, &user, j.id, &f), Q_OK);
+	assert_true(f.expire_after_download);
+	assert_string_equal(f.file, "once.csv");
+	job_file_close(&f);
+	/* the user who downloaded it expires it */
+	assert_int_equal(job_downloaded(t->s, &user, &f), Q_OK);
+	assert_int_equal(job_get(t->s, &user, j.id, &got), Q_OK);
+	assert_int_equal(got.state, JS_EXPIRED);
+	assert_string_equal(got.detail, "the file expired once it was "
+	    "downloaded");
+	job_free(&got);
+	tu_path(path, t->conf.files_dir, "once.csv");
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(job_file_open(t->s, &user, j.id, &f), Q_GONE);
+	job_file_close(&f);
+	/* a second report of the same download changes nothing more */
+	assert_int_equal(job_downloaded(t->s, &user, &f), Q_OK);
+	/* another user may not expire a job they cannot see */
+	assert_int_equal(tu_job(t->s, SYS, plain.id, NULL, NULL, &k,
+	    existing), Q_OK);
+	completed_with_file(t, k.id, "kept.csv");
+	assert_int_equal(job_file_open(t->s, SYS, k.id, &f), Q_OK);
+	assert_false(f.expire_after_download);
+	job_file_close(&f);
+	assert_int_equal(job_downloaded(t->s, &user, &f), Q_NOTFOUND);
+	assert_int_equal(job_get(t->s, SYS, k.id, &got), Q_OK);
+	assert_int_equal(got.state, JS_COMPLETED);
+	job_free(&got);
+	job_free(&j);
+	job_free(&k);
+	definition_free(&d);
+	definition_free(&plain);
+}
+
 static void
 test_fail_retry_max_attempts(void **state)
 {
@@ -855,6 +948,7 @@ main(void)
 		TU_STORE_TEST(test_job_approval_not_queued),
 		TU_STORE_TEST(test_claim_oldest_first),
 		TU_STORE_TEST(test_progress_and_complete),
+		TU_STORE_TEST(test_expire_after_download),
 		TU_STORE_TEST(test_fail_retry_max_attempts),
 		TU_STORE_TEST(test_requeue_stale),
 		TU_STORE_TEST(test_list_newest_first),
