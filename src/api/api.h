@@ -36,6 +36,11 @@ enum qerr graph_delete_job(struct request *r);
 enum qerr graph_approve_job(struct request *r);
 enum qerr graph_reject_job(struct request *r);
 enum qerr graph_job_content(struct request *r);
+/* the goals mount (GOALS_BETA_MOUNT, GOALS_V1_MOUNT) */
+enum qerr goals_create_job(struct request *r);
+enum qerr goals_list_jobs(struct request *r);
+enum qerr goals_show_job(struct request *r);
+enum qerr goals_job_content(struct request *r);
 
 /* ---- OSDI (osdi.c) ---- */
 enum qerr osdi_entry(struct request *r);
@@ -51,6 +56,12 @@ enum qerr osdi_download(struct request *r);
  */
 int	 graph_parse_filter(struct request *r, const char *f,
 	     char def[ID_LEN + 1], unsigned *states);
+/*
+ * Parses the goals mount's "$filter": one clause "goalsOrganizationId eq
+ * '…'" (org).  -1 with r's error on anything else.
+ */
+int	 goals_parse_filter(struct request *r, const char *f,
+	     char org[TENANT_MAX + 1]);
 /*
  * The definition id a definition URL of any dialect names (absolute or a
  * path): …/api/expense/extract/v1.0/{id} or …/api/v1/definitions/{id}.

@@ -252,18 +252,32 @@ states_of_word(const char *w)
 	return m;
 }
 
-/* Parses "$filter" (see api.h). */
-int
-graph_parse_filter(struct request *r, const char *f, char def[ID_LEN + 1],
-    unsigned *states)
+/* What a "$filter" asks for: the clauses it may hold, and their values. */
+struct filter_ask {
+	int		 goals;		/* goalsOrganizationId only */
+	char		 def[ID_LEN + 1];
+	unsigned	 states;
+	char		 org[TENANT_MAX + 1];
+	int		 has_org;
+};
+
+/*
+ * Parses a "$filter": clauses "key eq 'value'" joined by "and", each key
+ * once, of the keys the mount allows (Graph's: definitionId and status;
+ * the goals mount's: goalsOrganizationId).  -1 with r's error otherwise.
+ */
+static int
+parse_filter(struct request *r, const char *f, struct filter_ask *fa)
 {
 	char		 key[32], val[64];
 	const char	*p = f;
 	size_t		 n;
 	int		 first = 1;
 
-	def[0] = '\0';
-	*states = 0;
+	fa->def[0] = '\0';
+	fa->states = 0;
+	fa->org[0] = '\0';
+	fa->has_org = 0;
 	for (;;) {
 		while (*p == ' ')
 			p++;
@@ -297,21 +311,67 @@ graph_parse_filter(struct request *r, const char *f, char def[ID_LEN + 1],
 		memcpy(val, p, n);
 		val[n] = '\0';
 		p += n + 1;
-		if (strcmp(key, "definitionId") == 0 && def[0] == '\0') {
+		if (fa->goals) {
+			if (strcmp(key, "goalsOrganizationId") != 0) {
+				/* the published answer to another key */
+				snprintf(r->err_target, sizeof(r->err_target),
+				    "$filter");
+				snprintf(r->err_msg, sizeof(r->err_msg),
+				    "Invalid filter keys found: %s", key);
+				r->err_reason = REASON_UNKNOWN;
+				return -1;
+			}
+			if (fa->has_org || n >= sizeof(fa->org))
+				goto bad;
+			memcpy(fa->org, val, n + 1);
+			fa->has_org = 1;
+		} else if (strcmp(key, "definitionId") == 0 &&
+		    fa->def[0] == '\0') {
 			if (!id_valid(val))
 				goto bad;
-			memcpy(def, val, ID_LEN + 1);
-		} else if (strcmp(key, "status") == 0 && *states == 0) {
-			if ((*states = states_of_word(val)) == 0)
+			memcpy(fa->def, val, ID_LEN + 1);
+		} else if (strcmp(key, "status") == 0 && fa->states == 0) {
+			if ((fa->states = states_of_word(val)) == 0)
 				goto bad;
 		} else
 			goto bad;
 	}
 bad:
 	snprintf(r->err_target, sizeof(r->err_target), "$filter");
-	snprintf(r->err_msg, sizeof(r->err_msg), "$filter supports only "
-	    "\"definitionId eq '…'\" and \"status eq '…'\" joined by \"and\"");
+	snprintf(r->err_msg, sizeof(r->err_msg), fa->goals ? "$filter "
+	    "supports only \"goalsOrganizationId eq '…'\"" : "$filter "
+	    "supports only \"definitionId eq '…'\" and \"status eq '…'\" "
+	    "joined by \"and\"");
 	return -1;
+}
+
+/* Parses the goals mount's "$filter" (see api.h). */
+int
+goals_parse_filter(struct request *r, const char *f, char org[TENANT_MAX + 1])
+{
+	struct filter_ask	fa;
+	int			rc;
+
+	memset(&fa, 0, sizeof(fa));
+	fa.goals = 1;
+	rc = parse_filter(r, f, &fa);
+	memcpy(org, fa.org, TENANT_MAX + 1);
+	return rc;
+}
+
+/* Parses Graph's "$filter" (see api.h). */
+int
+graph_parse_filter(struct request *r, const char *f, char def[ID_LEN + 1],
+    unsigned *states)
+{
+	struct filter_ask	fa;
+	int			rc;
+
+	memset(&fa, 0, sizeof(fa));
+	rc = parse_filter(r, f, &fa);
+	memcpy(def, fa.def, ID_LEN + 1);
+	*states = fa.states;
+	return rc;
 }
 
 struct page {
@@ -320,6 +380,7 @@ struct page {
 	size_t			 top, n;
 	uint64_t		 last;		/* seq of the last one added */
 	int			 more;
+	int			 goals;		/* goalsExportJob objects */
 };
 
 static int
@@ -331,7 +392,8 @@ add_job(const struct job *j, void *arg)
 		p->more = 1;
 		return VISIT_STOP;
 	}
-	json_object_array_add(p->value, graph_job(p->r, j));
+	json_object_array_add(p->value, p->goals ? goals_job(p->r, j) :
+	    graph_job(p->r, j));
 	p->last = j->seq;
 	p->n++;
 	return VISIT_NEXT;
@@ -370,26 +432,30 @@ query_option(struct request *r, const char *name, char *v, size_t len)
 	return -1;
 }
 
-/* GET /api/v1/exportJobs?$top&$skiptoken&$filter */
-enum qerr
-graph_list_jobs(struct request *r)
+/*
+ * GET …/exportJobs?$top&$skiptoken&$filter of either mount: Graph's
+ * exportJobs, or (goals) the goals mount's goalsExportJob collection.
+ */
+static enum qerr
+list_jobs(struct request *r, int goals)
 {
 	struct page		 p;
 	struct job_query	 jq;
+	struct filter_ask	 fa;
 	struct json_object	*o;
 	struct buf		 next = BUF_INIT;
-	char			 v[512], def[ID_LEN + 1], *end;
+	char			 v[512], *end;
 	const char		*q;
-	unsigned		 states = 0;
 	unsigned long long	 n;
 	int			 rc;
 	enum qerr		 e;
 
 	memset(&p, 0, sizeof(p));
 	memset(&jq, 0, sizeof(jq));
+	memset(&fa, 0, sizeof(fa));
 	p.r = r;
 	p.top = TOP_DEFAULT;
-	def[0] = '\0';
+	p.goals = fa.goals = goals;
 	/* Only the three options of SPEC section 5; any other $key is 400. */
 	for (q = r->query; *q != '\0'; q += strcspn(q, "&"), q += *q == '&') {
 		if (*q == '$' || strncmp(q, "%24", 3) == 0) {
@@ -435,13 +501,17 @@ graph_list_jobs(struct request *r)
 		jq.before = n;
 	}
 	if ((rc = query_option(r, "$filter", v, sizeof(v))) < 0 ||
-	    (rc > 0 && graph_parse_filter(r, v, def, &states) != 0))
+	    (rc > 0 && parse_filter(r, v, &fa) != 0))
 		return Q_INVALID;
 	p.value = json_object_new_array();
-	jq.def_id = def[0] ? def : NULL;
-	jq.states = states;
+	jq.def_id = fa.def[0] ? fa.def : NULL;
+	jq.states = fa.states;
 	jq.limit = p.top + 1;		/* one more: is there a next page? */
-	e = job_list(r->store, &r->who, &jq, add_job, &p);
+	/* another organization than the caller's has no job it may see */
+	if (fa.has_org && strcmp(fa.org, r->who.tenant) != 0)
+		e = Q_OK;
+	else
+		e = job_list(r->store, &r->who, &jq, add_job, &p);
 	if (e == Q_NOTFOUND)
 		e = Q_OK;		/* an unknown definition has no jobs */
 	if (e != Q_OK) {
@@ -451,7 +521,8 @@ graph_list_jobs(struct request *r)
 	o = json_object_new_object();
 	json_object_object_add(o, "value", p.value);
 	if (p.more) {
-		buf_printf(&next, "%s" GRAPH_MOUNT "/exportJobs", r->base);
+		buf_printf(&next, "%s%s/exportJobs", r->base,
+		    r->dialect->mount);
 		snprintf(v, sizeof(v), "%zu", p.top);
 		query_add(&next, "$top", v);
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)p.last);
@@ -464,6 +535,13 @@ graph_list_jobs(struct request *r)
 	}
 	json_send(r, 200, GRAPH_CTYPE, o);
 	return Q_OK;
+}
+
+/* GET /api/v1/exportJobs?$top&$skiptoken&$filter */
+enum qerr
+graph_list_jobs(struct request *r)
+{
+	return list_jobs(r, 0);
 }
 
 /* GET /api/v1/exportJobs/{id}: the poll, with Retry-After while active. */
@@ -553,4 +631,179 @@ enum qerr
 graph_job_content(struct request *r)
 {
 	return api_download(r, NULL, r->capture[0]);
+}
+
+/* ---- the goals mount (issue 16) ---- */
+
+static void
+goals_location(struct request *r, const char *id)
+{
+	http_header(r, "Location", "%s%s/exportJobs/%s", r->base,
+	    r->dialect->mount, id);
+}
+
+/* A required string member of a goals create body; NULL and r's error. */
+static const char *
+goals_member(struct request *r, struct json_object *o, const char *name)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(o, name, &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) > 0)
+		return json_object_get_string(v);
+	snprintf(r->err_target, sizeof(r->err_target), "%s", name);
+	snprintf(r->err_msg, sizeof(r->err_msg), "%s is required (a string)",
+	    name);
+	return NULL;
+}
+
+/*
+ * POST …/goals/exportJobs {"goalsOrganizationId", "explorerViewId"}:
+ * the organization is the caller's tenant, the explorer view one of its
+ * definitions; Quarry's "parameters" and "format" may come too.  An
+ * organization or view the caller may not see is 404, as any resource.
+ */
+enum qerr
+goals_create_job(struct request *r)
+{
+	struct json_object	*o = NULL, *v;
+	struct export_request	 rq;
+	struct refusal		 why;
+	struct job		 j;
+	const char		*org;
+	char			 existing[ID_LEN + 1];
+	enum qerr		 e;
+
+	memset(&j, 0, sizeof(j));
+	memset(&rq, 0, sizeof(rq));
+	if ((e = api_body_json(r, 1, &o)) != Q_OK)
+		return e;
+	e = Q_INVALID;
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		if (strcmp(key, "goalsOrganizationId") != 0 &&
+		    strcmp(key, "explorerViewId") != 0 &&
+		    strcmp(key, "parameters") != 0 &&
+		    strcmp(key, "format") != 0) {
+			snprintf(r->err_target, sizeof(r->err_target), "%.100s",
+			    key);
+			snprintf(r->err_msg, sizeof(r->err_msg), "unknown "
+			    "member '%.100s'", key);
+			goto out;
+		}
+	}
+	if ((org = goals_member(r, o, "goalsOrganizationId")) == NULL) {
+		/* the published answer (any other string names no one) */
+		r->err_reason = REASON_GOALS_ORG_INVALID;
+		snprintf(r->err_msg, sizeof(r->err_msg), "'GoalsOrganizationId' "
+		    "must be specified in 'Export Job', and it should be a "
+		    "string");
+		goto out;
+	}
+	if ((rq.def_id = goals_member(r, o, "explorerViewId")) == NULL)
+		goto out;
+	if (json_object_object_get_ex(o, "format", &v) && v != NULL) {
+		if (!json_object_is_type(v, json_type_string)) {
+			snprintf(r->err_target, sizeof(r->err_target),
+			    "format");
+			snprintf(r->err_msg, sizeof(r->err_msg), "format must "
+			    "be a string");
+			goto out;
+		}
+		rq.format = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(o, "parameters", &v))
+		rq.params = v;
+	if (strcmp(org, r->who.tenant) != 0) {
+		e = Q_NOTFOUND;
+		r->err_reason = REASON_GOALS_ORG_NOT_FOUND;
+		snprintf(r->err_target, sizeof(r->err_target),
+		    "goalsOrganizationId");
+		snprintf(r->err_msg, sizeof(r->err_msg), "Goals organization "
+		    "not found");
+		goto out;
+	}
+	e = job_create(r->store, &r->who, &rq, &j, existing, &why);
+	if (e == Q_EXISTS) {
+		goals_location(r, existing);
+		r->err_reason = REASON_DUPLICATE_JOB;
+		snprintf(r->err_target, sizeof(r->err_target), "%s", existing);
+		snprintf(r->err_msg, sizeof(r->err_msg), "Another export job "
+		    "is still active or waiting to be executed");
+		goto out;
+	}
+	if (e == Q_NOTFOUND) {	/* the explorer view: a resource, 404 */
+		snprintf(r->err_target, sizeof(r->err_target),
+		    "explorerViewId");
+		snprintf(r->err_msg, sizeof(r->err_msg), "Explorer view not "
+		    "found");
+		goto out;
+	}
+	if (e != Q_OK) {
+		api_refused(r, e, &why);
+		goto out;
+	}
+	goals_location(r, j.id);
+	json_send(r, 201, GRAPH_CTYPE, goals_job(r, &j));
+out:
+	json_object_put(o);
+	job_free(&j);
+	return e;
+}
+
+/* GET …/goals/exportJobs?$top&$skiptoken&$filter=goalsOrganizationId … */
+enum qerr
+goals_list_jobs(struct request *r)
+{
+	return list_jobs(r, 1);
+}
+
+/*
+ * A goals job the caller may not see: the published 404, or its 400 for
+ * an id that cannot be one.  Returns the error to render.
+ */
+static enum qerr
+goals_no_job(struct request *r, const char *id)
+{
+	if (!id_valid(id)) {
+		r->err_reason = REASON_UNKNOWN;
+		snprintf(r->err_msg, sizeof(r->err_msg), "Invalid JobKey "
+		    "specified");
+		return Q_INVALID;
+	}
+	r->err_reason = REASON_GOALS_JOB_NOT_FOUND;
+	snprintf(r->err_msg, sizeof(r->err_msg), "Specified export job not "
+	    "found");
+	return Q_NOTFOUND;
+}
+
+/* GET …/goals/exportJobs/{id}: as Graph's poll, as a goalsExportJob. */
+enum qerr
+goals_show_job(struct request *r)
+{
+	struct job	j;
+	enum qerr	e;
+
+	if ((e = http_auth_job(r, r->capture[0], &j)) != Q_OK)
+		return e == Q_NOTFOUND ? goals_no_job(r, r->capture[0]) : e;
+	if (job_state_active(j.state))
+		http_header(r, "Retry-After", "%d", RETRY_AFTER);
+	json_send(r, 200, GRAPH_CTYPE, goals_job(r, &j));
+	job_free(&j);
+	return Q_OK;
+}
+
+/* GET …/goals/exportJobs/{id}/content */
+enum qerr
+goals_job_content(struct request *r)
+{
+	enum qerr e;
+
+	if (!id_valid(r->capture[0]))
+		return goals_no_job(r, r->capture[0]);
+	e = api_download(r, NULL, r->capture[0]);
+	if (e == Q_NOTFOUND && strcmp(r->err_msg, "no such export job") == 0)
+		e = goals_no_job(r, r->capture[0]);
+	return e;
 }

@@ -13,6 +13,10 @@
 #define OS OSDI_MOUNT
 #define G &dialect_graph
 #define O &dialect_osdi
+#define GB GOALS_BETA_MOUNT
+#define GV GOALS_V1_MOUNT
+#define GBD &dialect_goals_beta
+#define GVD &dialect_goals_v1
 #define AJ ROUTE_AUTH_JOB	/* token and job read together: the poll */
 
 const struct route routes[] = {
@@ -51,6 +55,18 @@ const struct route routes[] = {
 	    graph_approve_job, 0 },
 	{ PROG_JOBS, M_POST, GR "/exportJobs/*/reject", G, graph_reject_job,
 	    0 },
+
+	/* the goals mounts: matched whatever the case (Graph's paths) */
+	{ PROG_JOBS, M_GET, GB "/exportJobs", GBD, goals_list_jobs, 0 },
+	{ PROG_JOBS, M_POST, GB "/exportJobs", GBD, goals_create_job, 0 },
+	{ PROG_STATUS, M_GET, GB "/exportJobs/*", GBD, goals_show_job, AJ },
+	{ PROG_FILES, M_GET, GB "/exportJobs/*/content", GBD,
+	    goals_job_content, 0 },
+	{ PROG_JOBS, M_GET, GV "/exportJobs", GVD, goals_list_jobs, 0 },
+	{ PROG_JOBS, M_POST, GV "/exportJobs", GVD, goals_create_job, 0 },
+	{ PROG_STATUS, M_GET, GV "/exportJobs/*", GVD, goals_show_job, AJ },
+	{ PROG_FILES, M_GET, GV "/exportJobs/*/content", GVD,
+	    goals_job_content, 0 },
 
 	{ PROG_JOBS, M_GET, OS, O, osdi_entry, 0 },
 	{ PROG_JOBS, M_GET, OS "/exports", O, osdi_list_exports, 0 },

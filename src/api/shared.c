@@ -124,31 +124,41 @@ api_delete_job(struct request *r, enum job_deleted *how)
 }
 
 /* Sends a job's file (see api.h). */
+/* The job of a download served whole, when its definition says so. */
+struct downloaded {
+	struct request		*r;
+	const struct job_file	*f;
+};
+
+static void
+expire_downloaded(void *arg)
+{
+	struct downloaded *d = arg;
+
+	/* a failure leaves the job completed, to the retention sweep */
+	if (job_downloaded(d->r->store, &d->r->who, d->f) != Q_OK)
+		qlog(LOG_WARN, "job %s was downloaded but could not be "
+		    "expired [id %s]", d->f->id, d->r->reqid);
+}
+
 enum qerr
 api_download(struct request *r, const char *def_id, const char *id)
 {
-	struct job_file	f;
-	enum qerr	e;
-	int		whole = 0;
+	struct job_file		f;
+	struct downloaded	d = { r, &f };
+	struct whole_hook	hook = { expire_downloaded, &d };
+	enum qerr		e;
 
 	e = job_file_open(r->store, &r->who, id, &f);
 	if (def_id != NULL && f.def_id[0] != '\0' &&
 	    strcmp(f.def_id, def_id) != 0)
 		e = Q_NOTFOUND;		/* a job of another definition */
-	else if (e == Q_OK) {
+	else if (e == Q_OK)
+		/* OSDI's expiry on download: served whole, the job expires */
 		e = http_send_file(r, f.fd, f.path, f.zip ? "application/zip" :
 		    fmt_content_type(f.format), f.name,
-		    f.expire_after_download ? SEND_WHOLE_KNOWN : 0, &whole);
-		/*
-		 * Served whole once: the job expires (OSDI's expiry on
-		 * download).  The answer is sent; a failure here leaves the
-		 * job completed, to the retention sweep.
-		 */
-		if (e == Q_OK && whole && f.expire_after_download &&
-		    job_downloaded(r->store, &r->who, &f) != Q_OK)
-			qlog(LOG_WARN, "job %s was downloaded but could not "
-			    "be expired [id %s]", f.id, r->reqid);
-	} else if (f.why[0] != '\0')
+		    f.expire_after_download ? &hook : NULL);
+	else if (f.why[0] != '\0')
 		snprintf(r->err_msg, sizeof(r->err_msg), "%s", f.why);
 	job_file_close(&f);
 	if (e == Q_NOTFOUND && r->err_msg[0] == '\0')

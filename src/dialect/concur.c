@@ -94,6 +94,7 @@ concur_error(struct request *r, int status, enum qerr e)
 const struct dialect dialect_concur = {
 	"concur",
 	CONCUR_MOUNT,
+	0,
 	concur_credential,
 	403,
 	concur_error,

@@ -20,6 +20,8 @@ struct json_object;
 struct dialect {
 	const char	*name;
 	const char	*mount;		/* URL prefix, no final '/' */
+	/* 1: the mount and its routes match whatever the letters' case */
+	int		 nocase;
 	/*
 	 * Copies the caller's token secret into out; 0 if one was given,
 	 * -1 if none.
@@ -44,6 +46,8 @@ struct dialect {
 
 extern const struct dialect dialect_concur;
 extern const struct dialect dialect_graph;
+extern const struct dialect dialect_goals_beta;
+extern const struct dialect dialect_goals_v1;
 extern const struct dialect dialect_osdi;
 
 /* ---- Concur (concur.c) ---- */
@@ -81,6 +85,17 @@ enum qerr concur_parse_job_request(const char *p, size_t n, char *def_uri,
 
 #define GRAPH_MOUNT "/api/v1"
 #define GRAPH_CTYPE "application/json"
+/*
+ * The Graph dialect's second mount: Microsoft Graph's goals export jobs
+ * (issue 16), at its beta and v1.0 paths, matched whatever the case as
+ * Graph does.  Its jobs are every job, shown as goalsExportJob.
+ */
+#define GOALS_BETA_MOUNT "/beta/employeeExperience/goals"
+#define GOALS_V1_MOUNT "/v1.0/employeeExperience/goals"
+
+/* The job as a goalsExportJob, under r's mount (r->dialect->mount). */
+struct json_object *goals_job(const struct request *r, const struct job *j);
+
 
 /* The job as Graph shows it: id, status, statusDetail, … */
 struct json_object *graph_job(const struct request *r, const struct job *j);

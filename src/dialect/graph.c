@@ -105,13 +105,51 @@ json_send(struct request *r, int status, const char *ctype,
 	http_send(r, status, ctype);
 }
 
+/* innerError's code for a reason, or NULL. */
+static const char *
+inner_code(enum err_reason why)
+{
+	switch (why) {
+	case REASON_DUPLICATE_JOB:	return "exportJobAlreadyExists";
+	case REASON_GOALS_ORG_NOT_FOUND: return "goalsOrganizationIdNotFound";
+	case REASON_GOALS_ORG_INVALID:	return "invalidGoalsOrganizationId";
+	case REASON_GOALS_JOB_NOT_FOUND: return "exportJobNotFound";
+	case REASON_UNKNOWN:		return "unknown";
+	case REASON_NONE:		break;
+	}
+	return NULL;
+}
+
+/*
+ * A client's "client-request-id" (Graph's request header, echoed in
+ * innerError), when it is a plain token of at most 64 characters.
+ */
+static const char *
+client_request_id(const struct request *r)
+{
+	const char	*v = http_env(r, "HTTP_CLIENT_REQUEST_ID");
+	size_t		 i;
+
+	if (v == NULL || *v == '\0')
+		return NULL;
+	for (i = 0; v[i] != '\0'; i++)
+		if (i >= 64 || !((v[i] >= 'a' && v[i] <= 'z') ||
+		    (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' &&
+		    v[i] <= '9') || v[i] == '-' || v[i] == '_' || v[i] == '.'))
+			return NULL;
+	return v;
+}
+
+/*
+ * Graph's error body.  goals: the goals mount, whose published 404 code
+ * is "notFound" (Graph's own is "itemNotFound").
+ */
 static void
-graph_error(struct request *r, int status, enum qerr e)
+error_body(struct request *r, int status, int goals)
 {
 	struct json_object *o, *err, *inner;
-	const char *s;
+	const char *s, *ic;
 
-	(void)e;
 	if (status == 401)
 		http_header(r, "WWW-Authenticate", "Bearer realm=\"Quarry\"");
 	o = json_object_new_object();
@@ -119,15 +157,15 @@ graph_error(struct request *r, int status, enum qerr e)
 	inner = json_object_new_object();
 	json_object_object_add(err, "code", json_object_new_string(
 	    r->err_reason == REASON_DUPLICATE_JOB ? "notAllowed" :
-	    graph_code(status)));
+	    goals && status == 404 ? "notFound" : graph_code(status)));
 	json_object_object_add(err, "message",
 	    json_object_new_string(r->err_msg));
 	if (r->err_target[0] != '\0')
 		json_object_object_add(err, "target",
 		    json_object_new_string(r->err_target));
-	if (r->err_reason == REASON_DUPLICATE_JOB)
+	if ((ic = inner_code(r->err_reason)) != NULL)
 		json_object_object_add(inner, "code",
-		    json_object_new_string("exportJobAlreadyExists"));
+		    json_object_new_string(ic));
 	/* Empty in a static error document (http_error_document). */
 	if (r->now[0] != '\0')
 		json_object_object_add(inner, "date",
@@ -135,6 +173,9 @@ graph_error(struct request *r, int status, enum qerr e)
 	if (r->reqid[0] != '\0')
 		json_object_object_add(inner, "request-id",
 		    json_object_new_string(r->reqid));
+	if ((s = client_request_id(r)) != NULL)
+		json_object_object_add(inner, "client-request-id",
+		    json_object_new_string(s));
 	if (json_object_object_length(inner) > 0)
 		json_object_object_add(err, "innerError", inner);
 	else
@@ -147,9 +188,24 @@ graph_error(struct request *r, int status, enum qerr e)
 	json_object_put(o);
 }
 
+static void
+graph_error(struct request *r, int status, enum qerr e)
+{
+	(void)e;
+	error_body(r, status, 0);
+}
+
+static void
+goals_error(struct request *r, int status, enum qerr e)
+{
+	(void)e;
+	error_body(r, status, 1);
+}
+
 const struct dialect dialect_graph = {
 	"graph",
 	GRAPH_MOUNT,
+	0,
 	graph_credential,
 	401,
 	graph_error,
@@ -157,6 +213,33 @@ const struct dialect dialect_graph = {
 	graph_status_word,
 	"export job",
 	{ NULL, "definitionId", "format", "parameters", NULL },
+};
+
+/* The goals mounts: Graph's credentials, errors and words. */
+const struct dialect dialect_goals_beta = {
+	"graph",
+	GOALS_BETA_MOUNT,
+	1,
+	graph_credential,
+	401,
+	goals_error,
+	GRAPH_CTYPE,
+	graph_status_word,
+	"export job",
+	{ NULL, "explorerViewId", "format", "parameters", NULL },
+};
+
+const struct dialect dialect_goals_v1 = {
+	"graph",
+	GOALS_V1_MOUNT,
+	1,
+	graph_credential,
+	401,
+	goals_error,
+	GRAPH_CTYPE,
+	graph_status_word,
+	"export job",
+	{ NULL, "explorerViewId", "format", "parameters", NULL },
 };
 
 /* An RFC 3339 time as a JSON string, or JSON null for 0. */
@@ -216,6 +299,48 @@ graph_job(const struct request *r, const struct job *j)
 		json_object_object_add(o, "resourceLocation",
 		    json_object_new_string(url));
 	}
+	return o;
+}
+
+/*
+ * The job as Microsoft Graph's goalsExportJob, members in the order of
+ * the published examples (docs/http.md): the organization is the job's
+ * tenant, the explorer view its definition; resourceLocation (the
+ * content, under the mount asked) only once succeeded; then the two
+ * members of longRunningOperation the examples leave out.
+ */
+struct json_object *
+goals_job(const struct request *r, const struct job *j)
+{
+	struct json_object	*o = json_object_new_object();
+	char			 url[512];
+
+	if (o == NULL)
+		return NULL;
+	json_object_object_add(o, "@odata.type",
+	    json_object_new_string("#microsoft.graph.goalsExportJob"));
+	json_object_object_add(o, "id", json_object_new_string(j->id));
+	json_object_object_add(o, "status",
+	    json_object_new_string(graph_status_word(j->state)));
+	if (j->state == JS_COMPLETED) {
+		snprintf(url, sizeof(url), "%s%s/exportJobs/%s/content",
+		    r->base, r->dialect->mount, j->id);
+		json_object_object_add(o, "resourceLocation",
+		    json_object_new_string(url));
+	}
+	json_object_object_add(o, "goalsOrganizationId",
+	    json_object_new_string(j->tenant));
+	json_object_object_add(o, "explorerViewId",
+	    json_object_new_string(j->def_id));
+	json_object_object_add(o, "createdDateTime", json_time(j->created));
+	json_object_object_add(o, "expirationDateTime",
+	    json_time(j->state == JS_COMPLETED || j->state == JS_EXPIRED ?
+	    j->expires : 0));
+	/* longRunningOperation's, which the goals examples leave out */
+	json_object_object_add(o, "lastActionDateTime",
+	    json_time(j->updated ? j->updated : j->created));
+	json_object_object_add(o, "statusDetail", json_object_new_string(
+	    j->detail && *j->detail ? j->detail : job_state_name(j->state)));
 	return o;
 }
 

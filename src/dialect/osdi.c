@@ -125,6 +125,7 @@ osdi_error(struct request *r, int status, enum qerr e)
 const struct dialect dialect_osdi = {
 	"osdi",
 	OSDI_MOUNT,
+	0,
 	osdi_credential,
 	401,
 	osdi_error,

@@ -66,7 +66,12 @@ struct transport {
  */
 enum err_reason {
 	REASON_NONE,
-	REASON_DUPLICATE_JOB	/* an equal job is active (the 409 rule) */
+	REASON_DUPLICATE_JOB,	/* an equal job is active (the 409 rule) */
+	/* the goals mount's published inner codes (Graph) */
+	REASON_GOALS_ORG_NOT_FOUND,	/* goalsOrganizationIdNotFound */
+	REASON_GOALS_ORG_INVALID,	/* invalidGoalsOrganizationId */
+	REASON_GOALS_JOB_NOT_FOUND,	/* exportJobNotFound */
+	REASON_UNKNOWN			/* "unknown" */
 };
 
 struct request {
@@ -150,20 +155,28 @@ void	 http_header(struct request *r, const char *name, const char *fmt, ...)
  */
 int	 http_send(struct request *r, int status, const char *ctype);
 /*
+ * What to do when a download is about to have gone out whole: in a 200
+ * answer to a GET, every byte but the last handed to the web server
+ * without error (not a HEAD, a 304, a range, or a client gone on the
+ * way).  fn runs then, before the last byte goes: a client that has the
+ * whole file finds fn's work done.  With a hook the program sends the
+ * bytes itself (no X-Sendfile), so that it knows they went out.
+ */
+struct whole_hook {
+	void	(*fn)(void *arg);
+	void	*arg;
+};
+
+/*
  * Sends a finished file, open as fd (the caller closes it) at path, with
  * the download contract of SPEC section 7: ETag, Last-Modified,
  * Content-Disposition, Range, If-None-Match, HEAD.  With config sendfile
  * = lighttpd | apache a GET's body (and its Range) is left to the web
- * server through X-Sendfile, unless flags has SEND_WHOLE_KNOWN: then the
- * program sends the bytes itself, so that it knows they all went out.
- * *whole (if not NULL) says whether the whole file was sent in a 200
- * answer to a GET: every byte handed to the web server without error
- * (not a HEAD, a 304, a range, or a client gone on the way).
+ * server through X-Sendfile, unless a whole hook is given (see below).
  */
 enum qerr http_send_file(struct request *r, int fd, const char *path,
-	      const char *ctype, const char *filename, unsigned flags,
-	      int *whole);
-#define SEND_WHOLE_KNOWN	0x1
+	      const char *ctype, const char *filename,
+	      const struct whole_hook *hook);
 /* A byte range of a download, inclusive. */
 struct range {
 	long long first, last;

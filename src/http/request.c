@@ -212,7 +212,8 @@ http_request_free(struct request *r)
 const char *
 http_env(const struct request *r, const char *name)
 {
-	return r->io->getenv(r->io->ctx, name);
+	/* no transport: a static error document, of no request */
+	return r->io == NULL ? NULL : r->io->getenv(r->io->ctx, name);
 }
 
 /* Reads the body by CONTENT_LENGTH, within max_body (see http.h). */

@@ -406,22 +406,50 @@ offload(struct request *r, const char *path, const char *ctype)
 	return 1;
 }
 
+/*
+ * Sends n bytes of fd from off as the body; how many went out (fewer:
+ * the client went away, or the file ended early).
+ */
+static long long
+send_range(struct request *r, int fd, long long off, long long n)
+{
+	char		chunk[256 * 1024];
+	long long	sent = 0;
+	ssize_t		got;
+
+	if (n <= 0 || r->client_gone)
+		return 0;
+	if (r->io->send_file != NULL) {
+		sent = r->io->send_file(r->io->ctx, fd, off, n);
+		if (sent < n)
+			r->client_gone = 1;
+		return sent;
+	}
+	while (sent < n && !r->client_gone) {
+		got = pread(fd, chunk, n - sent < (long long)sizeof(chunk) ?
+		    (size_t)(n - sent) : sizeof(chunk), (off_t)(off + sent));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 || emit(r, chunk, (size_t)got) != 0)
+			break;
+		sent += got;
+	}
+	return sent;
+}
+
 /* Sends a finished file (see http.h). */
 enum qerr
 http_send_file(struct request *r, int fd, const char *path,
-    const char *ctype, const char *filename, unsigned flags, int *whole)
+    const char *ctype, const char *filename, const struct whole_hook *hook)
 {
 	struct stat	 st;
 	struct range	 rg;
-	char		 etag[64], lm[64], chunk[256 * 1024];
+	char		 etag[64], lm[64];
 	const char	*inm, *ifr;
-	long long	 left;
-	ssize_t		 n;
+	long long	 left, hold;
 	struct tm	 tm;
 	int		 partial;
 
-	if (whole != NULL)
-		*whole = 0;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return Q_IO;
 	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx\"",
@@ -456,39 +484,32 @@ http_send_file(struct request *r, int fd, const char *path,
 		http_send(r, 416, NULL);
 		return Q_OK;
 	}
-	if (r->method == M_GET && !(flags & SEND_WHOLE_KNOWN) &&
-	    offload(r, path, ctype))
+	if (r->method == M_GET && hook == NULL && offload(r, path, ctype))
 		return Q_OK;
 	if (partial > 0)
 		http_header(r, "Content-Range", "bytes %lld-%lld/%lld",
 		    rg.first, rg.last, (long long)st.st_size);
 	left = rg.last - rg.first + 1;
+	/* the whole file to a GET: the hook runs before its last byte */
+	hold = hook != NULL && partial == 0 && r->method == M_GET;
+	if (hold && left == 0)
+		hook->fn(hook->arg);	/* nothing to hold back */
 	if (send_head(r, partial > 0 ? 206 : 200, ctype, left) != 0 ||
-	    r->method == M_HEAD)
+	    r->method == M_HEAD || left == 0)
 		return Q_OK;
-	if (r->io->send_file != NULL && !r->client_gone) {
-		left -= r->io->send_file(r->io->ctx, fd, rg.first, left);
-		if (left > 0)
+	if (hold) {
+		hold = send_range(r, fd, rg.first, left - 1);
+		if (hold == left - 1 && !r->client_gone &&
+		    (r->io->flush == NULL || r->io->flush(r->io->ctx) == 0))
+			hook->fn(hook->arg);
+		else
 			r->client_gone = 1;
-	} else if (rg.first > 0 && lseek(fd, rg.first, SEEK_SET) < 0)
-		return Q_IO;
-	while (left > 0 && !r->client_gone) {
-		n = read(fd, chunk, left < (long long)sizeof(chunk) ?
-		    (size_t)left : sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (emit(r, chunk, (size_t)n) != 0)
-			break;
-		left -= n;
-	}
+		left -= hold;
+		left -= send_range(r, fd, rg.last, 1);
+	} else
+		left -= send_range(r, fd, rg.first, left);
 	if (left > 0)
 		qlog(LOG_WARN, "download of %s ended early [id %s]", path,
 		    r->reqid);
-	else if (whole != NULL && partial == 0 && r->method == M_GET &&
-	    !r->client_gone && (r->io->flush == NULL ||
-	    r->io->flush(r->io->ctx) == 0))
-		*whole = 1;
 	return Q_OK;
 }

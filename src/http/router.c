@@ -7,6 +7,7 @@
  * handler runs.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "dialect/dialect.h"
 #include "http/http.h"
@@ -15,6 +16,8 @@
 static const struct dialect *const dialects[] = {
 	&dialect_concur,
 	&dialect_graph,
+	&dialect_goals_beta,
+	&dialect_goals_v1,
 	&dialect_osdi,
 };
 
@@ -26,7 +29,9 @@ dialect_of_path(const char *path)
 
 	for (i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++) {
 		n = strlen(dialects[i]->mount);
-		if (strncmp(path, dialects[i]->mount, n) == 0 &&
+		if ((dialects[i]->nocase ? strncasecmp(path,
+		    dialects[i]->mount, n) : strncmp(path, dialects[i]->mount,
+		    n)) == 0 &&
 		    (path[n] == '\0' || path[n] == '/'))
 			return dialects[i];
 	}
@@ -34,11 +39,13 @@ dialect_of_path(const char *path)
 }
 
 /*
- * True if r's segments match pattern; the '*' segments are stored in
- * cap (at most 4).
+ * True if r's segments match pattern (its literal segments whatever
+ * their case with nocase); the '*' segments are stored in cap (at most
+ * 4).
  */
 static int
-match(const struct request *r, const char *pattern, const char *cap[4])
+match(const struct request *r, const char *pattern, int nocase,
+    const char *cap[4])
 {
 	const char	*p = pattern, *e;
 	size_t		 i = 0, n, ncap = 0;
@@ -56,7 +63,8 @@ match(const struct request *r, const char *pattern, const char *cap[4])
 				return 0;
 			cap[ncap++] = r->seg[i];
 		} else if (strlen(r->seg[i]) != n ||
-		    strncmp(r->seg[i], p, n) != 0)
+		    (nocase ? strncasecmp(r->seg[i], p, n) :
+		    strncmp(r->seg[i], p, n)) != 0)
 			return 0;
 		i++;
 		p += n;
@@ -81,7 +89,8 @@ http_dispatch(struct request *r)
 		return;
 	}
 	for (i = 0; i < nroutes; i++) {
-		if (!match(r, routes[i].pattern, tmp))
+		if (!match(r, routes[i].pattern, routes[i].dialect->nocase,
+		    tmp))
 			continue;
 		m = routes[i].methods;
 		if (m & M_GET)

@@ -33,6 +33,7 @@ MOUNTS = [
     ("concur", "/api/expense/extract/v1.0/nodef/job", "application/xml"),
     ("graph", "/api/v1/exportJobs", "application/json"),
     ("osdi", "/osdi/v1/exports", "application/hal+json"),
+    ("graph", "/beta/employeeExperience/goals/exportJobs", "application/json"),
 ]
 
 # The one-job URLs of each dialect, served by the status program.
@@ -41,6 +42,8 @@ STATUS_URLS = [
      "application/xml"),
     ("graph", "/api/v1/exportJobs/abc", "application/json"),
     ("osdi", "/osdi/v1/exports/abc", "application/hal+json"),
+    ("graph", "/v1.0/employeeexperience/goals/exportJobs/abc",
+     "application/json"),
 ]
 
 

@@ -614,8 +614,19 @@ test_concur_render_job(void **state)
 
 static int	 use_send_file;	/* give the transport a send_file */
 static unsigned	 send_file_calls;
-static int	 sent_whole;	/* http_send_file's *whole, last call */
-static unsigned	 send_flags;	/* http_send_file's flags */
+static int	 sent_whole;	/* the whole hook ran, last call */
+static size_t	 whole_at;	/* bytes of the body out when it ran */
+static int	 use_hook;	/* give http_send_file a whole hook */
+
+static void
+on_whole(void *arg)
+{
+	struct mem	*m = arg;
+	const char	*p = strstr(buf_str(&m->out), "\r\n\r\n");
+
+	sent_whole++;
+	whole_at = p ? m->out.len - (size_t)(p + 4 - m->out.data) : 0;
+}
 
 /* A transport's send_file: the bytes of fd from off, as the kernel would. */
 static long long
@@ -644,6 +655,7 @@ send_file(const char *path, const char *extra, struct buf *out)
 	struct mem		 m;
 	struct transport	 io = { mem_read, mem_write, mem_getenv, &m, NULL, NULL };
 	struct request		 r;
+	struct whole_hook	 hook = { on_whole, &m };
 	int			 status, fd;
 
 	memset(&m, 0, sizeof(m));
@@ -658,9 +670,9 @@ send_file(const char *path, const char *extra, struct buf *out)
 	http_request_init(&r, &io, &W.t->conf, W.t->s, PROG_FILES);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	sent_whole = -1;
+	sent_whole = 0;
 	assert_int_equal(http_send_file(&r, fd, path, "text/csv",
-	    "Ré port.csv", send_flags, &sent_whole), Q_OK);
+	    "Ré port.csv", use_hook ? &hook : NULL), Q_OK);
 	close(fd);
 	status = r.status;
 	http_request_free(&r);
@@ -689,7 +701,10 @@ test_download_contract(void **state)
 	assert_int_equal(tu_write_file(path, "0123456789"), 0);
 	assert_int_equal(send_file(path, NULL, &out), 200);
 	assert_string_equal(body_of(&out), "0123456789");
-	assert_int_equal(sent_whole, 1);
+	/* a hook runs once, before the last byte goes out */
+	assert_int_equal(sent_whole, use_hook);
+	if (use_hook)
+		assert_int_equal(whole_at, 9);
 	assert_non_null(strstr(buf_str(&out), "Content-Length: 10\r\n"));
 	assert_non_null(strstr(buf_str(&out), "Accept-Ranges: bytes\r\n"));
 	assert_non_null(strstr(buf_str(&out), "filename=\"R_ port.csv\"; "
@@ -746,6 +761,34 @@ test_download_contract_kernel_copy(void **state)
 	assert_int_equal(send_file_calls, 5);	/* 200 and four 206 */
 }
 
+/*
+ * With a whole hook (expire_after_download): the same answers, and the
+ * hook runs for the whole 200 only, with one byte still to go; over
+ * FastCGI's kernel copy too.  An empty file runs it before the head.
+ */
+static void
+test_download_contract_whole_hook(void **state)
+{
+	struct buf	out;
+	char		path[PATH_MAX];
+
+	use_hook = 1;
+	test_download_contract(state);
+	use_send_file = 1;
+	test_download_contract(state);
+	use_send_file = 0;
+	tu_path(path, W.t->dir, "empty.csv");
+	assert_int_equal(tu_write_file(path, ""), 0);
+	assert_int_equal(send_file(path, NULL, &out), 200);
+	assert_int_equal(sent_whole, 1);
+	assert_int_equal(whole_at, 0);
+	buf_free(&out);
+	assert_int_equal(send_file(path, "HEAD", &out), 200);
+	assert_int_equal(sent_whole, 0);
+	buf_free(&out);
+	use_hook = 0;
+}
+
 static void
 test_download_offload(void **state)
 {
@@ -769,12 +812,12 @@ test_download_offload(void **state)
 	assert_int_equal(sent_whole, 0);	/* the server sends it */
 	buf_free(&out);
 	/* a download that must know it went out whole is not offloaded */
-	send_flags = SEND_WHOLE_KNOWN;
+	use_hook = 1;
 	assert_int_equal(send_file(path, NULL, &out), 200);
 	assert_null(strstr(buf_str(&out), "X-Sendfile"));
 	assert_string_equal(body_of(&out), "0123456789");
 	assert_int_equal(sent_whole, 1);
-	send_flags = 0;
+	use_hook = 0;
 	buf_free(&out);
 	/* a Range is the server's to answer, from the same headers */
 	assert_int_equal(send_file(path, "HTTP_RANGE=bytes=2-4", &out), 200);
@@ -905,6 +948,9 @@ main(void)
 		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_download_contract_kernel_copy, setup_world,
+		    tu_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_download_contract_whole_hook, setup_world,
 		    tu_teardown),
 		cmocka_unit_test_setup_teardown(test_download_offload,
 		    setup_world, tu_teardown),
