@@ -297,6 +297,15 @@ parse_filter(struct request *r, const char *f, struct filter_ask *fa)
 		memcpy(key, p, n);
 		key[n] = '\0';
 		p += n;
+		if (fa->goals && strcmp(key, "goalsOrganizationId") != 0) {
+			/* the published answer to another key */
+			snprintf(r->err_target, sizeof(r->err_target),
+			    "$filter");
+			snprintf(r->err_msg, sizeof(r->err_msg), "Invalid filter "
+			    "keys found: %.*s", (int)n, key);
+			r->err_reason = REASON_UNKNOWN;
+			return -1;
+		}
 		while (*p == ' ')
 			p++;
 		if (strncmp(p, "eq ", 3) != 0)
@@ -312,15 +321,6 @@ parse_filter(struct request *r, const char *f, struct filter_ask *fa)
 		val[n] = '\0';
 		p += n + 1;
 		if (fa->goals) {
-			if (strcmp(key, "goalsOrganizationId") != 0) {
-				/* the published answer to another key */
-				snprintf(r->err_target, sizeof(r->err_target),
-				    "$filter");
-				snprintf(r->err_msg, sizeof(r->err_msg),
-				    "Invalid filter keys found: %s", key);
-				r->err_reason = REASON_UNKNOWN;
-				return -1;
-			}
 			if (fa->has_org || n >= sizeof(fa->org))
 				goto bad;
 			memcpy(fa->org, val, n + 1);

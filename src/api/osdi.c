@@ -192,7 +192,10 @@ opt_string(struct request *r, struct json_object *o, const char *name,
 
 /*
  * POST /osdi/v1/exports {"name", "export_type", "parameters"?,
- * "_links": {"osdi:resource": {"href": definition URL}}}
+ * "_links": {"osdi:resource": {"href": definition URL}}}.  The later
+ * revision of OSDI's Export names the file type "export_template" (a
+ * template of columns and file type): taken where it names a format,
+ * since a Quarry export's template is its definition (docs/http.md).
  */
 enum qerr
 osdi_create_export(struct request *r)
@@ -202,6 +205,8 @@ osdi_create_export(struct request *r)
 	struct refusal		 why;
 	struct job		 j;
 	char			 def[ID_LEN + 1], existing[ID_LEN + 1];
+	const char		*tmpl;
+	enum fmt		 f;
 	enum qerr		 e;
 
 	memset(&rq, 0, sizeof(rq));
@@ -211,8 +216,22 @@ osdi_create_export(struct request *r)
 		return e;
 	e = Q_INVALID;
 	if (opt_string(r, o, "name", NAME_MAX_LEN, &rq.name) != 0 ||
-	    opt_string(r, o, "export_type", 16, &rq.format) != 0)
+	    opt_string(r, o, "export_type", 16, &rq.format) != 0 ||
+	    opt_string(r, o, "export_template", 64, &tmpl) != 0)
 		goto out;
+	if (tmpl != NULL) {
+		if (fmt_parse(tmpl, &f) != 0 || (rq.format != NULL &&
+		    strcmp(rq.format, tmpl) != 0)) {
+			snprintf(r->err_target, sizeof(r->err_target),
+			    "export_template");
+			snprintf(r->err_msg, sizeof(r->err_msg), "export_template "
+			    "must name a file format (csv, tsv, json, xml), as "
+			    "export_type does: an export's template of columns "
+			    "is its definition (_links.osdi:resource)");
+			goto out;
+		}
+		rq.format = tmpl;
+	}
 	if (json_object_object_get_ex(o, "_links", &l) &&
 	    json_object_object_get_ex(l, "osdi:resource", &res) &&
 	    json_object_object_get_ex(res, "href", &h) &&

@@ -140,7 +140,11 @@ concur_definitions_end(struct buf *b)
 	buf_adds(b, "</definitions>\n");
 }
 
-/* A <definition>: id (URI), name, job-link. */
+/*
+ * A <definition>: id (URI), name, job-link as Concur's example of one
+ * definition orders them; in the list (!top) id, job-link, name as its
+ * list example and its schema do.
+ */
 void
 concur_definition(struct buf *b, const char *base,
     const struct definition *d, int top)
@@ -151,9 +155,12 @@ concur_definition(struct buf *b, const char *base,
 	head(b, "definition", top);
 	concur_def_uri(&u, base, d->id);
 	elem(b, in, "id", buf_str(&u));
-	elem(b, in, "name", d->name ? d->name : "");
+	if (top)
+		elem(b, in, "name", d->name ? d->name : "");
 	buf_adds(&u, "/job");
 	elem(b, in, "job-link", buf_str(&u));
+	if (!top)
+		elem(b, in, "name", d->name ? d->name : "");
 	buf_adds(b, top ? "</definition>\n" : "  </definition>\n");
 	buf_free(&u);
 }

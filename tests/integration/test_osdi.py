@@ -193,6 +193,12 @@ class OSDITest(JSONStackTestCase):
                              "_links": {"osdi:resource": {"href": good}}}),
             ("name", {"name": 7,
                       "_links": {"osdi:resource": {"href": good}}}),
+            # the later revision's export_template: a format, or nothing
+            ("export_template", {"export_template": "my_template_tsv",
+                                 "_links": {"osdi:resource": {"href": good}}}),
+            ("export_template", {"export_template": "json",
+                                 "export_type": "csv",
+                                 "_links": {"osdi:resource": {"href": good}}}),
             ("from", {"parameters": {"from": "yesterday"},
                       "_links": {"osdi:resource": {"href": good}}}),
             ("nope", {"parameters": {"nope": "1"},
@@ -206,6 +212,14 @@ class OSDITest(JSONStackTestCase):
         o = self.hal(self.osdi("GET", "exports?per_page=100",
                                token=self.admin))
         self.assertNotIn(def_id, str(o["_embedded"]))
+        # export_template naming a format is export_type
+        x = self.post_export(self.user, good, export_type=None,
+                             parameters={"currency": "CHF"})
+        self.assertEqual(x["export_type"], "csv")
+        r = self.osdi("POST", "exports", {
+            "export_template": "json", "parameters": {"currency": "EUR"},
+            "_links": {"osdi:resource": {"href": good}}}, self.user)
+        self.assertEqual(self.hal(r, 201)["export_type"], "json")
 
     # ---- one export ----
 
