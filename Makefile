@@ -63,7 +63,8 @@ FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS = $(FUZZ_SRC:tests/fuzz/%.c=$(OUT)/build/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test unit unit-bins integration check-san run start stop bench \
+.PHONY: all deps test unit unit-bins integration conformance check-san run \
+	start stop bench \
 	clean install fuzz fuzz-bins error-documents
 all: $(PROGS_CGI) $(PROGS_BIN)
 
@@ -129,6 +130,10 @@ unit: $(UNIT_BINS)
 
 integration: all
 	@python3 tests/integration/run.py --bin-dir $(OUT)
+
+# The published example requests of the three APIs (tests/conformance).
+conformance: all
+	@python3 tests/conformance/run.py --bin-dir $(OUT)
 
 # The whole suite: plain build, then the same suites under ASan+UBSan.
 test: deps

@@ -14,7 +14,9 @@
 #      full Concur job with its byte-for-byte file, the error reference in
 #      the log, Graph jobs with filters and a JSON file, credentials, the
 #      body limit, and the whole download contract in every dialect);
-#      QUARRY_PROXY_FULL=1 runs everything there too.
+#      QUARRY_PROXY_FULL=1 runs everything there too.  Then the
+#      conformance suite (tests/conformance/run.py): every published
+#      example request of the three APIs, replayed behind lighttpd.
 #   3. the same build and both suites under ASan + UBSan (make SAN=1)
 #   4. the fuzz targets (make FUZZ=1, clang and libFuzzer): each replays
 #      its seed corpus and fuzzes QUARRY_FUZZ_SECONDS (default 10) under
@@ -163,6 +165,8 @@ if build plain $MAKE $JOBS all unit-bins; then
 		suite "integration ($server)" st integration_on "$server"
 	done
 	suite "scheduler (kill -9, recovery)" st sh tests/scheduler/run.sh .
+	suite "conformance (the published examples, lighttpd)" st \
+	    python3 tests/conformance/run.py --bin-dir .
 fi
 
 # ---- ASan + UBSan ----

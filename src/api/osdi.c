@@ -115,14 +115,14 @@ osdi_list_exports(struct request *r)
 		return e;
 	}
 	pages = (long)((total + (uint64_t)per_page - 1) / (uint64_t)per_page);
+	/* members in the order of OSDI's collection example */
 	o = json_object_new_object();
-	json_object_object_add(o, "page", json_object_new_int64(page));
-	json_object_object_add(o, "per_page", json_object_new_int64(per_page));
 	json_object_object_add(o, "total_pages", json_object_new_int64(pages));
+	json_object_object_add(o, "per_page", json_object_new_int64(per_page));
+	json_object_object_add(o, "page", json_object_new_int64(page));
 	json_object_object_add(o, "total_records",
 	    json_object_new_int64((int64_t)total));
 	l = json_object_new_object();
-	json_object_object_add(l, "self", page_link(r, page, per_page));
 	if (page < pages)
 		json_object_object_add(l, "next",
 		    page_link(r, page + 1, per_page));
@@ -132,6 +132,7 @@ osdi_list_exports(struct request *r)
 		    (pages > 0 ? pages : 1), per_page));
 	json_object_object_add(l, "osdi:exports", s.hrefs);
 	json_object_object_add(l, "curies", osdi_curies());
+	json_object_object_add(l, "self", page_link(r, page, per_page));
 	json_object_object_add(o, "_links", l);
 	emb = json_object_new_object();
 	json_object_object_add(emb, "osdi:exports", s.embedded);

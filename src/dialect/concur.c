@@ -178,8 +178,9 @@ concur_jobs_end(struct buf *b)
 }
 
 /*
- * A <job>: id, status-link, start-time, then stop-time once finished and
- * file-link once a file was produced, and status.
+ * A <job>: id, status-link, start-time, stop-time once finished, status,
+ * and file-link once a file was produced, in the order of Concur's
+ * examples.
  */
 void
 concur_job(struct buf *b, const char *base, const struct job *j, int top)
@@ -199,12 +200,12 @@ concur_job(struct buf *b, const char *base, const struct job *j, int top)
 		time_rfc3339(j->finished, t);
 		elem(b, in, "stop-time", t);
 	}
+	elem(b, in, "status", concur_status_word(j->state));
 	if (j->state == JS_COMPLETED || j->state == JS_EXPIRED) {
 		buf_reset(&l);
 		buf_printf(&l, "%s/file", buf_str(&u));
 		elem(b, in, "file-link", buf_str(&l));
 	}
-	elem(b, in, "status", concur_status_word(j->state));
 	buf_adds(b, top ? "</job>\n" : "  </job>\n");
 	buf_free(&u);
 	buf_free(&l);
