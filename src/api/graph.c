@@ -137,8 +137,48 @@ graph_delete_definition(struct request *r)
 static void
 job_location(struct request *r, const char *id)
 {
-	http_header(r, "Location", "%s" GRAPH_MOUNT "/exportJobs/%s", r->base,
-	    id);
+	http_header(r, "Location", "%s%s/exportJobs/%s", r->base,
+	    r->dialect->mount, id);
+}
+
+/*
+ * Creates the job rq asks for and answers, on either mount: 201 with
+ * Location and the job (a goalsExportJob on the goals mount), or the
+ * published 409 for an equal active job.  A definition the caller may
+ * not see is 400 on Graph's mount (a member of the body), 404 on the
+ * goals mount (an explorer view, a resource).
+ */
+static enum qerr
+create_job(struct request *r, const struct export_request *rq, int goals)
+{
+	struct refusal	why;
+	struct job	j;
+	char		existing[ID_LEN + 1];
+	enum qerr	e;
+
+	memset(&j, 0, sizeof(j));
+	e = job_create(r->store, &r->who, rq, &j, existing, &why);
+	if (e == Q_EXISTS) {
+		job_location(r, existing);
+		r->err_reason = REASON_DUPLICATE_JOB;
+		snprintf(r->err_target, sizeof(r->err_target), "%s", existing);
+		snprintf(r->err_msg, sizeof(r->err_msg), "Another export job "
+		    "is still active or waiting to be executed");
+	} else if (e == Q_NOTFOUND && goals) {
+		snprintf(r->err_target, sizeof(r->err_target),
+		    "explorerViewId");
+		snprintf(r->err_msg, sizeof(r->err_msg), "Explorer view not "
+		    "found");
+	} else if (e != Q_OK)
+		/* Q_NOTFOUND: the definition named in the body */
+		api_refused(r, e == Q_NOTFOUND ? Q_INVALID : e, &why);
+	else {
+		job_location(r, j.id);
+		json_send(r, 201, GRAPH_CTYPE, goals ? goals_job(r, &j) :
+		    graph_job(r, &j));
+	}
+	job_free(&j);
+	return e == Q_NOTFOUND && !goals ? Q_INVALID : e;
 }
 
 /*
@@ -206,36 +246,13 @@ graph_create_job(struct request *r)
 {
 	struct json_object	*o = NULL;
 	struct export_request	 rq;
-	struct refusal		 why;
-	struct job		 j;
-	char			 existing[ID_LEN + 1];
 	enum qerr		 e;
 
-	memset(&j, 0, sizeof(j));
 	if ((e = api_body_json(r, 1, &o)) != Q_OK)
 		return e;
-	if ((e = parse_create(r, o, &rq)) != Q_OK)
-		goto out;
-	e = job_create(r->store, &r->who, &rq, &j, existing, &why);
-	if (e == Q_EXISTS) {
-		job_location(r, existing);
-		r->err_reason = REASON_DUPLICATE_JOB;
-		snprintf(r->err_target, sizeof(r->err_target), "%s", existing);
-		snprintf(r->err_msg, sizeof(r->err_msg), "Another export job "
-		    "is still active or waiting to be executed");
-		goto out;
-	}
-	if (e == Q_NOTFOUND)	/* the definition named in the body */
-		e = Q_INVALID;
-	if (e != Q_OK) {
-		api_refused(r, e, &why);
-		goto out;
-	}
-	job_location(r, j.id);
-	json_send(r, 201, GRAPH_CTYPE, graph_job(r, &j));
-out:
+	if ((e = parse_create(r, o, &rq)) == Q_OK)
+		e = create_job(r, &rq, 0);
 	json_object_put(o);
-	job_free(&j);
 	return e;
 }
 
@@ -635,13 +652,6 @@ graph_job_content(struct request *r)
 
 /* ---- the goals mount (issue 16) ---- */
 
-static void
-goals_location(struct request *r, const char *id)
-{
-	http_header(r, "Location", "%s%s/exportJobs/%s", r->base,
-	    r->dialect->mount, id);
-}
-
 /* A required string member of a goals create body; NULL and r's error. */
 static const char *
 goals_member(struct request *r, struct json_object *o, const char *name)
@@ -669,13 +679,9 @@ goals_create_job(struct request *r)
 {
 	struct json_object	*o = NULL, *v;
 	struct export_request	 rq;
-	struct refusal		 why;
-	struct job		 j;
 	const char		*org;
-	char			 existing[ID_LEN + 1];
 	enum qerr		 e;
 
-	memset(&j, 0, sizeof(j));
 	memset(&rq, 0, sizeof(rq));
 	if ((e = api_body_json(r, 1, &o)) != Q_OK)
 		return e;
@@ -724,31 +730,9 @@ goals_create_job(struct request *r)
 		    "not found");
 		goto out;
 	}
-	e = job_create(r->store, &r->who, &rq, &j, existing, &why);
-	if (e == Q_EXISTS) {
-		goals_location(r, existing);
-		r->err_reason = REASON_DUPLICATE_JOB;
-		snprintf(r->err_target, sizeof(r->err_target), "%s", existing);
-		snprintf(r->err_msg, sizeof(r->err_msg), "Another export job "
-		    "is still active or waiting to be executed");
-		goto out;
-	}
-	if (e == Q_NOTFOUND) {	/* the explorer view: a resource, 404 */
-		snprintf(r->err_target, sizeof(r->err_target),
-		    "explorerViewId");
-		snprintf(r->err_msg, sizeof(r->err_msg), "Explorer view not "
-		    "found");
-		goto out;
-	}
-	if (e != Q_OK) {
-		api_refused(r, e, &why);
-		goto out;
-	}
-	goals_location(r, j.id);
-	json_send(r, 201, GRAPH_CTYPE, goals_job(r, &j));
+	e = create_job(r, &rq, 1);
 out:
 	json_object_put(o);
-	job_free(&j);
 	return e;
 }
 

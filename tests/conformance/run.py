@@ -16,7 +16,6 @@ QUARRY_SERVER picks the web server as for the integration suite.
 """
 
 import argparse
-import http.client
 import json
 import os
 import re
@@ -208,25 +207,6 @@ def request_of(ex, world):
     if ex.auth == "graph" and "Authorization" not in h:
         h["Authorization"] = "Bearer " + world.admin
     return method, path, h, (body.encode() if body else None)
-
-
-def send(world, method, path, headers, body):
-    conn = http.client.HTTPConnection("127.0.0.1", world.stack.port,
-                                      timeout=30)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for k, v in headers.items():
-            conn.putheader(k, v)
-        if body is not None or method in ("POST", "PUT"):
-            conn.putheader("Content-Length", str(len(body or b"")))
-        conn.endheaders()
-        if body:
-            conn.send(body)
-        r = conn.getresponse()
-        return harness.Response(r.status, r.reason, r.getheaders(),
-                                r.read())
-    finally:
-        conn.close()
 
 
 # ---- comparing ----
@@ -436,7 +416,8 @@ def main():
         world.setup()
         for ex in chosen:
             method, path, headers, body = request_of(ex, world)
-            r = send(world, method, path, headers, body)
+            r = world.stack.request(method, path, body, headers=headers,
+                                    raw=True)
             c, _ = check(ex, world, r)
             if c.problems:
                 failed += 1

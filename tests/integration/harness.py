@@ -447,12 +447,13 @@ class Stack:
     # ---- HTTP ----
 
     def request(self, method, path, body=None, token=None, headers=None,
-                timeout=30):
-        """One request to 127.0.0.1:PORT; path is sent as is."""
+                timeout=30, raw=False):
+        """One request to 127.0.0.1:PORT; path is sent as is.  raw: only
+        the headers given (no Content-Type of its own)."""
         h = {}
         if token is not None:
             h["Authorization"] = "OAuth " + token
-        if body is not None and method in ("POST", "PUT"):
+        if body is not None and method in ("POST", "PUT") and not raw:
             h["Content-Type"] = "application/xml"
         h.update(headers or {})
         if isinstance(body, str):

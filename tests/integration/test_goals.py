@@ -43,13 +43,7 @@ class GoalsTest(JSONStackTestCase):
     def goals(self, method, path, token, body=None, headers=None):
         """A request as the published examples send it: a bearer token
         and, with a body, Content-Type: application/json."""
-        h = {"Authorization": "Bearer " + token}
-        if body is not None:
-            h["Content-Type"] = "application/json"
-            if not isinstance(body, (bytes, str)):
-                body = json.dumps(body)
-        h.update(headers or {})
-        return self.stack.request(method, path, body=body, headers=h)
+        return self.graph(method, path, body, token, headers)
 
     def view(self, name, tenant="acme", **extra):
         """A definition: the explorer view of an export."""
