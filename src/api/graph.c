@@ -561,21 +561,38 @@ graph_list_jobs(struct request *r)
 	return list_jobs(r, 0);
 }
 
-/* GET /api/v1/exportJobs/{id}: the poll, with Retry-After while active. */
-enum qerr
-graph_show_job(struct request *r)
+static enum qerr goals_no_job(struct request *r, const char *id);
+
+/*
+ * GET …/exportJobs/{id} of either mount: the poll, with Retry-After
+ * while active.  The route is ROUTE_AUTH_JOB: who asks is found with the
+ * job.
+ */
+static enum qerr
+show_job(struct request *r, int goals)
 {
 	struct job	j;
 	enum qerr	e;
 
-	/* the route is ROUTE_AUTH_JOB: who asks is found with the job */
-	if ((e = http_auth_job(r, r->capture[0], &j)) != Q_OK)
-		return e == Q_NOTFOUND ? api_no_job(r, e) : e;
+	if ((e = http_auth_job(r, r->capture[0], &j)) != Q_OK) {
+		if (e != Q_NOTFOUND)
+			return e;
+		return goals ? goals_no_job(r, r->capture[0]) :
+		    api_no_job(r, e);
+	}
 	if (job_state_active(j.state))
 		http_header(r, "Retry-After", "%d", RETRY_AFTER);
-	json_send(r, 200, GRAPH_CTYPE, graph_job(r, &j));
+	json_send(r, 200, GRAPH_CTYPE, goals ? goals_job(r, &j) :
+	    graph_job(r, &j));
 	job_free(&j);
 	return Q_OK;
+}
+
+/* GET /api/v1/exportJobs/{id}: the poll, with Retry-After while active. */
+enum qerr
+graph_show_job(struct request *r)
+{
+	return show_job(r, 0);
 }
 
 /*
@@ -766,16 +783,7 @@ goals_no_job(struct request *r, const char *id)
 enum qerr
 goals_show_job(struct request *r)
 {
-	struct job	j;
-	enum qerr	e;
-
-	if ((e = http_auth_job(r, r->capture[0], &j)) != Q_OK)
-		return e == Q_NOTFOUND ? goals_no_job(r, r->capture[0]) : e;
-	if (job_state_active(j.state))
-		http_header(r, "Retry-After", "%d", RETRY_AFTER);
-	json_send(r, 200, GRAPH_CTYPE, goals_job(r, &j));
-	job_free(&j);
-	return Q_OK;
+	return show_job(r, 1);
 }
 
 /* GET …/goals/exportJobs/{id}/content */
