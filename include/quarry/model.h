@@ -466,6 +466,14 @@ void	 job_file_close(struct job_file *f);
  */
 enum qerr job_downloaded(struct store *s, const struct caller *who,
 	      const struct job_file *f);
+/*
+ * Expires a completed job now, with detail as its reason (its file, if
+ * any is left, is deleted); an admin's.  A job in any other state is
+ * left as it is.  For a backup whose copy knows a file that expired
+ * while it was made.
+ */
+enum qerr job_expire(struct store *s, const struct caller *who,
+	      const char *id, const char *detail);
 
 /* ---- the queue: the scheduler's side (queue.c) ---- */
 

@@ -71,6 +71,12 @@ struct stx;
  * one.
  */
 #define STORE_UPGRADE	0x04
+/*
+ * Catastrophic recovery (DB_RECOVER_FATAL): replay every log file in
+ * db_dir onto its database files, as a copy made by store_backup needs.
+ * Only for a store no other process has open.
+ */
+#define STORE_RECOVER_FATAL 0x08
 
 /*
  * Opens the environment in conf->db_dir (one handle per process; open it
@@ -137,6 +143,15 @@ enum qerr store_scan(struct store *s, enum table t, const void *prefix,
 
 /* Writes a checkpoint and removes log files no longer needed. */
 enum qerr store_checkpoint(struct store *s);
+/*
+ * A hot backup of the open store into dir (created; it must not exist):
+ * a checkpoint, then Berkeley DB's own copy of the database files and of
+ * the log files written while it copied, which catastrophic recovery
+ * (STORE_RECOVER_FATAL) turns into the store as it was at one moment.
+ * Other processes keep reading and writing meanwhile.  Q_IO (errno set)
+ * if writing failed.
+ */
+enum qerr store_backup(struct store *s, const char *dir);
 
 /*
  * Ends every lock wait older than the lock timeout (3 s): the waiter's

@@ -23,6 +23,8 @@ int	cmd_definition(struct ctl *c, int argc, char **argv);
 int	cmd_job(struct ctl *c, int argc, char **argv);
 int	cmd_export(struct ctl *c, int argc, char **argv);
 int	cmd_database(struct ctl *c, int argc, char **argv);
+int	cmd_backup(struct ctl *c, int argc, char **argv);
+int	cmd_restore(struct ctl *c, int argc, char **argv);
 /* 'definition check ID': the query prepared, its columns printed. */
 int	ctl_definition_check(struct ctl *c, const char *id);
 

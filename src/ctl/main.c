@@ -21,6 +21,8 @@ static const struct {
 	{ "job", cmd_job },
 	{ "export", cmd_export },
 	{ "database", cmd_database },
+	{ "backup", cmd_backup },
+	{ "restore", cmd_restore },
 };
 
 static void
@@ -39,7 +41,8 @@ usage(void)
 	    "  job cancel ID | job approve ID | job reject ID [--reason R]\n"
 	    "  job requeue ID\n"
 	    "  export DEFINITION_ID [--param k=v]... [--format F] --out FILE\n"
-	    "  database list | database test NAME\n",
+	    "  database list | database test NAME\n"
+	    "  backup DIR | restore DIR VARDIR\n",
 	    stderr);
 }
 

@@ -455,7 +455,7 @@ job_count(struct store *s, const struct caller *who, uint64_t *n)
 /* ---- actions on one job ---- */
 
 enum job_action { ACT_CANCEL, ACT_APPROVE, ACT_REJECT, ACT_REQUEUE,
-    ACT_DELETE, ACT_DOWNLOADED };
+    ACT_DELETE, ACT_DOWNLOADED, ACT_EXPIRE };
 
 struct action {
 	const struct caller	*who;
@@ -536,6 +536,13 @@ tx_action(struct stx *tx, void *arg)
 		a->how = JOB_FILE_DELETED;
 		snprintf(a->file, sizeof(a->file), "%s", j->file);
 		if ((e = job_set_detail(j, "the file was deleted")) != Q_OK)
+			return e;
+		return job_transition(tx, j, JS_EXPIRED);
+	case ACT_EXPIRE:
+		if (j->state != JS_COMPLETED)
+			return Q_OK;
+		snprintf(a->file, sizeof(a->file), "%s", j->file);
+		if ((e = job_set_detail(j, a->reason)) != Q_OK)
 			return e;
 		return job_transition(tx, j, JS_EXPIRED);
 	case ACT_DOWNLOADED:
@@ -632,6 +639,22 @@ job_delete(struct store *s, const struct caller *who, const char *id,
 	enum qerr	e = act(s, &a);
 
 	*how = a.how;
+	return e;
+}
+
+/* Expires a completed job now (see model.h). */
+enum qerr
+job_expire(struct store *s, const struct caller *who, const char *id,
+    const char *detail)
+{
+	struct job	j;
+	struct action	a = { .who = who, .id = id, .what = ACT_EXPIRE,
+			    .reason = detail, .out = &j };
+	enum qerr	e;
+
+	memset(&j, 0, sizeof(j));
+	e = act(s, &a);
+	job_free(&j);
 	return e;
 }
 

@@ -290,7 +290,11 @@ open_env(struct store *s)
 		    s->conf.db_dir);
 		return Q_STORE;
 	}
-	s->failchk = 1;
+	/*
+	 * Catastrophic recovery takes the environment alone: no process
+	 * registry (DB_REGISTER refuses DB_RECOVER_FATAL), no thread table.
+	 */
+	s->failchk = !(s->flags & STORE_RECOVER_FATAL);
 again:
 	if ((rc = db_env_create(&s->env, 0)) != 0)
 		return map(s, rc);
@@ -315,7 +319,8 @@ again:
 	s->env->set_lg_max(s->env, LOG_FILE_MAX);
 	s->env->log_set_config(s->env, DB_LOG_AUTO_REMOVE, 1);
 	eflags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
-	    DB_INIT_MPOOL | DB_REGISTER | DB_RECOVER;
+	    DB_INIT_MPOOL | ((s->flags & STORE_RECOVER_FATAL) ?
+	    DB_RECOVER_FATAL : DB_REGISTER | DB_RECOVER);
 	if ((rc = s->env->open(s->env, s->conf.db_dir, eflags, 0660)) ==
 	    EINVAL && s->failchk) {
 		/*
@@ -994,6 +999,32 @@ store_test_mutex(struct store *s, int hold, unsigned *id)
 }
 
 /* Writes a checkpoint and removes log files no longer needed. */
+/* A hot backup of the store into dir (see store.h). */
+enum qerr
+store_backup(struct store *s, const char *dir)
+{
+	enum qerr	e;
+	int		rc;
+
+	if (s->env == NULL)
+		return Q_STORE;
+	if ((e = store_checkpoint(s)) != Q_OK)
+		return e;
+	guard_in(s);
+	/*
+	 * While it copies, Berkeley DB keeps the log files it still needs
+	 * from automatic removal (the environment's hot-backup count).
+	 */
+	rc = s->env->backup(s->env, dir, DB_CREATE | DB_EXCL);
+	guard_out();
+	if (rc > 0) {
+		errno = rc;
+		qlog(LOG_ERR, "store: backup to %s: %s", dir, db_strerror(rc));
+		return Q_IO;
+	}
+	return map(s, rc);
+}
+
 enum qerr
 store_checkpoint(struct store *s)
 {
