@@ -541,6 +541,8 @@ restore(const char *dir, const char *vardir)
 		return 1;
 	}
 	store_close(s);
+	/* the next opener makes the environment anew, tracking threads */
+	drop_regions(rc.db_dir);
 	printf("restored %s into %s:\n"
 	    "  store: %zu files, recovered; %zu completed jobs\n"
 	    "  job files: %zu (%llu bytes)\n"

@@ -106,11 +106,13 @@ class Response:
 class Stack:
     """A running Quarry stack in its own temporary VARDIR."""
 
-    def __init__(self, name="stack", conf_extra=None):
+    def __init__(self, name="stack", conf_extra=None, vardir=None):
+        """vardir: an existing VARDIR (a restored one) instead of a new
+        temporary one; removed by stop() all the same."""
         self.name = name
         self.conf_extra = conf_extra or {}
         self.bin_dir = os.path.abspath(BIN_DIR)
-        self.vardir = tempfile.mkdtemp(prefix="quarry-it-")
+        self.vardir = vardir or tempfile.mkdtemp(prefix="quarry-it-")
         self.port = None
         self.started = False
         _live_stacks.append(self)
