@@ -519,6 +519,26 @@ long long job_backoff(int base, uint32_t attempts);
 enum qerr job_requeue_stale(struct store *s, int all, int max_attempts,
 	      int backoff, const int32_t *live, size_t nlive, unsigned *n);
 
+/* ---- checking the store (verify.c) ---- */
+
+struct verify_result {
+	unsigned long long	 records, entries, files;
+	unsigned		 problems, mended;
+};
+typedef void (*verify_say)(void *arg, const char *line);
+/*
+ * Checks a store while it is in use (quarryctl verify): every record
+ * decodes; the indexes (listing, queue, active keys, job counts) agree
+ * with the job records; every completed, unexpired job's file exists
+ * with its recorded size; no file without a job; no temporary file of a
+ * build that is not running.  Each problem is said once, as a line,
+ * after a transaction of its own confirmed it; with repair it is mended
+ * there (stray entries deleted, missing ones written, counts set, jobs
+ * whose file is gone expired, orphan and stale files removed).
+ */
+enum qerr store_verify(struct store *s, int repair, verify_say say,
+	      void *arg, struct verify_result *res);
+
 /* ---- upgrades (upgrade.c) ---- */
 
 /*

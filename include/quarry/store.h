@@ -152,6 +152,16 @@ enum qerr store_checkpoint(struct store *s);
  * if writing failed.
  */
 enum qerr store_backup(struct store *s, const char *dir);
+/*
+ * Berkeley DB's structural verification of the store's database files
+ * (quarryctl verify --deep).  It must not run on files in use, so it
+ * runs on a hot backup made for it beside db_dir ("<db_dir>.verify-PID",
+ * removed afterwards; it needs the store's size in free space there).
+ * Each problem is said as a line and counted in *problems.
+ */
+typedef void (*store_say)(void *arg, const char *line);
+enum qerr store_verify_deep(struct store *s, store_say say, void *arg,
+	      unsigned *problems);
 
 /*
  * Ends every lock wait older than the lock timeout (3 s): the waiter's

@@ -574,3 +574,49 @@ cmd_restore(struct ctl *c, int argc, char **argv)
 		return 2;
 	return restore(argv[1], argv[2]);
 }
+
+static void
+say_line(void *arg, const char *line)
+{
+	(void)arg;
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+/* quarryctl verify [--deep] [--repair] */
+int
+cmd_verify(struct ctl *c, int argc, char **argv)
+{
+	struct verify_result	 r;
+	int			 i, repair = 0, deep = 0;
+	unsigned		 deep_problems = 0;
+	enum qerr		 e;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--repair") == 0)
+			repair = 1;
+		else if (strcmp(argv[i], "--deep") == 0)
+			deep = 1;
+		else
+			return 2;
+	e = store_verify(ctl_store(c), repair, say_line, NULL, &r);
+	if (e != Q_OK) {
+		fprintf(stderr, "quarryctl: verify could not read the store: "
+		    "%s\n", qerr_str(e));
+		return 1;
+	}
+	if (deep && (e = store_verify_deep(ctl_store(c), say_line, NULL,
+	    &deep_problems)) != Q_OK) {
+		fprintf(stderr, "quarryctl: verify --deep failed: %s\n",
+		    qerr_str(e));
+		return 1;
+	}
+	printf("verify: %llu records, %llu index entries, %llu files; "
+	    "%u problem%s%s", r.records, r.entries, r.files,
+	    r.problems + deep_problems, r.problems + deep_problems == 1 ?
+	    "" : "s", deep ? " (with Berkeley DB's structural check)" : "");
+	if (repair)
+		printf(", %u mended", r.mended);
+	printf("\n");
+	return r.problems - r.mended + deep_problems > 0 ? 1 : 0;
+}

@@ -23,6 +23,7 @@ static const struct {
 	{ "database", cmd_database },
 	{ "backup", cmd_backup },
 	{ "restore", cmd_restore },
+	{ "verify", cmd_verify },
 };
 
 static void
@@ -42,7 +43,7 @@ usage(void)
 	    "  job requeue ID\n"
 	    "  export DEFINITION_ID [--param k=v]... [--format F] --out FILE\n"
 	    "  database list | database test NAME\n"
-	    "  backup DIR | restore DIR VARDIR\n",
+	    "  backup DIR | restore DIR VARDIR | verify [--deep] [--repair]\n",
 	    stderr);
 }
 

@@ -22,6 +22,7 @@
 #include "quarry/model.h"
 #include "quarry/rec.h"
 #include "quarry/seams.h"
+#include "records.h"
 
 #define DATASET_V	1
 #define ROW_V1		1	/* one row a record */
@@ -67,7 +68,7 @@ dataset_encode(struct buf *b, const struct dataset *d)
 		rec_str(b, d->columns[i]);
 }
 
-static enum qerr
+enum qerr
 dataset_decode(const void *p, size_t n, struct dataset *d)
 {
 	struct rec_reader	r;

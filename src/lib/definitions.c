@@ -16,6 +16,7 @@
 #include "quarry/rec.h"
 #include "quarry/seams.h"
 #include "quarry/sqltext.h"
+#include "records.h"
 
 #define DEF_V		1
 #define MAX_ITEMS	256
@@ -569,7 +570,7 @@ def_encode(struct buf *b, const struct definition *d)
 	rec_str(b, d->doc);
 }
 
-static enum qerr
+enum qerr
 def_decode(const void *p, size_t n, struct definition *d)
 {
 	struct rec_reader	 r;

@@ -545,6 +545,53 @@ job_index_del(struct stx *tx, const struct job *j)
 	return index_all(tx, j, 0);
 }
 
+/* The index entries j must have (see job.h). */
+size_t
+job_index_keys(const struct job *j, struct job_key out[JOB_KEYS_MAX])
+{
+	unsigned char	k[JOB_INDEX_KEY_MAX + 2];
+	size_t		n = 0, l;
+
+	memset(out, 0, sizeof(*out) * JOB_KEYS_MAX);
+	out[n].t = T_JOBS_BY_DEF;
+	buf_add(&out[n++].k, k, def_index_key(j, k));
+	out[n].t = T_JOBS_BY_TENANT;
+	buf_add(&out[n++].k, k, tenant_index_key(j, k));
+	l = job_owner_prefix(j->tenant, j->owner, k);
+	be64_put(k + l, ~j->seq);
+	out[n].t = T_JOBS_BY_OWNER;
+	buf_add(&out[n++].k, k, l + 8);
+	l = job_state_prefix(j->tenant, j->state, k);
+	be64_put(k + l, ~j->seq);
+	out[n].t = T_JOBS_BY_STATE;
+	buf_add(&out[n++].k, k, l + 8);
+	if (j->state == JS_QUEUED) {
+		out[n].t = T_READY;
+		out[n].alt = 1;
+		buf_add(&out[n++].k, k, ready_key(j, k));
+		be64_put(k, (uint64_t)j->not_before);
+		be64_put(k + 8, j->seq);
+		out[n].t = T_DELAYED;
+		out[n].alt = 1;
+		buf_add(&out[n++].k, k, 16);
+		be64_put(k, j->seq);
+		out[n].t = T_QUEUE;
+		buf_add(&out[n++].k, k, 8);
+	}
+	if (job_state_active(j->state)) {
+		out[n].t = T_ACTIVE;
+		active_key(&out[n++].k, j, 0);
+	}
+	return n;
+}
+
+void
+job_keys_free(struct job_key *k, size_t n)
+{
+	while (n-- > 0)
+		buf_free(&k[n].k);
+}
+
 /* Replaces j's detail (see job.h). */
 enum qerr
 job_set_detail(struct job *j, const char *detail)

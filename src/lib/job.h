@@ -34,8 +34,10 @@
 #ifndef QUARRY_LIB_JOB_H
 #define QUARRY_LIB_JOB_H
 
+#include "quarry/buf.h"
 #include "quarry/model.h"
 #include "quarry/rec.h"
+#include "quarry/store.h"
 
 #define JOB_INDEX_KEY_MAX	(TENANT_MAX + PRINCIPAL_MAX + 9)
 
@@ -101,6 +103,23 @@ enum qerr job_queue_put(struct stx *tx, const struct job *j);
 enum qerr job_transition(struct stx *tx, struct job *j, enum job_state to);
 /* Replaces j's detail. */
 enum qerr job_set_detail(struct job *j, const char *detail);
+
+/*
+ * The index entries j must have, each a table and a key (the value
+ * starts with j's id): the listing indexes, the queue while queued (in
+ * T_READY, T_DELAYED or an older store's T_QUEUE: one of the entries
+ * marked alt and the one after it), the active key while active.
+ * Returns how many; free them with job_keys_free.  For quarryctl verify.
+ */
+#define JOB_KEYS_MAX	8
+struct job_key {
+	enum table	 t;
+	struct buf	 k;
+	int		 alt;	/* this one or the next one */
+};
+size_t	 job_index_keys(const struct job *j,
+	     struct job_key out[JOB_KEYS_MAX]);
+void	 job_keys_free(struct job_key *k, size_t n);
 
 /* Deletes file from files_dir, if it names a file there. */
 void	 job_unlink_file(const char *files_dir, const char *file);

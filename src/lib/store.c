@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1023,6 +1025,72 @@ store_backup(struct store *s, const char *dir)
 		return Q_IO;
 	}
 	return map(s, rc);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Berkeley DB's verification of every database file of a copy. */
+static void
+verify_files(const char *dir, store_say say, void *arg, unsigned *problems)
+{
+	DIR		*d;
+	struct dirent	*e;
+	DB		*db;
+	char		 path[PATH_MAX + 256], line[PATH_MAX + 512];
+	size_t		 n;
+	int		 rc;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		n = strlen(e->d_name);
+		if (n < 4 || strcmp(e->d_name + n - 3, ".db") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((rc = db_create(&db, NULL, 0)) == 0)
+			/* the handle is gone afterwards, whatever it says */
+			rc = db->verify(db, path, NULL, NULL, 0);
+		if (rc != 0) {
+			snprintf(line, sizeof(line), "%s: Berkeley DB's "
+			    "verification failed: %s (restore the store from a "
+			    "backup)", e->d_name, db_strerror(rc));
+			say(arg, line);
+			(*problems)++;
+		}
+	}
+	closedir(d);
+}
+
+/* Berkeley DB's structural verification, on a copy (see store.h). */
+enum qerr
+store_verify_deep(struct store *s, store_say say, void *arg,
+    unsigned *problems)
+{
+	struct store	*copy = NULL;
+	struct conf	 c = s->conf;
+	char		 dir[PATH_MAX];
+	enum qerr	 e;
+
+	*problems = 0;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s.verify-%ld",
+	    s->conf.db_dir, (long)getpid()) >= sizeof(dir))
+		return Q_INVALID;
+	if ((e = store_backup(s, dir)) == Q_OK) {
+		snprintf(c.db_dir, sizeof(c.db_dir), "%s", dir);
+		c.store_reserve = 0;
+		if ((e = store_open(&c, STORE_RECOVER_FATAL, &copy)) == Q_OK) {
+			store_close(copy);
+			verify_files(dir, say, arg, problems);
+		}
+	}
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return e;
 }
 
 enum qerr

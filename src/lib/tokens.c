@@ -10,6 +10,7 @@
 #include "quarry/rec.h"
 #include "quarry/seams.h"
 #include "lib/token.h"
+#include "records.h"
 
 #define TOKEN_V 1
 
@@ -33,7 +34,7 @@ token_encode(struct buf *b, const struct token *t)
 	rec_u64(b, (uint64_t)t->revoked);
 }
 
-static enum qerr
+enum qerr
 token_decode(const void *p, size_t n, struct token *t)
 {
 	struct rec_reader r;
