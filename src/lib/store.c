@@ -714,8 +714,14 @@ space_check(struct store *s)
 	unsigned long long	 avail, reserve;
 	time_t			 now;
 
+	/*
+	 * auto: what may still reach the disk after a write was let
+	 * through: the cache's dirty pages (written at a checkpoint or an
+	 * eviction, by any process, readers too), two log files, a margin.
+	 */
 	reserve = s->conf.store_reserve >= 0 ?
 	    (unsigned long long)s->conf.store_reserve :
+	    ((unsigned long long)s->conf.cache_mb << 20) +
 	    2ULL * LOG_FILE_MAX + (8ULL << 20);
 	if (reserve == 0 || statvfs(s->conf.db_dir, &v) != 0)
 		return Q_OK;

@@ -158,6 +158,12 @@ class CrashTest(StackTestCase):
                     time.time() < deadline:
                 time.sleep(0.01)
             time.sleep(rnd.uniform(0.0, 0.2))
+            # the builds seen may have ended meanwhile (on a fast or a
+            # loaded machine alike): the kill waits for the next one
+            deadline = time.time() + 10
+            while not (self.qpid() and self.building()) and \
+                    time.time() < deadline:
+                time.sleep(0.005)
             builds_hit += len(self.building())
             workers_killed += self.kill_scheduler()
             kills += 1

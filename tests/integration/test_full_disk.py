@@ -1,8 +1,8 @@
 """
 A full disk under the store (issue 11, item 7): the stack's db_dir is a
 real size-limited tmpfs (128 MiB), filled for real with files of
-fallocate'd blocks.  Below the store's reserve (store_reserve, 16 MiB by
-default: two log files and a margin) writes answer 507 in each dialect's
+fallocate'd blocks.  Below the store's reserve (store_reserve, automatic:
+the cache, two log files and a margin; 24 MiB with the 8 MiB cache here) writes answer 507 in each dialect's
 format, reads and downloads go on, quarryd restarts, and nothing panics
 the environment; once the filler is removed, writes come back with no
 manual step.  The same when the disk fills while jobs are being created,
@@ -21,11 +21,17 @@ from harness import BASE, Stack
 from jsonapi import (GRAPH, JSONStackTestCase, body_json, expense_csv,
                      expense_definition)
 
-RESERVE = 16 << 20          # the default store_reserve (docs/store.md)
+CACHE_MB = 8
+# the automatic store_reserve (docs/store.md): the cache, two 4 MiB log
+# files and 8 MiB of margin
+RESERVE = (CACHE_MB << 20) + (8 << 20) + (8 << 20)
 TMPFS = "128m"
 
 
 class FullDiskTest(JSONStackTestCase):
+
+    # a small cache, so that the automatic reserve fits the tmpfs
+    conf_extra = {"cache_mb": str(CACHE_MB)}
 
     @classmethod
     def setUpClass(cls):
