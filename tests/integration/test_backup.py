@@ -164,7 +164,9 @@ class BackupTest(JSONStackTestCase):
                     "GET", "/api/v1/exportJobs/%s/content" % jid, headers=h)
                 self.assertEqual(r.status, 200, (jid, r))
                 self.assertEqual(r.body, self.data, jid)
-            # the restored store is a store quarryctl works on
+            # the restored store is sound, and quarryctl works on it
+            out = restored.ctl("verify")
+            self.assertIn("0 problems", out)
             listing = restored.ctl("job", "list")
             for jid in before:
                 self.assertIn(jid, listing)
