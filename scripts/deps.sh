@@ -20,6 +20,9 @@ TEST="python3 curl procps clang libclang-rt-14-dev valgrind sqlite3"
 # Real database servers for the SQL source tests (started in a temporary
 # directory on unix sockets, never as a system service).
 TEST="$TEST postgresql mariadb-server mariadb-client odbc-postgresql"
+# promtool (in Debian's prometheus package; its service is not started)
+# checks the metrics Quarry writes.
+TEST="$TEST prometheus"
 OPTIONAL="wrk"
 
 want="$BUILD $RUN $TEST"

@@ -539,6 +539,57 @@ typedef void (*verify_say)(void *arg, const char *line);
 enum qerr store_verify(struct store *s, int repair, verify_say say,
 	      void *arg, struct verify_result *res);
 
+/* ---- figures (stats.c) ---- */
+
+struct stats_tenant {
+	char		 tenant[TENANT_MAX];
+	uint64_t	 by_state[JS_NSTATES];
+};
+struct stats_running {
+	char		 id[ID_LEN + 1];
+	char		 tenant[TENANT_MAX];
+	uint64_t	 rows, bytes;
+	time_t		 started;
+	double		 rows_per_s;	/* since it started */
+};
+/* What the builds that finished in the last `seconds` did. */
+struct stats_window {
+	long		 seconds;
+	uint64_t	 finished, failed, rows, bytes;
+	size_t		 builds_timed;
+	double		 build_median, build_p95;	/* seconds */
+};
+struct stats {
+	time_t			 now;
+	int			 tenant_only;	/* one tenant's: no store,
+						   cache or files figures */
+	struct stats_tenant	*tenants;
+	size_t			 ntenants;
+	uint64_t		 queued;
+	time_t			 oldest_queued;	/* its creation; 0: none */
+	struct stats_running	*running;
+	size_t			 nrunning;
+	struct stats_window	 hour, day;
+	struct store_sizes	 store;
+	uint64_t		 files;
+	unsigned long long	 files_bytes;
+};
+/*
+ * The figures of quarryctl stats and of the metrics, from the job records
+ * the store keeps and the sizes of its files (one pass, no locks held):
+ * of every tenant (tenant NULL), or of one tenant's jobs alone (then
+ * without the installation's store, cache and files figures).
+ * stats_free releases them.
+ */
+enum qerr stats_collect(struct store *s, const char *tenant,
+	      struct stats *st);
+void	 stats_free(struct stats *st);
+/*
+ * The figures in Prometheus' text exposition format (HELP and TYPE lines,
+ * quarry_ names, tenant and state labels), appended to b.
+ */
+void	 stats_prometheus(const struct stats *st, struct buf *b);
+
 /* ---- upgrades (upgrade.c) ---- */
 
 /*

@@ -160,6 +160,15 @@ enum qerr store_backup(struct store *s, const char *dir);
  * Each problem is said as a line and counted in *problems.
  */
 typedef void (*store_say)(void *arg, const char *line);
+
+/* What the store's files and cache hold (quarryctl stats). */
+struct store_sizes {
+	unsigned long long	 db_bytes;	/* the database files */
+	unsigned long long	 log_bytes;	/* the log files */
+	unsigned long long	 cache_hits, cache_misses;	/* since the
+						   environment was made */
+};
+enum qerr store_sizes(struct store *s, struct store_sizes *out);
 enum qerr store_verify_deep(struct store *s, store_say say, void *arg,
 	      unsigned *problems);
 

@@ -799,3 +799,31 @@ goals_job_content(struct request *r)
 		e = goals_no_job(r, r->capture[0]);
 	return e;
 }
+
+/* ---- metrics (issue 14) ---- */
+
+/*
+ * GET /api/v1/metrics (admin): the caller's tenant's figures in
+ * Prometheus' text exposition format, for a Prometheus that scrapes with
+ * an admin token.  The installation's own figures (store, cache, files)
+ * are the operator's: quarryctl stats --prometheus.
+ */
+enum qerr
+graph_metrics(struct request *r)
+{
+	struct stats	st;
+	enum qerr	e;
+
+	if (!caller_is_admin(&r->who)) {
+		snprintf(r->err_msg, sizeof(r->err_msg), "the metrics are for "
+		    "an admin token");
+		return Q_FORBIDDEN;
+	}
+	if ((e = stats_collect(r->store, r->who.tenant, &st)) != Q_OK)
+		return e;
+	stats_prometheus(&st, &r->out);
+	stats_free(&st);
+	http_header(r, "Cache-Control", "no-store");
+	http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8");
+	return Q_OK;
+}

@@ -55,6 +55,7 @@ const struct route routes[] = {
 	    graph_approve_job, 0 },
 	{ PROG_JOBS, M_POST, GR "/exportJobs/*/reject", G, graph_reject_job,
 	    0 },
+	{ PROG_JOBS, M_GET, GR "/metrics", G, graph_metrics, 0 },
 
 	/* the goals mounts: matched whatever the case (Graph's paths) */
 	{ PROG_JOBS, M_GET, GB "/exportJobs", GBD, goals_list_jobs, 0 },

@@ -24,6 +24,7 @@ static const struct {
 	{ "backup", cmd_backup },
 	{ "restore", cmd_restore },
 	{ "verify", cmd_verify },
+	{ "stats", cmd_stats },
 };
 
 static void
@@ -43,7 +44,8 @@ usage(void)
 	    "  job requeue ID\n"
 	    "  export DEFINITION_ID [--param k=v]... [--format F] --out FILE\n"
 	    "  database list | database test NAME\n"
-	    "  backup DIR | restore DIR VARDIR | verify [--deep] [--repair]\n",
+	    "  backup DIR | restore DIR VARDIR | verify [--deep] [--repair]\n"
+	    "  stats [--json | --prometheus]\n",
 	    stderr);
 }
 

@@ -1033,6 +1033,41 @@ store_backup(struct store *s, const char *dir)
 	return map(s, rc);
 }
 
+/* The store's file sizes and cache counters (see store.h). */
+enum qerr
+store_sizes(struct store *s, struct store_sizes *out)
+{
+	DB_MPOOL_STAT	*ms = NULL;
+	DIR		*d;
+	struct dirent	*e;
+	struct stat	 st;
+	char		 p[PATH_MAX + 256];
+	size_t		 n;
+
+	memset(out, 0, sizeof(*out));
+	if (s->env == NULL)
+		return Q_STORE;
+	if ((d = opendir(s->conf.db_dir)) == NULL)
+		return Q_IO;
+	while ((e = readdir(d)) != NULL) {
+		n = strlen(e->d_name);
+		snprintf(p, sizeof(p), "%s/%s", s->conf.db_dir, e->d_name);
+		if (stat(p, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (strncmp(e->d_name, "log.", 4) == 0)
+			out->log_bytes += (unsigned long long)st.st_size;
+		else if (n > 3 && strcmp(e->d_name + n - 3, ".db") == 0)
+			out->db_bytes += (unsigned long long)st.st_size;
+	}
+	closedir(d);
+	if (s->env->memp_stat(s->env, &ms, NULL, 0) == 0 && ms != NULL) {
+		out->cache_hits = ms->st_cache_hit;
+		out->cache_misses = ms->st_cache_miss;
+		free(ms);
+	}
+	return Q_OK;
+}
+
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
