@@ -72,6 +72,7 @@ struct conf {
 	long long retention_default;	   /* seconds, if a definition has none */
 	int	 retry_backoff;		   /* seconds before the 2nd attempt */
 	long long history;		   /* seconds finished jobs are kept */
+	long long audit_retention;	   /* seconds audit records are kept */
 	long long extractor_timeout;	   /* wall-clock seconds per run */
 	unsigned long long extractor_max_output; /* stdout bytes per run */
 	unsigned long long extractor_max_memory; /* RLIMIT_AS; 0 = none */

@@ -11,6 +11,8 @@ enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 int	 log_open(const char *prog, const char *path);
 /* Reopens the same file (after rotation, on SIGHUP). */
 int	 log_reopen(void);
+/* The program's name given to log_open ("quarry" before). */
+const char *log_ident(void);
 void	 qlog(enum log_level lvl, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 

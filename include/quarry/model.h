@@ -76,6 +76,10 @@ struct caller {
 	char	 tenant[TENANT_MAX];	/* "" = every tenant (system only) */
 	char	 principal[PRINCIPAL_MAX]; /* the token's id; "" for system */
 	enum role role;
+	/* for the audit trail: the token's name (the program's for the
+	   system), and where the request came from ("" if not a request) */
+	char	 name[NAME_MAX_LEN + 1];
+	char	 addr[48];
 };
 
 /* The system caller: of every tenant (tenant NULL or ""), or of one. */
@@ -538,6 +542,41 @@ typedef void (*verify_say)(void *arg, const char *line);
  */
 enum qerr store_verify(struct store *s, int repair, verify_say say,
 	      void *arg, struct verify_result *res);
+
+/* ---- the audit trail (audit.c) ---- */
+
+struct audit_entry {
+	uint64_t	 time_us;		/* microseconds since 1970 */
+	char		 tenant[TENANT_MAX];
+	char		 principal[PRINCIPAL_MAX];
+	char		 name[NAME_MAX_LEN + 1];
+	char		 role[8];		/* admin, user, system, "" */
+	char		 addr[48];
+	char		 action[32];		/* "job.create", … */
+	char		 kind[16];		/* job, definition, token */
+	char		 id[ID_LEN + 1];
+	char		 detail[256];
+};
+typedef int (*audit_fn)(const struct audit_entry *a, void *arg);
+/*
+ * Writes who did action to the resource kind/id (detail: anything more)
+ * in tx: the record commits exactly when the change does.
+ */
+enum qerr audit_write(struct stx *tx, const struct caller *who,
+	      const char *action, const char *kind, const char *id,
+	      const char *detail);
+/*
+ * The same in a transaction of its own, for what changes nothing in the
+ * store (a download, a refused authentication); a failure is logged.
+ */
+enum qerr audit_record(struct store *s, const struct caller *who,
+	      const char *action, const char *kind, const char *id,
+	      const char *detail);
+/* Calls fn for each record since `since` (of tenant, if not NULL). */
+enum qerr audit_list(struct store *s, const char *tenant, time_t since,
+	      audit_fn fn, void *arg);
+/* Deletes the records older than before; how many in *n. */
+enum qerr audit_purge(struct store *s, time_t before, unsigned *n);
 
 /* ---- figures (stats.c) ---- */
 

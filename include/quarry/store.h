@@ -43,6 +43,8 @@ enum table {
 				   due, each tenant's oldest first */
 	T_DELAYED,		/* be64(not_before) be64(seq) -> job id tenant:
 				   queued, waiting out a back-off */
+	T_AUDIT,		/* be64(µs) 4 random bytes -> audit record:
+				   who did what, oldest first */
 	T_ROWS_OLD,		/* rows imported before T_ROWS had its own
 				   file: read and deleted, never written;
 				   absent (empty) in newer stores */
@@ -140,6 +142,9 @@ enum qerr stx_scan(struct stx *tx, enum table t, const void *prefix,
  */
 enum qerr store_scan(struct store *s, enum table t, const void *prefix,
 	      size_t pl, scan_fn fn, void *arg);
+/* The same over the whole table, from the first key >= start. */
+enum qerr store_scan_from(struct store *s, enum table t, const void *start,
+	      size_t sl, scan_fn fn, void *arg);
 
 /* Writes a checkpoint and removes log files no longer needed. */
 enum qerr store_checkpoint(struct store *s);

@@ -160,6 +160,14 @@ api_download(struct request *r, const char *def_id, const char *id)
 		    f.expire_after_download ? &hook : NULL);
 	else if (f.why[0] != '\0')
 		snprintf(r->err_msg, sizeof(r->err_msg), "%s", f.why);
+	if (e == Q_OK && r->file_bytes >= 0) {
+		char detail[64];
+
+		snprintf(detail, sizeof(detail), "bytes=%lld%s", r->file_bytes,
+		    r->file_offloaded ? " (X-Sendfile)" : "");
+		(void)audit_record(r->store, &r->who, "file.download", "job",
+		    f.id, detail);
+	}
 	job_file_close(&f);
 	if (e == Q_NOTFOUND && r->err_msg[0] == '\0')
 		api_no_job(r, e);

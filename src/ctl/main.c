@@ -25,6 +25,7 @@ static const struct {
 	{ "restore", cmd_restore },
 	{ "verify", cmd_verify },
 	{ "stats", cmd_stats },
+	{ "audit", cmd_audit },
 };
 
 static void
@@ -45,7 +46,8 @@ usage(void)
 	    "  export DEFINITION_ID [--param k=v]... [--format F] --out FILE\n"
 	    "  database list | database test NAME\n"
 	    "  backup DIR | restore DIR VARDIR | verify [--deep] [--repair]\n"
-	    "  stats [--json | --prometheus]\n",
+	    "  stats [--json | --prometheus]\n"
+	    "  audit [--tenant T] [--since TIME] [--json]\n",
 	    stderr);
 }
 
@@ -74,8 +76,8 @@ main(int argc, char **argv)
 	int		 rc;
 
 	memset(&c, 0, sizeof(c));
-	caller_system(&c.who, NULL);
 	log_open("quarryctl", NULL);
+	caller_system(&c.who, NULL);	/* named after the program */
 	if (argc >= 3 && strcmp(argv[1], "-c") == 0) {
 		conf = argv[2];
 		argc -= 2;

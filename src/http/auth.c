@@ -21,12 +21,28 @@ credential(struct request *r, char *secret, size_t len)
 	return Q_OK;
 }
 
-/* What a refused token answers. */
+/* Where the request came from, for the audit trail. */
+static void
+remote(struct request *r, struct caller *who)
+{
+	const char *a = http_env(r, "REMOTE_ADDR");
+
+	snprintf(who->addr, sizeof(who->addr), "%s", a ? a : "");
+}
+
+/* What a refused token answers; the audit trail keeps it. */
 static enum qerr
 refused(struct request *r)
 {
+	struct caller nobody;
+
 	snprintf(r->err_msg, sizeof(r->err_msg),
 	    "the token is unknown, expired or revoked");
+	memset(&nobody, 0, sizeof(nobody));
+	remote(r, &nobody);
+	if (r->store != NULL)
+		(void)audit_record(r->store, &nobody, "auth.refused", "token",
+		    "", "unknown, expired or revoked token");
 	return Q_FORBIDDEN;
 }
 
@@ -47,6 +63,7 @@ http_auth(struct request *r)
 	if (e != Q_OK)
 		return e;
 	caller_of_token(&r->who, &tok);
+	remote(r, &r->who);
 	r->authed = 1;
 	return Q_OK;
 }
@@ -66,6 +83,7 @@ http_auth_job(struct request *r, const char *id, struct job *j)
 	if (r->who.kind == CALLER_NONE)
 		return e == Q_OK || e == Q_FORBIDDEN || e == Q_NOTFOUND ||
 		    e == Q_INVALID ? refused(r) : e;
+	remote(r, &r->who);
 	r->authed = 1;
 	return e;
 }

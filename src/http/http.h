@@ -108,6 +108,9 @@ struct request {
 	struct buf		 out;		/* buffered body */
 	int			 sent;		/* headers written */
 	int			 client_gone;
+	/* a file's bytes sent (by X-Sendfile: its size, offloaded); -1 */
+	long long		 file_bytes;
+	int			 file_offloaded;
 
 	/* An error's details for the dialect's body. */
 	char			 err_msg[512];

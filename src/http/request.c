@@ -160,6 +160,7 @@ http_request_init(struct request *r, const struct transport *io,
 	size_t		 n;
 
 	memset(r, 0, sizeof(*r));
+	r->file_bytes = -1;
 	r->io = io;
 	r->conf = c;
 	r->store = s;

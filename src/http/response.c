@@ -484,8 +484,11 @@ http_send_file(struct request *r, int fd, const char *path,
 		http_send(r, 416, NULL);
 		return Q_OK;
 	}
-	if (r->method == M_GET && hook == NULL && offload(r, path, ctype))
+	if (r->method == M_GET && hook == NULL && offload(r, path, ctype)) {
+		r->file_bytes = (long long)st.st_size;
+		r->file_offloaded = 1;
 		return Q_OK;
+	}
 	if (partial > 0)
 		http_header(r, "Content-Range", "bytes %lld-%lld/%lld",
 		    rg.first, rg.last, (long long)st.st_size);
@@ -495,8 +498,11 @@ http_send_file(struct request *r, int fd, const char *path,
 	if (hold && left == 0)
 		hook->fn(hook->arg);	/* nothing to hold back */
 	if (send_head(r, partial > 0 ? 206 : 200, ctype, left) != 0 ||
-	    r->method == M_HEAD || left == 0)
+	    r->method == M_HEAD)
 		return Q_OK;
+	r->file_bytes = left;
+	if (left == 0)
+		return Q_OK;		/* an empty file, sent whole */
 	if (hold) {
 		hold = send_range(r, fd, rg.first, left - 1);
 		if (hold == left - 1 && !r->client_gone &&
@@ -508,6 +514,7 @@ http_send_file(struct request *r, int fd, const char *path,
 		left -= send_range(r, fd, rg.last, 1);
 	} else
 		left -= send_range(r, fd, rg.first, left);
+	r->file_bytes -= left;
 	if (left > 0)
 		qlog(LOG_WARN, "download of %s ended early [id %s]", path,
 		    r->reqid);

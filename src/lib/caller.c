@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "quarry/log.h"
 #include "quarry/model.h"
 
 /* The system caller, of every tenant or of one (see model.h). */
@@ -17,6 +18,7 @@ caller_system(struct caller *c, const char *tenant)
 	c->kind = CALLER_SYSTEM;
 	c->role = ROLE_ADMIN;
 	snprintf(c->tenant, sizeof(c->tenant), "%s", tenant ? tenant : "");
+	snprintf(c->name, sizeof(c->name), "%s", log_ident());
 }
 
 /* The caller a token authenticates (see model.h). */
@@ -28,6 +30,7 @@ caller_of_token(struct caller *c, const struct token *t)
 	c->role = t->role;
 	memcpy(c->tenant, t->tenant, sizeof(c->tenant));
 	snprintf(c->principal, sizeof(c->principal), "%s", t->id);
+	snprintf(c->name, sizeof(c->name), "%s", t->name);
 }
 
 /* True if c acts as an admin (see model.h). */

@@ -737,8 +737,11 @@ tx_def_create(struct stx *tx, void *arg)
 	if (v.oom || k.oom)
 		e = Q_NOMEM;
 	else if ((e = stx_put_new(tx, T_DEFS, d->id, ID_LEN, v.data, v.len)) ==
+	    Q_OK &&
+	    (e = stx_put_new(tx, T_DEFS_BY_TENANT, k.data, k.len, "", 0)) ==
 	    Q_OK)
-		e = stx_put_new(tx, T_DEFS_BY_TENANT, k.data, k.len, "", 0);
+		e = audit_write(tx, op->who, "definition.create", "definition",
+		    d->id, d->name);
 	buf_free(&v);
 	buf_free(&k);
 	return e;
@@ -788,6 +791,9 @@ tx_def_replace(struct stx *tx, void *arg)
 	e = v.oom ? Q_NOMEM : stx_put(tx, T_DEFS, d->id, ID_LEN, v.data,
 	    v.len);
 	buf_free(&v);
+	if (e == Q_OK)
+		e = audit_write(tx, op->who, "definition.replace",
+		    "definition", d->id, d->name);
 	return e;
 }
 
@@ -848,8 +854,10 @@ tx_def_delete(struct stx *tx, void *arg)
 		goto out;
 	}
 	k.len--;
-	if ((e = stx_del(tx, T_DEFS, op->id, ID_LEN)) == Q_OK)
-		e = stx_del(tx, T_DEFS_BY_TENANT, k.data, k.len);
+	if ((e = stx_del(tx, T_DEFS, op->id, ID_LEN)) == Q_OK &&
+	    (e = stx_del(tx, T_DEFS_BY_TENANT, k.data, k.len)) == Q_OK)
+		e = audit_write(tx, op->who, "definition.delete",
+		    "definition", op->id, op->d->name);
 out:
 	buf_free(&k);
 	return e;

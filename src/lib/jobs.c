@@ -73,8 +73,9 @@ out:
 }
 
 struct create {
-	struct job	*j;
-	char		*existing;
+	struct job		*j;
+	char			*existing;
+	const struct caller	*who;
 };
 
 static enum qerr
@@ -103,8 +104,9 @@ tx_job_create(struct stx *tx, void *arg)
 	    (e = job_write(tx, j)) != Q_OK ||
 	    (e = job_index_add(tx, j)) != Q_OK)
 		goto out;
-	if (j->state == JS_QUEUED)
-		e = job_queue_put(tx, j);
+	if (j->state == JS_QUEUED && (e = job_queue_put(tx, j)) != Q_OK)
+		goto out;
+	e = audit_write(tx, c->who, "job.create", "job", j->id, j->def_id);
 out:
 	buf_free(&v);
 	return e;
@@ -118,7 +120,7 @@ job_create(struct store *s, const struct caller *who,
 {
 	struct definition	 d;
 	struct buf		 canon = BUF_INIT;
-	struct create		 c = { out, existing };
+	struct create		 c = { out, existing, who };
 	enum fmt		 f;
 	enum qerr		 e;
 
@@ -481,7 +483,7 @@ cancel(struct stx *tx, struct job *j)
 }
 
 static enum qerr
-tx_action(struct stx *tx, void *arg)
+tx_action_do(struct stx *tx, void *arg)
 {
 	struct action	*a = arg;
 	struct job	*j = a->out;
@@ -556,6 +558,46 @@ tx_action(struct stx *tx, void *arg)
 		return job_transition(tx, j, JS_EXPIRED);
 	}
 	return Q_STATE;
+}
+
+/* An action, and its audit record when it changed something. */
+static enum qerr
+tx_action(struct stx *tx, void *arg)
+{
+	struct action	*a = arg;
+	const char	*what = NULL;
+	enum qerr	 e;
+
+	if ((e = tx_action_do(tx, a)) != Q_OK)
+		return e;
+	switch (a->what) {
+	case ACT_CANCEL:
+		what = a->before != a->out->state ? "job.cancel" : NULL;
+		break;
+	case ACT_APPROVE:
+		what = "job.approve";
+		break;
+	case ACT_REJECT:
+		what = "job.reject";
+		break;
+	case ACT_REQUEUE:
+		what = "job.requeue";
+		break;
+	case ACT_DELETE:
+		what = a->how == JOB_STOPPING || a->how == JOB_CANCELLED ?
+		    "job.cancel" : a->how == JOB_FILE_DELETED ? "job.delete" :
+		    NULL;
+		break;
+	case ACT_EXPIRE:
+		what = a->before != a->out->state ? "job.expire" : NULL;
+		break;
+	case ACT_DOWNLOADED:	/* the download has its own record */
+		break;
+	}
+	if (what == NULL)
+		return Q_OK;
+	return audit_write(tx, a->who, what, "job", a->out->id,
+	    a->what == ACT_REJECT || a->what == ACT_EXPIRE ? a->reason : NULL);
 }
 
 /* Runs one action in a transaction; deletes its file once committed. */

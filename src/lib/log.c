@@ -9,6 +9,12 @@
 #include "quarry/util.h"
 
 static char	 log_prog[32] = "quarry";
+
+const char *
+log_ident(void)
+{
+	return log_prog;
+}
 static char	 log_path[4096];
 static int	 log_fd = 2;
 

@@ -34,7 +34,8 @@
 static const char *const table_names[T_NTABLES] = {
 	"meta", "tokens", "token_hash", "datasets", "rows", "defs",
 	"defs_by_tenant", "jobs", "jobs_by_def", "jobs_by_tenant", "queue",
-	"active", "jobs_by_owner", "jobs_by_state", "ready", "delayed", "rows"
+	"active", "jobs_by_owner", "jobs_by_state", "ready", "delayed",
+	"audit", "rows"
 };
 
 struct store {
@@ -369,7 +370,8 @@ again:
 		rc = s->db[i]->open(s->db[i], txn, i == T_ROWS ? ROWS_FILE :
 		    DB_FILE, table_names[i], DB_BTREE, i == T_ROWS ||
 		    i == T_READY || i == T_DELAYED || i == T_JOBS_BY_OWNER ||
-		    i == T_JOBS_BY_STATE ? DB_CREATE : dflags, 0660);
+		    i == T_JOBS_BY_STATE || i == T_AUDIT ? DB_CREATE : dflags,
+		    0660);
 		if (rc == EINVAL && i == T_ROWS) {
 			/*
 			 * "File size not a multiple of the pagesize": another
@@ -881,7 +883,7 @@ stx_scan(struct stx *tx, enum table t, const void *prefix, size_t pl,
  */
 static enum qerr
 scan_bulk(struct store *s, enum table t, const void *prefix, size_t pl,
-    scan_fn fn, void *arg)
+    const void *start, size_t sl, scan_fn fn, void *arg)
 {
 	DBC		*c = NULL;
 	DBT		 key, data;
@@ -906,9 +908,9 @@ scan_bulk(struct store *s, enum table t, const void *prefix, size_t pl,
 		return map(s, rc);
 	}
 	c->set_priority(c, DB_PRIORITY_VERY_LOW);
-	key.data = (void *)prefix;
-	key.size = (u_int32_t)pl;
-	flags = (pl > 0 ? DB_SET_RANGE : DB_FIRST) | DB_MULTIPLE_KEY;
+	key.data = (void *)(start != NULL ? start : prefix);
+	key.size = (u_int32_t)(start != NULL ? sl : pl);
+	flags = (key.size > 0 ? DB_SET_RANGE : DB_FIRST) | DB_MULTIPLE_KEY;
 	while (!done) {
 		guard_in(s);
 		rc = c->get(c, &key, &data, flags);
@@ -968,7 +970,20 @@ store_scan(struct store *s, enum table t, const void *prefix, size_t pl,
 		if (open_handles(s) != Q_OK)
 			return Q_STORE;
 	}
-	return scan_bulk(s, t, prefix, pl, fn, arg);
+	return scan_bulk(s, t, prefix, pl, NULL, 0, fn, arg);
+}
+
+/* The same from the first key >= start (see store.h). */
+enum qerr
+store_scan_from(struct store *s, enum table t, const void *start, size_t sl,
+    scan_fn fn, void *arg)
+{
+	if (s->need_recovery || s->env == NULL) {
+		abandon_handles(s);
+		if (open_handles(s) != Q_OK)
+			return Q_STORE;
+	}
+	return scan_bulk(s, t, "", 0, start, sl, fn, arg);
 }
 
 /* Ends lock waits that have passed the lock timeout (see store.h). */

@@ -59,15 +59,24 @@ tx_token_put(struct stx *tx, void *arg)
 {
 	const struct token	*t = arg;
 	struct buf		 b = BUF_INIT;
+	struct caller		 sys;
+	char			 detail[NAME_MAX_LEN + 32];
 	enum qerr		 e;
 
 	token_encode(&b, t);
 	if (b.oom)
 		e = Q_NOMEM;
 	else if ((e = stx_put_new(tx, T_TOKENS, t->id, strlen(t->id),
-	    b.data, b.len)) == Q_OK)
-		e = stx_put_new(tx, T_TOKEN_HASH, t->hash, 64, t->id,
-		    strlen(t->id));
+	    b.data, b.len)) == Q_OK &&
+	    (e = stx_put_new(tx, T_TOKEN_HASH, t->hash, 64, t->id,
+	    strlen(t->id))) == Q_OK) {
+		/* tokens are the system's to make (quarryctl) */
+		caller_system(&sys, t->tenant);
+		snprintf(detail, sizeof(detail), "%s role=%s",
+		    t->name, t->role == ROLE_ADMIN ? "admin" : "user");
+		e = audit_write(tx, &sys, "token.create", "token", t->id,
+		    detail);
+	}
 	buf_free(&b);
 	return e;
 }
@@ -177,6 +186,13 @@ tx_token_revoke(struct stx *tx, void *arg)
 	token_encode(&rec, &t);
 	e = rec.oom ? Q_NOMEM :
 	    stx_put(tx, T_TOKENS, id, strlen(id), rec.data, rec.len);
+	if (e == Q_OK) {
+		struct caller sys;
+
+		caller_system(&sys, t.tenant);
+		e = audit_write(tx, &sys, "token.revoke", "token", id,
+		    t.name);
+	}
 out:
 	buf_free(&rec);
 	return e;

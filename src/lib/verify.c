@@ -88,6 +88,7 @@ table_name(enum table t)
 	case T_JOBS_BY_STATE:	return "jobs by state";
 	case T_READY:		return "ready queue";
 	case T_DELAYED:		return "delayed queue";
+	case T_AUDIT:		return "audit";
 	case T_ROWS_OLD:
 	case T_NTABLES:		break;
 	}

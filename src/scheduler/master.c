@@ -552,6 +552,13 @@ housekeep(const struct conf *c, const int32_t *live, size_t nlive, int full)
 	} else if (n > 0)
 		qlog(LOG_INFO, "purged %u finished job(s) older than the "
 		    "history period", n);
+	if ((e = audit_purge(s, q_seams.now() - c->audit_retention, &n)) !=
+	    Q_OK) {
+		qlog(LOG_ERR, "purging the audit trail: %s", qerr_str(e));
+		rc = 1;
+	} else if (n > 0)
+		qlog(LOG_INFO, "purged %u audit record(s) older than "
+		    "audit_retention", n);
 	if ((e = store_checkpoint(s)) != Q_OK) {
 		qlog(LOG_WARN, "checkpoint: %s", qerr_str(e));
 		rc = 1;
