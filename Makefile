@@ -157,9 +157,12 @@ bench: deps all
 	@OUT='$(OUT)' sh bench/run.sh $(BENCH)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/quarry/cgi-bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/quarry/cgi-bin \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(PROGS_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(PROGS_CGI) $(DESTDIR)$(PREFIX)/lib/quarry/cgi-bin/
+	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build cgi-bin/*.fcgi bin/quarryd bin/quarryctl

@@ -23,6 +23,8 @@ TEST="$TEST postgresql mariadb-server mariadb-client odbc-postgresql"
 # promtool (in Debian's prometheus package; its service is not started)
 # checks the metrics Quarry writes.
 TEST="$TEST prometheus"
+# mandoc lints the manual pages (man/).
+TEST="$TEST mandoc"
 OPTIONAL="wrk"
 
 want="$BUILD $RUN $TEST"

@@ -167,6 +167,8 @@ if build plain $MAKE $JOBS all unit-bins; then
 	suite "scheduler (kill -9, recovery)" st sh tests/scheduler/run.sh .
 	suite "conformance (the published examples, lighttpd)" st \
 	    python3 tests/conformance/run.py --bin-dir .
+	suite "manual pages (mandoc lint, coverage)" st \
+	    python3 tests/man/check.py
 fi
 
 # ---- ASan + UBSan ----
