@@ -41,6 +41,7 @@ struct suspect {
 	enum table	 t;
 	struct buf	 k;		/* the entry's key, or the job id */
 	int		 kind;
+	int		 settle;	/* a file: look again in a moment */
 };
 
 enum { S_RECORD, S_STRAY, S_MISSING, S_COUNT, S_FILE, S_ORPHAN, S_TMP };
@@ -631,9 +632,14 @@ tx_recheck(struct stx *tx, void *arg)
 		e = Q_OK;
 		if (su->kind == S_TMP && j.id[0] && j.state == JS_RUNNING)
 			break;
-		if (su->kind == S_ORPHAN && j.id[0] && j.state ==
-		    JS_COMPLETED && su->k.len == strlen(j.file) &&
-		    memcmp(su->k.data, j.file, su->k.len) == 0)
+		/*
+		 * The job's own file: completed, or (a moment) renamed into
+		 * place by a build that records its completion next.
+		 */
+		if (su->kind == S_ORPHAN && j.id[0] && (j.state ==
+		    JS_COMPLETED || j.state == JS_RUNNING) &&
+		    (j.state == JS_RUNNING || (su->k.len == strlen(j.file) &&
+		    memcmp(su->k.data, j.file, su->k.len) == 0)))
 			break;
 		if (snprintf(path, sizeof(path), "%s/%.*s", v->c->files_dir,
 		    (int)su->k.len, su->k.data) >= (int)sizeof(path))
@@ -661,10 +667,23 @@ recheck(struct verify *v)
 {
 	char	path[PATH_MAX];
 	size_t	i;
+	int	pass, settling = 0;
 	enum qerr e;
 
+	/*
+	 * A file's problem is looked at once more a second later: between
+	 * a build's rename and its completion, or a job's expiry and the
+	 * removal of its file, a file is briefly neither.
+	 */
+	for (pass = 0; pass < 2; pass++)
 	for (i = 0; i < v->nsus; i++) {
 		v->cur = &v->sus[i];
+		if (pass == 1 && !v->sus[i].settle)
+			continue;
+		if (pass == 1 && !settling) {
+			sleep(1);
+			settling = 1;
+		}
 		if ((e = store_txn(v->s, tx_recheck, v)) != Q_OK) {
 			say(v, "could not check %s again: %s",
 			    table_name(v->cur->t), qerr_str(e));
@@ -673,6 +692,11 @@ recheck(struct verify *v)
 		}
 		if (!v->confirmed)
 			continue;
+		if (pass == 0 && (v->cur->kind == S_ORPHAN ||
+		    v->cur->kind == S_TMP)) {
+			v->sus[i].settle = 1;
+			continue;
+		}
 		if (v->mended && v->unlink_file[0] != '\0')
 			job_unlink_file(v->c->files_dir, v->unlink_file);
 		if (v->mended && (v->cur->kind == S_ORPHAN ||
