@@ -466,8 +466,11 @@ tx_recheck(struct stx *tx, void *arg)
 	switch (su->kind) {
 	case S_RECORD:
 		if ((e = stx_get(tx, su->t, su->k.data, su->k.len, &val)) !=
-		    Q_OK)
+		    Q_OK) {
+			if (e == Q_NOTFOUND)
+				e = Q_OK;	/* gone meanwhile */
 			break;
+		}
 		v->t = su->t;
 		if (su->t == T_JOBS) {
 			if (su->k.len == ID_LEN && job_decode(val.data, val.len,
@@ -493,8 +496,11 @@ tx_recheck(struct stx *tx, void *arg)
 		break;
 	case S_STRAY:
 		if ((e = stx_get(tx, su->t, su->k.data, su->k.len, &val)) !=
-		    Q_OK)
-			break;			/* gone meanwhile */
+		    Q_OK) {
+			if (e == Q_NOTFOUND)
+				e = Q_OK;	/* gone meanwhile */
+			break;
+		}
 		at = -1;
 		if (val.len >= ID_LEN) {
 			memcpy(id, val.data, ID_LEN);

@@ -52,7 +52,7 @@ class VerifyTest(JSONStackTestCase):
         try:
             while len(made) < 20:
                 time.sleep(0.01)
-            for args in ((), (), ("--deep",)):
+            for args in ((), (), (), (), (), ("--deep",)):
                 rc, out = self.verify(*args)
                 self.assertEqual(rc, 0, out)
                 self.assertIn("0 problems", out)
