@@ -33,7 +33,7 @@ CFLAGS	?= $(OPT) -g
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude \
 	   $(XML_CFLAGS) $(PQ_CFLAGS) $(MARIADB_CFLAGS) $(SANFLAGS)
 LDFLAGS	+= $(SANFLAGS) -Wl,--as-needed
-LIBS	 = -ldb -ljson-c -lzip
+LIBS	 = -ldb -ljson-c -lzip -lnettle
 # The database drivers of SQL sources: only the programs that build files
 # (quarryd, quarryctl) and the tests link them, never the web programs.
 DBLIBS	 = -lsqlite3 -lpq -lmariadb -lodbc -lpthread

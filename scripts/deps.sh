@@ -12,6 +12,8 @@ set -eu
 BUILD="gcc make pkg-config libdb5.3-dev libfcgi-dev libjson-c-dev libxml2-dev libcmocka-dev libzip-dev"
 # The drivers of SQL sources (docs/sources.md).
 BUILD="$BUILD libsqlite3-dev libpq-dev libmariadb-dev unixodbc-dev"
+# HMAC-SHA256 of the signed download links (nettle, not a hand-written MAC).
+BUILD="$BUILD nettle-dev"
 # Apache (SERVER=apache, SERVER=cgi, and the suite runs against both).
 RUN="lighttpd apache2 libapache2-mod-fcgid libapache2-mod-xsendfile spawn-fcgi"
 # The fuzz targets (make fuzz, and a short run in make test) need clang

@@ -73,6 +73,7 @@ struct conf {
 	int	 retry_backoff;		   /* seconds before the 2nd attempt */
 	long long history;		   /* seconds finished jobs are kept */
 	long long audit_retention;	   /* seconds audit records are kept */
+	long long link_ttl;		   /* seconds a signed link works */
 	long long extractor_timeout;	   /* wall-clock seconds per run */
 	unsigned long long extractor_max_output; /* stdout bytes per run */
 	unsigned long long extractor_max_memory; /* RLIMIT_AS; 0 = none */

@@ -543,6 +543,29 @@ typedef void (*verify_say)(void *arg, const char *line);
 enum qerr store_verify(struct store *s, int repair, verify_say say,
 	      void *arg, struct verify_result *res);
 
+/* ---- signed download links (links.c) ---- */
+
+#define LINK_SIG_LEN	64	/* hex of HMAC-SHA256 */
+/* Makes the key of the signed links (replacing any: quarryctl rotate). */
+enum qerr link_key_create(const struct conf *c);
+/* Makes the key if there is none (quarryctl init). */
+enum qerr link_key_ensure(const struct conf *c);
+/*
+ * The signature of a link to job's file for the token principal, valid
+ * until expires; Q_NOTFOUND if the store has no key.
+ */
+enum qerr link_sign(const struct conf *c, const char *job,
+	      const char *principal, long long expires,
+	      char sig[LINK_SIG_LEN + 1]);
+/*
+ * Checks a link: Q_FORBIDDEN if sig is not the link's signature (under
+ * the current key), Q_TIMEOUT if it has expired, else Q_OK.
+ */
+enum qerr link_check(const struct conf *c, const char *job,
+	      const char *principal, long long expires, const char *sig);
+/* A live token by its id (not revoked, not expired); Q_NOTFOUND. */
+enum qerr token_get_live(struct store *s, const char *id, struct token *out);
+
 /* ---- the audit trail (audit.c) ---- */
 
 struct audit_entry {

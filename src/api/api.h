@@ -37,6 +37,8 @@ enum qerr graph_approve_job(struct request *r);
 enum qerr graph_reject_job(struct request *r);
 enum qerr graph_job_content(struct request *r);
 enum qerr graph_metrics(struct request *r);
+enum qerr graph_signed_download(struct request *r);
+
 /* the goals mount (GOALS_BETA_MOUNT, GOALS_V1_MOUNT) */
 enum qerr goals_create_job(struct request *r);
 enum qerr goals_list_jobs(struct request *r);

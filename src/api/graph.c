@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "dialect/dialect.h"
 #include "quarry/jsonutil.h"
+#include "quarry/seams.h"
 
 #define TOP_DEFAULT	100
 #define TOP_MAX		1000
@@ -826,4 +827,63 @@ graph_metrics(struct request *r)
 	http_header(r, "Cache-Control", "no-store");
 	http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8");
 	return Q_OK;
+}
+
+/* ---- signed download links (issue 13) ---- */
+
+/*
+ * GET /api/v1/downloads/{id}?token=…&expires=…&signature=…: the file by a
+ * signed link, without an Authorization header: the signature must be
+ * the link's, the link unexpired, the token it was made for live and
+ * still allowed to see the job; then the whole download contract.
+ */
+enum qerr
+graph_signed_download(struct request *r)
+{
+	struct token	 tok;
+	char		 principal[ID_LEN + 2], exp[24], sig[LINK_SIG_LEN + 2];
+	char		*end;
+	long long	 expires;
+	enum qerr	 e;
+
+	/*
+	 * The link is the credential, judged here: a link refused is 403
+	 * (no bearer challenge: none is asked for), as a caller refused.
+	 */
+	r->authed = 1;
+	if (http_query(r, "token", principal, sizeof(principal)) != 0 ||
+	    http_query(r, "expires", exp, sizeof(exp)) != 0 ||
+	    http_query(r, "signature", sig, sizeof(sig)) != 0) {
+		snprintf(r->err_msg, sizeof(r->err_msg), "a download link "
+		    "needs token, expires and signature");
+		return Q_FORBIDDEN;
+	}
+	expires = strtoll(exp, &end, 10);
+	if (*exp == '\0' || *end != '\0' || !id_valid(principal) ||
+	    (e = link_check(r->conf, r->capture[0], principal, expires,
+	    sig)) == Q_FORBIDDEN) {
+		snprintf(r->err_msg, sizeof(r->err_msg), "the download link "
+		    "is not one this server signed");
+		return Q_FORBIDDEN;
+	}
+	if (e == Q_TIMEOUT) {
+		snprintf(r->err_msg, sizeof(r->err_msg), "the download link "
+		    "has expired; ask for the job again for a new one");
+		return Q_FORBIDDEN;
+	}
+	if ((e = token_get_live(r->store, principal, &tok)) != Q_OK) {
+		if (e == Q_NOTFOUND) {
+			snprintf(r->err_msg, sizeof(r->err_msg), "the token "
+			    "the link was made for is revoked or expired");
+			e = Q_FORBIDDEN;
+		}
+		return e;
+	}
+	caller_of_token(&r->who, &tok);
+	{
+		const char *a = http_env(r, "REMOTE_ADDR");
+
+		snprintf(r->who.addr, sizeof(r->who.addr), "%s", a ? a : "");
+	}
+	return api_download(r, NULL, r->capture[0]);
 }

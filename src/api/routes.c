@@ -56,6 +56,8 @@ const struct route routes[] = {
 	{ PROG_JOBS, M_POST, GR "/exportJobs/*/reject", G, graph_reject_job,
 	    0 },
 	{ PROG_JOBS, M_GET, GR "/metrics", G, graph_metrics, 0 },
+	{ PROG_FILES, M_GET, GR "/downloads/*", G, graph_signed_download,
+	    ROUTE_NO_AUTH },
 
 	/* the goals mounts: matched whatever the case (Graph's paths) */
 	{ PROG_JOBS, M_GET, GB "/exportJobs", GBD, goals_list_jobs, 0 },

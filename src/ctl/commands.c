@@ -138,7 +138,24 @@ cmd_init(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "quarryctl: %u jobs indexed\n", njobs);
 	}
 	store_close(s);
+	if ((e = link_key_ensure(&c->conf)) != Q_OK)
+		return fail("making the key of the signed download links", e);
 	fprintf(stderr, "quarryctl: store ready in %s\n", c->conf.db_dir);
+	return 0;
+}
+
+/* quarryctl link-key rotate: signed download links made before stop. */
+int
+cmd_link_key(struct ctl *c, int argc, char **argv)
+{
+	enum qerr e;
+
+	if (argc != 2 || strcmp(argv[1], "rotate") != 0)
+		return 2;
+	if ((e = link_key_create(&c->conf)) != Q_OK)
+		return fail("making a new link key", e);
+	printf("a new key signs the download links; the links made before "
+	    "no longer work\n");
 	return 0;
 }
 

@@ -28,6 +28,7 @@ int	cmd_restore(struct ctl *c, int argc, char **argv);
 int	cmd_verify(struct ctl *c, int argc, char **argv);
 int	cmd_stats(struct ctl *c, int argc, char **argv);
 int	cmd_audit(struct ctl *c, int argc, char **argv);
+int	cmd_link_key(struct ctl *c, int argc, char **argv);
 /* 'definition check ID': the query prepared, its columns printed. */
 int	ctl_definition_check(struct ctl *c, const char *id);
 

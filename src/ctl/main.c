@@ -26,6 +26,7 @@ static const struct {
 	{ "verify", cmd_verify },
 	{ "stats", cmd_stats },
 	{ "audit", cmd_audit },
+	{ "link-key", cmd_link_key },
 };
 
 static void
@@ -47,7 +48,8 @@ usage(void)
 	    "  database list | database test NAME\n"
 	    "  backup DIR | restore DIR VARDIR | verify [--deep] [--repair]\n"
 	    "  stats [--json | --prometheus]\n"
-	    "  audit [--tenant T] [--since TIME] [--json]\n",
+	    "  audit [--tenant T] [--since TIME] [--json]\n"
+	    "  link-key rotate\n",
 	    stderr);
 }
 

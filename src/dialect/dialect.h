@@ -97,6 +97,9 @@ enum qerr concur_parse_job_request(const char *p, size_t n, char *def_uri,
 struct json_object *goals_job(const struct request *r, const struct job *j);
 
 
+/* A signed download link of j for r's caller into b ("" if none). */
+void	 graph_download_url(const struct request *r, const struct job *j,
+	     struct buf *b);
 /* The job as Graph shows it: id, status, statusDetail, … */
 struct json_object *graph_job(const struct request *r, const struct job *j);
 /* The definition's document with id and its times. */

@@ -11,6 +11,7 @@
 
 #include "dialect/dialect.h"
 #include "quarry/format.h"
+#include "quarry/seams.h"
 
 /* Graph's words for the core states (SPEC section 2). */
 const char *
@@ -254,12 +255,35 @@ json_time(time_t t)
 	return json_object_new_string(s);
 }
 
+/*
+ * A signed download link of job j for r's caller (links.c) into b: ""
+ * when there is none (a caller without a token, a store without a key).
+ */
+void
+graph_download_url(const struct request *r, const struct job *j,
+    struct buf *b)
+{
+	char		sig[LINK_SIG_LEN + 1];
+	long long	expires;
+
+	buf_reset(b);
+	if (r->conf == NULL || r->who.kind != CALLER_TOKEN ||
+	    j->state != JS_COMPLETED)
+		return;
+	expires = (long long)q_seams.now() + r->conf->link_ttl;
+	if (link_sign(r->conf, j->id, r->who.principal, expires, sig) != Q_OK)
+		return;
+	buf_printf(b, "%s" GRAPH_MOUNT "/downloads/%s?token=%s&expires=%lld"
+	    "&signature=%s", r->base, j->id, r->who.principal, expires, sig);
+}
+
 /* The job as Graph shows it (SPEC section 5). */
 struct json_object *
 graph_job(const struct request *r, const struct job *j)
 {
 	struct json_object	*o = json_object_new_object();
 	struct json_object	*p, *params = NULL;
+	struct buf		 link = BUF_INIT;
 	char			 url[512];
 
 	if (o == NULL)
@@ -298,6 +322,12 @@ graph_job(const struct request *r, const struct job *j)
 		    "/exportJobs/%s/content", r->base, j->id);
 		json_object_object_add(o, "resourceLocation",
 		    json_object_new_string(url));
+		graph_download_url(r, j, &link);
+		if (link.len > 0)
+			json_object_object_add(o,
+			    "@microsoft.graph.downloadUrl",
+			    json_object_new_string(buf_str(&link)));
+		buf_free(&link);
 	}
 	return o;
 }

@@ -229,6 +229,8 @@ struct route {
 	unsigned		 flags;
 };
 #define ROUTE_AUTH_JOB	0x1
+/* the handler authenticates (a signed download link): no credential */
+#define ROUTE_NO_AUTH	0x2
 
 extern const struct route	routes[];
 extern const size_t		nroutes;

@@ -125,7 +125,8 @@ http_dispatch(struct request *r)
 	 * Every route answers a caller only: who asks is known before the
 	 * handler runs, or (ROUTE_AUTH_JOB) found with the job it shows.
 	 */
-	if ((hit->flags & ROUTE_AUTH_JOB) || (e = http_auth(r)) == Q_OK)
+	if ((hit->flags & (ROUTE_AUTH_JOB | ROUTE_NO_AUTH)) ||
+	    (e = http_auth(r)) == Q_OK)
 		e = hit->fn(r);
 	if (e != Q_OK && !r->sent)
 		http_error(r, e, NULL);

@@ -29,6 +29,7 @@ conf_defaults(struct conf *c)
 	c->retry_backoff = 10;
 	c->history = 30 * 86400;
 	c->audit_retention = 365LL * 86400;
+	c->link_ttl = 600;
 	c->extractor_timeout = 3600;
 	c->extractor_max_output = 10ULL << 30;
 	c->extractor_max_memory = 4ULL << 30;
@@ -200,6 +201,12 @@ conf_set(struct conf *c, const char *key, const char *v)
 		if (duration_parse(v, &d))
 			return Q_INVALID;
 		c->history = d;
+		return Q_OK;
+	}
+	if (strcmp(key, "download_link_ttl") == 0) {
+		if (duration_parse(v, &d) || d <= 0 || d > 7 * 86400)
+			return Q_INVALID;
+		c->link_ttl = d;
 		return Q_OK;
 	}
 	if (strcmp(key, "audit_retention") == 0) {

@@ -240,3 +240,39 @@ token_list(struct store *s, const char *tenant, token_cb cb, void *arg)
 
 	return store_txn(s, tx_token_list, &l);
 }
+
+struct live_get {
+	const char	*id;
+	struct token	*t;
+};
+
+static enum qerr
+tx_token_get_live(struct stx *tx, void *arg)
+{
+	struct live_get	*g = arg;
+	struct buf	 rec = BUF_INIT;
+	enum qerr	 e;
+
+	if ((e = stx_get(tx, T_TOKENS, g->id, strlen(g->id), &rec)) == Q_OK)
+		e = token_decode(rec.data, rec.len, g->t);
+	buf_free(&rec);
+	return e;
+}
+
+/* A live token by its id (see model.h). */
+enum qerr
+token_get_live(struct store *s, const char *id, struct token *out)
+{
+	struct live_get	g = { id, out };
+	enum qerr	e;
+
+	memset(out, 0, sizeof(*out));
+	if (!id_valid(id))
+		return Q_NOTFOUND;
+	if ((e = store_txn(s, tx_token_get_live, &g)) != Q_OK)
+		return e;
+	if (out->revoked || (out->expires != 0 &&
+	    out->expires <= q_seams.now()))
+		return Q_NOTFOUND;
+	return Q_OK;
+}

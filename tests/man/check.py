@@ -60,9 +60,9 @@ def main():
           "missing: " + ", ".join(missing))
 
     main_c = read("src", "ctl", "main.c")
-    commands = set(re.findall(r'\{ "([a-z]+)", cmd_', main_c))
+    X
     ctl = read("man", "quarryctl.8")
-    named = set(re.findall(r"\.It Cm ([a-z]+)", ctl))
+    named = set(re.findall(r"\.It Cm ([a-z-]+)", ctl))
     missing = sorted(commands - named)
     check(bool(commands) and not missing, "quarryctl(8) names every command",
           "missing: " + ", ".join(missing))
