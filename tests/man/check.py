@@ -60,7 +60,7 @@ def main():
           "missing: " + ", ".join(missing))
 
     main_c = read("src", "ctl", "main.c")
-    X
+    commands = set(re.findall(r'\{ "([a-z-]+)", cmd_', main_c))
     ctl = read("man", "quarryctl.8")
     named = set(re.findall(r"\.It Cm ([a-z-]+)", ctl))
     missing = sorted(commands - named)
