@@ -197,9 +197,17 @@ osdi_export(const struct request *r, const struct job *j)
 		struct json_object *l = href(r->base, OSDI_MOUNT
 		    "/exports/%s/download", j->id);
 
+		struct buf signed_link = BUF_INIT;
+
 		json_object_object_add(o, "download_link",
 		    json_object_get(json_object_object_get(l, "href")));
 		json_object_put(l);
+		/* the same file by a signed link: no credential needed */
+		graph_download_url(r, j, &signed_link);
+		if (signed_link.len > 0)
+			json_object_object_add(o, "signed_download_link",
+			    json_object_new_string(buf_str(&signed_link)));
+		buf_free(&signed_link);
 	}
 	links = json_object_new_object();
 	json_object_object_add(links, "self",

@@ -175,8 +175,10 @@ OSDI_DETAIL = Difference(
     "detail is always there", "the field table lists it; the examples "
     "show it only where it holds text", extra=["detail"])
 OSDI_DOWNLOAD_LINK = Difference(
-    "_links.osdi:download beside download_link",
-    "HAL's form of the same link", extra=["osdi:download"])
+    "_links.osdi:download beside download_link, and signed_download_link",
+    "HAL's form of the same link; and a short-lived signed link that "
+    "needs no token (docs/http.md)", extra=["osdi:download",
+                                            "signed_download_link"])
 OSDI_APPROVED = Difference(
     "approved_date is null unless an admin approved the export",
     "an export of a definition without approval was never approved; the "

@@ -73,6 +73,10 @@ class LinkTest(JSONStackTestCase):
         audit = self.stack.ctl("audit", "--json")
         self.assertIn('"action":"file.download"', audit)
         self.assertIn('"name":"link-user"', audit)
+        # OSDI's export carries a signed link too
+        x = self.osdi_export(self.user, j["id"])
+        r = self.get(self.path_of(x["signed_download_link"]))
+        self.assertEqual((r.status, r.body), (200, want), r)
         # an admin's link works for the admin's caller too
         r = self.get(self.link(self.admin, j["id"]))
         self.assertEqual((r.status, r.body), (200, want), r)
