@@ -341,6 +341,11 @@ void	 sql_plan_free(struct sql_plan *pl);
 enum qerr sql_connect(const struct db_conf *db, struct sql_conn **conn,
 	      struct sql_error *err);
 
+/*
+ * An RFC 3339 time as "YYYY-MM-DD HH:MM:SS" in UTC, the text MariaDB's
+ * DATETIME and SQLite take for a datetime parameter; -1 if it is none.
+ */
+int	 sql_utc_text(const char *rfc3339, char out[32]);
 /* The driver for d, or NULL if this build has none. */
 const struct sql_driver *sql_driver(enum db_driver d);
 extern const struct sql_driver sql_driver_sqlite;

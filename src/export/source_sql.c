@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -18,6 +19,18 @@
 #include "quarry/util.h"
 
 /* The driver for d, or NULL (see export.h). */
+/* An RFC 3339 time as "YYYY-MM-DD HH:MM:SS" in UTC (see export.h). */
+int
+sql_utc_text(const char *rfc3339, char out[32])
+{
+	time_t		t;
+	struct tm	tm;
+
+	if (time_parse_rfc3339(rfc3339, &t) != 0 || gmtime_r(&t, &tm) == NULL)
+		return -1;
+	return strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) > 0 ? 0 : -1;
+}
+
 const struct sql_driver *
 sql_driver(enum db_driver d)
 {

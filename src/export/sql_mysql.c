@@ -221,18 +221,6 @@ fail_with(struct sql_conn *c, struct sql_error *err)
 	return err->transient ? Q_TRANSIENT : Q_INVALID;
 }
 
-/* RFC 3339 to "YYYY-MM-DD HH:MM:SS" in UTC (what DATETIME takes). */
-static int
-utc_text(const char *rfc3339, char out[32])
-{
-	time_t		t;
-	struct tm	tm;
-
-	if (time_parse_rfc3339(rfc3339, &t) != 0 || gmtime_r(&t, &tm) == NULL)
-		return -1;
-	return strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) > 0 ? 0 : -1;
-}
-
 /*
  * SET @quarry_sql = ?, @quarry_p1 = ?, …: the query text and the values,
  * bound by type through a binary-protocol statement.
@@ -280,7 +268,7 @@ bind_all(struct sql_conn *c, const char *sql, const struct sql_value *v,
 			x->buffer = &ints[i];
 			continue;
 		}
-		if (v[i].type == PT_DATETIME && utc_text(s, dt[i]) == 0)
+		if (v[i].type == PT_DATETIME && sql_utc_text(s, dt[i]) == 0)
 			s = dt[i];
 		x->buffer_type = v[i].type == PT_DECIMAL ?
 		    MYSQL_TYPE_NEWDECIMAL : MYSQL_TYPE_STRING;

@@ -135,18 +135,6 @@ prepare(struct sql_conn *c, const char *sql, sqlite3_stmt **st,
 	return Q_OK;
 }
 
-/* RFC 3339 to SQLite's own "YYYY-MM-DD HH:MM:SS", in UTC. */
-static int
-utc_text(const char *rfc3339, char out[32])
-{
-	time_t		t;
-	struct tm	tm;
-
-	if (time_parse_rfc3339(rfc3339, &t) != 0 || gmtime_r(&t, &tm) == NULL)
-		return -1;
-	return strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm) > 0 ? 0 : -1;
-}
-
 static enum qerr
 bind(struct sql_conn *c, sqlite3_stmt *st, const struct sql_value *v,
     size_t nv, struct sql_error *err)
@@ -163,7 +151,7 @@ bind(struct sql_conn *c, sqlite3_stmt *st, const struct sql_value *v,
 		else if (v[i].type == PT_INT)
 			rc = sqlite3_bind_int64(st, at, strtoll(v[i].s, NULL,
 			    10));
-		else if (v[i].type == PT_DATETIME && utc_text(v[i].s, dt) == 0)
+		else if (v[i].type == PT_DATETIME && sql_utc_text(v[i].s, dt) == 0)
 			rc = sqlite3_bind_text(st, at, dt, -1,
 			    SQLITE_TRANSIENT);
 		else
