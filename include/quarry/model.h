@@ -565,6 +565,14 @@ enum qerr link_check(const struct conf *c, const char *job,
 	      const char *principal, long long expires, const char *sig);
 /* A live token by its id (not revoked, not expired); Q_NOTFOUND. */
 enum qerr token_get_live(struct store *s, const char *id, struct token *out);
+/*
+ * The name of token id ("" if it has none) into name, if who may see
+ * the token: its tenant's admin, or the token itself.  A revoked or
+ * expired token keeps its name.  Q_NOTFOUND for a token who may not
+ * see, or that is not in the store, alike.
+ */
+enum qerr token_name(struct store *s, const struct caller *who,
+	      const char *id, char name[NAME_MAX_LEN + 1]);
 
 /* ---- the audit trail (audit.c) ---- */
 

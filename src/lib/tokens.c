@@ -276,3 +276,43 @@ token_get_live(struct store *s, const char *id, struct token *out)
 		return Q_NOTFOUND;
 	return Q_OK;
 }
+
+struct name_get {
+	const struct caller	*who;
+	const char		*id;
+	char			*name;
+};
+
+static enum qerr
+tx_token_name(struct stx *tx, void *arg)
+{
+	struct name_get	*g = arg;
+	struct buf	 rec = BUF_INIT;
+	struct token	 t;
+	enum qerr	 e;
+
+	if ((e = stx_get(tx, T_TOKENS, g->id, strlen(g->id), &rec)) == Q_OK &&
+	    (e = token_decode(rec.data, rec.len, &t)) == Q_OK) {
+		if (!caller_sees_tenant(g->who, t.tenant) ||
+		    (!caller_is_admin(g->who) &&
+		    strcmp(g->who->principal, t.id) != 0))
+			e = Q_NOTFOUND;
+		else
+			memcpy(g->name, t.name, sizeof(t.name));
+	}
+	buf_free(&rec);
+	return e;
+}
+
+/* The name of token id, for who (see model.h). */
+enum qerr
+token_name(struct store *s, const struct caller *who, const char *id,
+    char name[NAME_MAX_LEN + 1])
+{
+	struct name_get	g = { who, id, name };
+
+	name[0] = '\0';
+	if (!id_valid(id))
+		return Q_NOTFOUND;
+	return store_txn(s, tx_token_name, &g);
+}

@@ -128,6 +128,60 @@ test_token_revoke_list(void **state)
 	    Q_NOTFOUND);
 }
 
+/* A token's name: for its tenant's admin and itself, even once revoked. */
+static void
+test_token_name(void **state)
+{
+	struct tu	*t = *state;
+	struct token	 user, user2, admin, other, anon;
+	struct caller	 c;
+	char		 secret[TOKEN_SECRET_LEN + 1];
+	char		 name[NAME_MAX_LEN + 1];
+
+	assert_int_equal(token_create(t->s, "acme", ROLE_USER, "alice", 0,
+	    secret, &user), Q_OK);
+	assert_int_equal(token_create(t->s, "acme", ROLE_USER, "bob", 0,
+	    secret, &user2), Q_OK);
+	assert_int_equal(token_create(t->s, "acme", ROLE_ADMIN, "ops", 0,
+	    secret, &admin), Q_OK);
+	assert_int_equal(token_create(t->s, "other", ROLE_ADMIN, "them", 0,
+	    secret, &other), Q_OK);
+	assert_int_equal(token_create(t->s, "acme", ROLE_USER, NULL, 0,
+	    secret, &anon), Q_OK);
+
+	/* the tenant's admin reads any of its tokens' names */
+	caller_of_token(&c, &admin);
+	assert_int_equal(token_name(t->s, &c, user.id, name), Q_OK);
+	assert_string_equal(name, "alice");
+	assert_int_equal(token_name(t->s, &c, anon.id, name), Q_OK);
+	assert_string_equal(name, "");
+	/* another tenant's token, a missing or malformed id: not found */
+	assert_int_equal(token_name(t->s, &c, other.id, name), Q_NOTFOUND);
+	assert_string_equal(name, "");
+	assert_int_equal(token_name(t->s, &c, "AAAAAAAAAAAAAAAAAAAAAA", name),
+	    Q_NOTFOUND);
+	assert_int_equal(token_name(t->s, &c, "../x", name), Q_NOTFOUND);
+	/* a user reads its own name only */
+	caller_of_token(&c, &user);
+	assert_int_equal(token_name(t->s, &c, user.id, name), Q_OK);
+	assert_string_equal(name, "alice");
+	assert_int_equal(token_name(t->s, &c, user2.id, name), Q_NOTFOUND);
+	assert_int_equal(token_name(t->s, &c, admin.id, name), Q_NOTFOUND);
+	/* the system caller of every tenant, or of one */
+	assert_int_equal(token_name(t->s, SYS, other.id, name), Q_OK);
+	assert_string_equal(name, "them");
+	assert_int_equal(token_name(t->s, of_tenant("acme"), other.id, name),
+	    Q_NOTFOUND);
+	/* nobody sees nothing */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(token_name(t->s, &c, user.id, name), Q_NOTFOUND);
+	/* a revoked token keeps its name */
+	assert_int_equal(token_revoke(t->s, user.id), Q_OK);
+	caller_of_token(&c, &admin);
+	assert_int_equal(token_name(t->s, &c, user.id, name), Q_OK);
+	assert_string_equal(name, "alice");
+}
+
 /* ---- datasets ---- */
 
 static enum qerr
@@ -937,6 +991,7 @@ main(void)
 		TU_STORE_TEST(test_token_refused),
 		TU_STORE_TEST(test_token_expired),
 		TU_STORE_TEST(test_token_revoke_list),
+		TU_STORE_TEST(test_token_name),
 		TU_STORE_TEST(test_dataset_import),
 		TU_STORE_TEST(test_dataset_malformed_imports_nothing),
 		TU_STORE_TEST(test_dataset_replace),
