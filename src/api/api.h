@@ -38,6 +38,7 @@ enum qerr graph_reject_job(struct request *r);
 enum qerr graph_job_content(struct request *r);
 enum qerr graph_metrics(struct request *r);
 enum qerr graph_signed_download(struct request *r);
+enum qerr graph_me(struct request *r);
 
 /* the goals mount (GOALS_BETA_MOUNT, GOALS_V1_MOUNT) */
 enum qerr goals_create_job(struct request *r);

@@ -133,6 +133,32 @@ graph_delete_definition(struct request *r)
 	return Q_OK;
 }
 
+/* ---- who asks ---- */
+
+/*
+ * GET /api/v1/me: the caller, as a page shows it: its token's id (the
+ * public handle of quarryctl token list, never the secret), name (null
+ * if it has none), tenant and role.
+ */
+enum qerr
+graph_me(struct request *r)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (o != NULL) {
+		json_object_object_add(o, "id",
+		    json_object_new_string(r->who.principal));
+		json_object_object_add(o, "displayName", r->who.name[0] ?
+		    json_object_new_string(r->who.name) : NULL);
+		json_object_object_add(o, "tenant",
+		    json_object_new_string(r->who.tenant));
+		json_object_object_add(o, "role",
+		    json_object_new_string(role_name(r->who.role)));
+	}
+	json_send(r, 200, GRAPH_CTYPE, o);
+	return Q_OK;
+}
+
 /* ---- export jobs ---- */
 
 static void

@@ -45,6 +45,7 @@ const struct route routes[] = {
 	    graph_replace_definition, 0 },
 	{ PROG_DEFINITIONS, M_DELETE, GR "/definitions/*", G,
 	    graph_delete_definition, 0 },
+	{ PROG_DEFINITIONS, M_GET, GR "/me", G, graph_me, 0 },
 	{ PROG_JOBS, M_GET, GR "/exportJobs", G, graph_list_jobs, 0 },
 	{ PROG_JOBS, M_POST, GR "/exportJobs", G, graph_create_job, 0 },
 	{ PROG_STATUS, M_GET, GR "/exportJobs/*", G, graph_show_job, AJ },

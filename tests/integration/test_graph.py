@@ -207,6 +207,63 @@ class GraphDefinitionsTest(JSONStackTestCase):
                        headers={"Authorization": "OAuth " + self.user})
         self.assertGraphError(r, 401, code="unauthenticated")
 
+    # ---- who asks: /me ----
+
+    def test_me_says_who_the_caller_is(self):
+        nameless = self.stack.token("nonameco", "user")
+        for tok, tenant, name, role in (
+                (self.admin, "acme", "acme-admin", "admin"),
+                (self.user, "acme", "acme-user", "user"),
+                (self.other_admin, "globex", "globex-admin", "admin"),
+                (nameless, "nonameco", "", "user")):
+            with self.subTest(name=name, role=role):
+                r = self.graph("GET", "me", token=tok)
+                self.assertEqual(r.status, 200, r)
+                self.assertTrue(r.header("Content-Type").startswith(
+                    "application/json"), r.header("Content-Type"))
+                o = body_json(r)
+                # the id is the public one of token list, never the secret
+                self.assertEqual(o, {
+                    "id": self.stack.token_id(tenant, name),
+                    "displayName": name or None,
+                    "tenant": tenant,
+                    "role": role})
+                self.assertEqual(list(o), ["id", "displayName", "tenant",
+                                           "role"])
+                self.assertNotIn(tok, r.body.decode())
+                # a query changes nothing; HEAD has no body
+                r = self.graph("GET", "me?x=1", token=tok)
+                self.assertEqual(body_json(r), o)
+                r = self.graph("HEAD", "me", token=tok)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.body, b"")
+        # /metrics, which /me begins, is still the jobs program's
+        r = self.graph("GET", "metrics", token=self.admin)
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.header("Content-Type").startswith("text/plain"))
+
+    def test_me_refusals(self):
+        r = self.graph("GET", "me")
+        self.assertGraphError(r, 401, code="unauthenticated")
+        self.assertTrue(r.header("WWW-Authenticate").startswith("Bearer"))
+        self.assertGraphError(self.graph("GET", "me", token="not-a-token"),
+                              401, code="unauthenticated")
+        gone = self.stack.token("acme", "user", name="acme-gone")
+        self.stack.ctl("token", "revoke",
+                       self.stack.token_id("acme", "acme-gone"))
+        self.assertGraphError(self.graph("GET", "me", token=gone), 401,
+                              code="unauthenticated")
+        for method in ("POST", "PUT", "DELETE", "PATCH"):
+            with self.subTest(method=method):
+                r = self.graph(method, "me", {} if method != "DELETE"
+                               else None, self.user)
+                self.assertGraphError(r, 405, code="methodNotAllowed")
+                self.assertEqual(r.header("Allow"), "GET, HEAD")
+        for path in ("me/x", "mex", "me/me"):
+            with self.subTest(path=path):
+                self.assertGraphError(self.graph("GET", path,
+                                                 token=self.user), 404)
+
 
 class GraphJobsTest(JSONStackTestCase):
     """POST/GET/DELETE /api/v1/exportJobs, content, approve/reject."""

@@ -32,6 +32,7 @@ LIMIT = 16 * 1024 * 1024        # the shipped configurations' body limit
 MOUNTS = [
     ("concur", "/api/expense/extract/v1.0/nodef/job", "application/xml"),
     ("graph", "/api/v1/exportJobs", "application/json"),
+    ("graph", "/api/v1/me", "application/json"),      # definitions.fcgi
     ("osdi", "/osdi/v1/exports", "application/hal+json"),
     ("graph", "/beta/employeeExperience/goals/exportJobs", "application/json"),
 ]

@@ -365,6 +365,54 @@ test_the_poll_is_one_transaction(void **state)
 	buf_free(&out);
 }
 
+/*
+ * GET /api/v1/me: the caller's token id, name, tenant and role, from
+ * definitions.fcgi only; 401 without a token, 405 for another method.
+ */
+static void
+test_graph_me(void **state)
+{
+	struct token	tok;
+	struct buf	out;
+	char		secret[TOKEN_SECRET_LEN + 1], bearer[128], want[256];
+
+	(void)state;
+	snprintf(bearer, sizeof(bearer), "Bearer %s", W.admin);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", "/api/v1/me", bearer,
+	    NULL, NULL, &out), 200);
+	snprintf(want, sizeof(want), "\r\n\r\n{\"id\":\"%s\",\"displayName\":"
+	    "\"a\",\"tenant\":\"acme\",\"role\":\"admin\"}\n",
+	    W.admin_tok.id);
+	assert_non_null(strstr(buf_str(&out), want));
+	assert_non_null(strstr(buf_str(&out), "Content-Type: application/json"));
+	assert_null(strstr(buf_str(&out), W.admin));
+	buf_free(&out);
+	/* a user without a name */
+	assert_int_equal(token_create(W.t->s, "acme", ROLE_USER, NULL, 0,
+	    secret, &tok), Q_OK);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", secret);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", "/api/v1/me?x=1",
+	    bearer, NULL, NULL, &out), 200);
+	snprintf(want, sizeof(want), "{\"id\":\"%s\",\"displayName\":null,"
+	    "\"tenant\":\"acme\",\"role\":\"user\"}\n", tok.id);
+	assert_non_null(strstr(buf_str(&out), want));
+	buf_free(&out);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", "/api/v1/me", NULL,
+	    NULL, NULL, &out), 401);
+	buf_free(&out);
+	assert_int_equal(run(PROG_DEFINITIONS, "POST", "/api/v1/me", bearer,
+	    "{}", NULL, &out), 405);
+	assert_non_null(strstr(buf_str(&out), "Allow: GET, HEAD\r\n"));
+	buf_free(&out);
+	/* the other programs do not serve it; /me/x is no resource */
+	assert_int_equal(run(PROG_JOBS, "GET", "/api/v1/me", bearer, NULL,
+	    NULL, &out), 404);
+	buf_free(&out);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", "/api/v1/me/x", bearer,
+	    NULL, NULL, &out), 404);
+	buf_free(&out);
+}
+
 /* ---- jobs through the handlers ---- */
 
 static void
@@ -930,6 +978,8 @@ main(void)
 		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_the_poll_is_one_transaction,
 		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_graph_me, setup_world,
+		    tu_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_create_conflict_and_body_checks, setup_world,
 		    tu_teardown),
