@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "dialect/dialect.h"
 #include "quarry/jsonutil.h"
+#include "quarry/log.h"
 #include "quarry/seams.h"
 
 #define TOP_DEFAULT	100
@@ -161,6 +162,60 @@ graph_me(struct request *r)
 
 /* ---- export jobs ---- */
 
+/*
+ * The names of the tokens that made the jobs of one answer (createdBy),
+ * each read once: a page of jobs has few owners.  Past OWNER_NAMES
+ * owners the oldest names read are replaced.
+ */
+#define OWNER_NAMES	16
+struct owner_names {
+	size_t	n;		/* names read; the next goes to n % OWNER_NAMES */
+	struct {
+		char	id[ID_LEN + 1];
+		char	name[NAME_MAX_LEN + 1];
+	} e[OWNER_NAMES];
+};
+
+/*
+ * The name of the token that made j, for r's caller: the caller's own
+ * when it made j (no store read; a user sees only its own jobs), else
+ * the token's record, read once per answer (kept in on).  NULL or ""
+ * (createdBy's displayName null) when j has no owner, the token has no
+ * name, or its record cannot be read.
+ */
+static const char *
+owner_name(struct request *r, const struct job *j, struct owner_names *on)
+{
+	size_t		i, k;
+	enum qerr	e;
+
+	if (j->owner[0] == '\0')
+		return NULL;
+	if (strcmp(j->owner, r->who.principal) == 0)
+		return r->who.name;
+	for (i = 0; i < on->n && i < OWNER_NAMES; i++)
+		if (strcmp(on->e[i].id, j->owner) == 0)
+			return on->e[i].name;
+	k = on->n++ % OWNER_NAMES;
+	memcpy(on->e[k].id, j->owner, sizeof(on->e[k].id));
+	e = token_name(r->store, &r->who, j->owner, on->e[k].name);
+	if (e != Q_OK && e != Q_NOTFOUND)
+		qlog(LOG_WARN, "the name of token %s: %s", j->owner,
+		    qerr_str(e));
+	return on->e[k].name;
+}
+
+/* One job as Graph shows it to r's caller. */
+static struct json_object *
+graph_job_of(struct request *r, const struct job *j)
+{
+	struct owner_names on;
+
+	on.n = 0;
+	return graph_job(r, j, owner_name(r, j, &on));
+}
+
+
 static void
 job_location(struct request *r, const char *id)
 {
@@ -202,7 +257,7 @@ create_job(struct request *r, const struct export_request *rq, int goals)
 	else {
 		job_location(r, j.id);
 		json_send(r, 201, GRAPH_CTYPE, goals ? goals_job(r, &j) :
-		    graph_job(r, &j));
+		    graph_job_of(r, &j));
 	}
 	job_free(&j);
 	return e == Q_NOTFOUND && !goals ? Q_INVALID : e;
@@ -425,6 +480,7 @@ struct page {
 	uint64_t		 last;		/* seq of the last one added */
 	int			 more;
 	int			 goals;		/* goalsExportJob objects */
+	struct owner_names	 owners;	/* Graph's createdBy */
 };
 
 static int
@@ -437,7 +493,7 @@ add_job(const struct job *j, void *arg)
 		return VISIT_STOP;
 	}
 	json_object_array_add(p->value, p->goals ? goals_job(p->r, j) :
-	    graph_job(p->r, j));
+	    graph_job(p->r, j, owner_name(p->r, j, &p->owners)));
 	p->last = j->seq;
 	p->n++;
 	return VISIT_NEXT;
@@ -610,7 +666,7 @@ show_job(struct request *r, int goals)
 	if (job_state_active(j.state))
 		http_header(r, "Retry-After", "%d", RETRY_AFTER);
 	json_send(r, 200, GRAPH_CTYPE, goals ? goals_job(r, &j) :
-	    graph_job(r, &j));
+	    graph_job_of(r, &j));
 	job_free(&j);
 	return Q_OK;
 }
@@ -670,7 +726,7 @@ decide(struct request *r, int approve)
 		snprintf(r->err_msg, sizeof(r->err_msg), "the job is not "
 		    "waiting for approval");
 	else if (e == Q_OK)
-		json_send(r, 200, GRAPH_CTYPE, graph_job(r, &j));
+		json_send(r, 200, GRAPH_CTYPE, graph_job_of(r, &j));
 	job_free(&j);
 	return e;
 }

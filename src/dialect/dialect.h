@@ -100,8 +100,13 @@ struct json_object *goals_job(const struct request *r, const struct job *j);
 /* A signed download link of j for r's caller into b ("" if none). */
 void	 graph_download_url(const struct request *r, const struct job *j,
 	     struct buf *b);
-/* The job as Graph shows it: id, status, statusDetail, … */
-struct json_object *graph_job(const struct request *r, const struct job *j);
+/*
+ * The job as Graph shows it: id, status, statusDetail, …, createdBy (its
+ * owner's token id, with owner_name as displayName: NULL or "" for null;
+ * createdBy is null for a job of the system, which has no owner).
+ */
+struct json_object *graph_job(const struct request *r, const struct job *j,
+	     const char *owner_name);
 /* The definition's document with id and its times. */
 struct json_object *graph_definition(const struct definition *d);
 /* Graph's word for a job state ("notStarted", "succeeded", …). */

@@ -277,9 +277,32 @@ graph_download_url(const struct request *r, const struct job *j,
 	    "&signature=%s", r->base, j->id, r->who.principal, expires, sig);
 }
 
+/*
+ * Who made job j, as Microsoft Graph's identitySet: {"user": {"id": its
+ * owner's token id, "displayName": owner_name or null}}; NULL (JSON
+ * null) for a job without an owner (made by quarryctl).
+ */
+static struct json_object *
+created_by(const struct job *j, const char *owner_name)
+{
+	struct json_object *set, *user;
+
+	if (j->owner[0] == '\0')
+		return NULL;
+	set = json_object_new_object();
+	user = json_object_new_object();
+	json_object_object_add(user, "id", json_object_new_string(j->owner));
+	json_object_object_add(user, "displayName",
+	    owner_name != NULL && *owner_name != '\0' ?
+	    json_object_new_string(owner_name) : NULL);
+	json_object_object_add(set, "user", user);
+	return set;
+}
+
 /* The job as Graph shows it (SPEC section 5). */
 struct json_object *
-graph_job(const struct request *r, const struct job *j)
+graph_job(const struct request *r, const struct job *j,
+    const char *owner_name)
 {
 	struct json_object	*o = json_object_new_object();
 	struct json_object	*p, *params = NULL;
@@ -304,6 +327,7 @@ graph_job(const struct request *r, const struct job *j)
 	    params ? params : json_object_new_object());
 	json_object_object_add(o, "format",
 	    json_object_new_string(fmt_name(j->format)));
+	json_object_object_add(o, "createdBy", created_by(j, owner_name));
 	json_object_object_add(o, "createdDateTime", json_time(j->created));
 	json_object_object_add(o, "lastActionDateTime",
 	    json_time(j->updated ? j->updated : j->created));

@@ -17,7 +17,7 @@ from jsonapi import (EXP_COLUMNS, EXP_ROWS, GRAPH, GRAPH_WORDS, ID_RE,
                      expense_csv, expense_definition, random_id)
 
 JOB_FIELDS = ("id", "status", "statusDetail", "definitionId", "parameters",
-              "format", "createdDateTime", "lastActionDateTime",
+              "format", "createdBy", "createdDateTime", "lastActionDateTime",
               "expirationDateTime", "progress")
 
 
@@ -613,6 +613,76 @@ class GraphJobsTest(JSONStackTestCase):
             self.assertEqual(len(got), 3)
         for i in (qa, qb):
             self.wait_graph(tok, i)
+
+    # ---- createdBy ----
+
+    def test_created_by_names_the_token(self):
+        tenant = "madeco"
+        admin = self.stack.token(tenant, "admin", name="Ada Admin")
+        user = self.stack.token(tenant, "user", name="Uma User")
+        user2 = self.stack.token(tenant, "user", name="Ulf User")
+        nameless = self.stack.token(tenant, "user")
+        self.stack.dataset(tenant, "expenses", expense_csv(EXP_ROWS[:3]))
+        ids = {n: self.stack.token_id(tenant, n)
+               for n in ("Ada Admin", "Uma User", "Ulf User", "")}
+        def_id = self.new_def("Made", tenant=tenant, approval=True)
+
+        def by(name):
+            return {"user": {"id": ids[name], "displayName": name or None}}
+
+        # as created, as the owner polls it, as the admin polls it
+        mine = self.graph_create(user, def_id, {"min": "1"})
+        self.assertEqual(mine["createdBy"], by("Uma User"))
+        keys = list(mine)
+        self.assertEqual(keys[keys.index("format") + 1:][:2],
+                         ["createdBy", "createdDateTime"], keys)
+        self.assertEqual(self.graph_job(user, mine["id"])["createdBy"],
+                         by("Uma User"))
+        self.assertEqual(self.graph_job(admin, mine["id"])["createdBy"],
+                         by("Uma User"))
+        theirs = self.graph_create(user2, def_id, {"min": "1"})
+        anon = self.graph_create(nameless, def_id, {"min": "1"})
+        self.assertEqual(anon["createdBy"], by(""))
+        self.assertIsNone(anon["createdBy"]["user"]["displayName"])
+        own = self.graph_create(admin, def_id, {"min": "2"})
+        self.assertEqual(own["createdBy"], by("Ada Admin"))
+        self.assertEqual(self.graph_job(admin, own["id"])["createdBy"],
+                         by("Ada Admin"))
+        # a list: each job its own maker, the users' own only
+        want = {mine["id"]: by("Uma User"), theirs["id"]: by("Ulf User"),
+                anon["id"]: by(""), own["id"]: by("Ada Admin")}
+        r = self.graph("GET", "exportJobs", token=admin)
+        self.assertEqual({j["id"]: j["createdBy"]
+                          for j in body_json(r)["value"]}, want)
+        r = self.graph("GET", "exportJobs", token=user)
+        self.assertEqual({j["id"]: j["createdBy"]
+                          for j in body_json(r)["value"]},
+                         {mine["id"]: by("Uma User")})
+        # approve and reject answer the job, with its maker
+        r = self.graph("POST", "exportJobs/%s/approve" % mine["id"], None,
+                       admin)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(body_json(r)["createdBy"], by("Uma User"))
+        for j in (theirs, anon, own):
+            r = self.graph("POST", "exportJobs/%s/reject" % j["id"], None,
+                           admin)
+            self.assertEqual(body_json(r)["createdBy"], want[j["id"]])
+        done = self.wait_graph(user, mine["id"])
+        self.assertEqual(done["status"], "succeeded", done)
+        self.assertEqual(done["createdBy"], by("Uma User"))
+        # a job made through Concur has its maker too
+        loc, _ = self.create_job(def_id, user2)
+        self.assertEqual(self.graph_job(admin, loc.rsplit("/", 1)[-1])[
+            "createdBy"], by("Ulf User"))
+        # a revoked token's jobs keep its name
+        self.stack.ctl("token", "revoke", ids["Ulf User"])
+        self.assertEqual(self.graph_job(admin, theirs["id"])["createdBy"],
+                         by("Ulf User"))
+        # the goals mount's document is Microsoft's, without createdBy
+        r = self.graph("GET", "/v1.0/employeeExperience/goals/exportJobs/" +
+                       mine["id"], token=admin)
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("createdBy", body_json(r))
 
     # ---- delete ----
 

@@ -413,6 +413,134 @@ test_graph_me(void **state)
 	buf_free(&out);
 }
 
+/* Counts the times needle occurs in hay. */
+static size_t
+occurrences(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (hay = strstr(hay, needle)) != NULL; hay++)
+		n++;
+	return n;
+}
+
+/*
+ * Graph's createdBy: the owner's token id and name; a user polling its
+ * own job, and an admin its own, read nothing more than the poll does;
+ * an admin's read of another token's job reads that token's name, once
+ * per answer however many of its jobs a list shows; a nameless token's
+ * displayName and a job of the system are null.
+ */
+static void
+test_graph_created_by(void **state)
+{
+	static const char *docs[2] = {
+	    "{\"tenant\":\"acme\",\"name\":\"B\","
+	    "\"source\":{\"dataset\":\"expenses\"},\"formats\":[\"csv\"]}",
+	    "{\"tenant\":\"acme\",\"name\":\"C\","
+	    "\"source\":{\"dataset\":\"expenses\"},\"formats\":[\"csv\"]}" };
+	struct export_request	 rq = { NULL, NULL, NULL, NULL };
+	struct refusal		 why;
+	struct definition	 d;
+	struct caller		 una, anon, sys;
+	struct token		 una_tok, anon_tok;
+	struct job		 j;
+	struct buf		 out;
+	char			 una_secret[TOKEN_SECRET_LEN + 1];
+	char			 anon_secret[TOKEN_SECRET_LEN + 1];
+	char			 defs[3][ID_LEN + 1], ids[4][ID_LEN + 1];
+	char			 existing[ID_LEN + 1], uri[256], want[256];
+	char			 bearer[128], bearer_una[128], bearer_anon[128];
+	unsigned long long	 before;
+	size_t			 i;
+
+	(void)state;
+	memcpy(defs[0], W.def, sizeof(defs[0]));
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(tu_definition(W.t->s, docs[i], &d), Q_OK);
+		memcpy(defs[i + 1], d.id, sizeof(defs[i + 1]));
+		definition_free(&d);
+	}
+	assert_int_equal(token_create(W.t->s, "acme", ROLE_USER, "Una", 0,
+	    una_secret, &una_tok), Q_OK);
+	assert_int_equal(token_create(W.t->s, "acme", ROLE_USER, NULL, 0,
+	    anon_secret, &anon_tok), Q_OK);
+	caller_of_token(&una, &una_tok);
+	caller_of_token(&anon, &anon_tok);
+	caller_system(&sys, "acme");
+	snprintf(bearer, sizeof(bearer), "Bearer %s", W.admin);
+	snprintf(bearer_una, sizeof(bearer_una), "Bearer %s", una_secret);
+	snprintf(bearer_anon, sizeof(bearer_anon), "Bearer %s", anon_secret);
+	/* Una's jobs of A and B, the nameless token's of A, the system's of C */
+	for (i = 0; i < 4; i++) {
+		rq.def_id = defs[i < 2 ? i : i == 2 ? 0 : 2];
+		assert_int_equal(job_create(W.t->s, i < 2 ? &una : i == 2 ?
+		    &anon : &sys, &rq, &j, existing, &why), Q_OK);
+		memcpy(ids[i], j.id, sizeof(ids[i]));
+		job_free(&j);
+	}
+
+	/* the owner's own poll: one transaction, its own name */
+	snprintf(want, sizeof(want), "\"format\":\"csv\",\"createdBy\":"
+	    "{\"user\":{\"id\":\"%s\",\"displayName\":\"Una\"}},"
+	    "\"createdDateTime\":", una_tok.id);
+	snprintf(uri, sizeof(uri), "/api/v1/exportJobs/%s", ids[0]);
+	before = store_txns(W.t->s);
+	assert_int_equal(run(PROG_STATUS, "GET", uri, bearer_una, NULL, NULL,
+	    &out), 200);
+	assert_int_equal(store_txns(W.t->s) - before, 1);
+	assert_non_null(strstr(buf_str(&out), want));
+	buf_free(&out);
+	/* the admin's poll of it: the token's name read too */
+	before = store_txns(W.t->s);
+	assert_int_equal(run(PROG_STATUS, "GET", uri, bearer, NULL, NULL,
+	    &out), 200);
+	assert_int_equal(store_txns(W.t->s) - before, 2);
+	assert_non_null(strstr(buf_str(&out), want));
+	buf_free(&out);
+	/* a token without a name, the system's job */
+	snprintf(want, sizeof(want), "\"createdBy\":{\"user\":{\"id\":"
+	    "\"%s\",\"displayName\":null}}", anon_tok.id);
+	snprintf(uri, sizeof(uri), "/api/v1/exportJobs/%s", ids[2]);
+	assert_int_equal(run(PROG_STATUS, "GET", uri, bearer, NULL, NULL,
+	    &out), 200);
+	assert_non_null(strstr(buf_str(&out), want));
+	buf_free(&out);
+	assert_int_equal(run(PROG_STATUS, "GET", uri, bearer_anon, NULL, NULL,
+	    &out), 200);
+	assert_non_null(strstr(buf_str(&out), want));
+	buf_free(&out);
+	snprintf(uri, sizeof(uri), "/api/v1/exportJobs/%s", ids[3]);
+	assert_int_equal(run(PROG_STATUS, "GET", uri, bearer, NULL, NULL,
+	    &out), 200);
+	assert_non_null(strstr(buf_str(&out), "\"createdBy\":null,"));
+	buf_free(&out);
+
+	/*
+	 * The admin's list of the four: the token, the index, each job,
+	 * and each of the two tokens' names once.
+	 */
+	before = store_txns(W.t->s);
+	assert_int_equal(run(PROG_JOBS, "GET", "/api/v1/exportJobs", bearer,
+	    NULL, NULL, &out), 200);
+	assert_int_equal(store_txns(W.t->s) - before, 2 + 4 + 2);
+	assert_int_equal(occurrences(buf_str(&out), "\"displayName\":"
+	    "\"Una\""), 2);
+	assert_int_equal(occurrences(buf_str(&out), "\"displayName\":null"),
+	    1);
+	assert_int_equal(occurrences(buf_str(&out), "\"createdBy\":null"),
+	    1);
+	buf_free(&out);
+
+	/* a revoked token's jobs keep its name */
+	assert_int_equal(token_revoke(W.t->s, una_tok.id), Q_OK);
+	snprintf(uri, sizeof(uri), "/api/v1/exportJobs/%s", ids[1]);
+	assert_int_equal(run(PROG_STATUS, "GET", uri, bearer, NULL, NULL,
+	    &out), 200);
+	assert_non_null(strstr(buf_str(&out), "\"displayName\":\"Una\""));
+	buf_free(&out);
+}
+
 /* ---- jobs through the handlers ---- */
 
 static void
@@ -980,6 +1108,8 @@ main(void)
 		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_graph_me, setup_world,
 		    tu_teardown),
+		cmocka_unit_test_setup_teardown(test_graph_created_by,
+		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_create_conflict_and_body_checks, setup_world,
 		    tu_teardown),
