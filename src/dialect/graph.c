@@ -316,6 +316,9 @@ graph_job(const struct request *r, const struct job *j,
 	    json_object_new_string(graph_status_word(j->state)));
 	json_object_object_add(o, "statusDetail", json_object_new_string(
 	    j->detail && *j->detail ? j->detail : job_state_name(j->state)));
+	/* the core state itself: statusDetail may hold a reason instead */
+	json_object_object_add(o, "state",
+	    json_object_new_string(job_state_name(j->state)));
 	json_object_object_add(o, "definitionId",
 	    json_object_new_string(j->def_id));
 	if (j->name != NULL && *j->name != '\0')

@@ -16,8 +16,8 @@ from jsonapi import (EXP_COLUMNS, EXP_ROWS, GRAPH, GRAPH_WORDS, ID_RE,
                      JSONStackTestCase, body_json, csv_of, expected_rows,
                      expense_csv, expense_definition, random_id)
 
-JOB_FIELDS = ("id", "status", "statusDetail", "definitionId", "parameters",
-              "format", "createdBy", "createdDateTime", "lastActionDateTime",
+JOB_FIELDS = ("id", "status", "statusDetail", "state", "definitionId",
+              "parameters", "format", "createdBy", "createdDateTime", "lastActionDateTime",
               "expirationDateTime", "progress")
 
 
@@ -474,6 +474,7 @@ class GraphJobsTest(JSONStackTestCase):
         for k in JOB_FIELDS:
             self.assertIn(k, j)
         self.assertEqual(j["status"], "succeeded")
+        self.assertEqual(j["state"], "completed")
         self.assertIsInstance(j["statusDetail"], str)
         self.assertEqual(j["definitionId"], def_id)
         self.assertEqual(j["parameters"], p)
@@ -785,6 +786,7 @@ class GraphJobsTest(JSONStackTestCase):
             self.assertEqual(r.status, 204, r)
             g = self.graph_job(self.user, j["id"])
             self.assertEqual(g["status"], "failed", g)
+            self.assertEqual(g["state"], "cancelled", g)
             self.assertNotIn("resourceLocation", g)
             x = self.osdi_export(self.user, j["id"])
             self.assertEqual(x["status"], "cancelled", x)
@@ -841,6 +843,8 @@ class GraphJobsTest(JSONStackTestCase):
         g = self.graph_job(self.user, b["id"])
         self.assertEqual(g["status"], "failed")
         self.assertIn(reason, g["statusDetail"])
+        # the reason is in statusDetail, the state beside it
+        self.assertEqual(g["state"], "rejected")
         x = self.osdi_export(self.user, b["id"])
         self.assertEqual(x["status"], "rejected")
         self.assertIn(reason, x["detail"])
