@@ -63,7 +63,7 @@ FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS = $(FUZZ_SRC:tests/fuzz/%.c=$(OUT)/build/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps test unit unit-bins integration conformance check-san run \
+.PHONY: all deps test unit unit-bins integration conformance browser check-san run \
 	start stop bench \
 	clean install fuzz fuzz-bins error-documents
 all: $(PROGS_CGI) $(PROGS_BIN)
@@ -134,6 +134,10 @@ integration: all
 # The published example requests of the three APIs (tests/conformance).
 conformance: all
 	@python3 tests/conformance/run.py --bin-dir $(OUT)
+
+# The page in a real headless Chromium (tests/browser).
+browser: all
+	@sh tests/browser/run.sh $(OUT)
 
 # The whole suite: plain build, then the same suites under ASan+UBSan.
 test: deps

@@ -27,6 +27,13 @@ TEST="$TEST postgresql mariadb-server mariadb-client odbc-postgresql"
 TEST="$TEST prometheus"
 # mandoc lints the manual pages (man/).
 TEST="$TEST mandoc"
+# The page's browser suite (tests/browser): a real headless Chromium, driven
+# by Selenium through Debian's chromedriver; npm fetches axe-core for its
+# accessibility check (a Node.js that came with its own npm needs none).
+TEST="$TEST chromium chromium-driver python3-selenium"
+if ! command -v npm >/dev/null 2>&1; then
+	TEST="$TEST npm"
+fi
 OPTIONAL="wrk"
 
 want="$BUILD $RUN $TEST"

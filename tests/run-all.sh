@@ -17,6 +17,8 @@
 #      QUARRY_PROXY_FULL=1 runs everything there too.  Then the
 #      conformance suite (tests/conformance/run.py): every published
 #      example request of the three APIs, replayed behind lighttpd.
+#      Then the page's browser suite (tests/browser/run.sh): www/ in a
+#      real headless Chromium driven by Selenium, behind lighttpd.
 #   3. the same build and both suites under ASan + UBSan (make SAN=1)
 #   4. the fuzz targets (make FUZZ=1, clang and libFuzzer): each replays
 #      its seed corpus and fuzzes QUARRY_FUZZ_SECONDS (default 10) under
@@ -169,6 +171,8 @@ if build plain $MAKE $JOBS all unit-bins; then
 	    python3 tests/conformance/run.py --bin-dir .
 	suite "manual pages (mandoc lint, coverage)" st \
 	    python3 tests/man/check.py
+	suite "browser (the page in headless Chromium, lighttpd)" st \
+	    sh tests/browser/run.sh .
 fi
 
 # ---- ASan + UBSan ----

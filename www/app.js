@@ -1,338 +1,1025 @@
 /*
- * Quarry's page: lists the Concur definitions a token may use, starts a
- * job, watches its status every 2 seconds and downloads the file.  Plain
- * JavaScript, no libraries; every request carries
- * "Authorization: OAuth <token>", so downloads are fetched and saved
- * through a blob URL rather than followed as links.
+ * Quarry's page, on the Graph JSON dialect (/api/v1/): who the caller is
+ * (/me), the definitions it may use, one list of its exports across
+ * definitions (an admin: the tenant's, with their owners), a form built
+ * from a definition's declared parameters and formats, cancel, run again,
+ * delete a file, downloads through the signed link the API gives
+ * (@microsoft.graph.downloadUrl: a plain link, streamed to disk by the
+ * browser), and an admin's approvals.  Active exports are polled one by
+ * one as often as their Retry-After says, and not at all when none is
+ * active.  Rows are updated in place, so focus and scroll stay where the
+ * person left them; news goes to a live region.
+ *
+ * Plain JavaScript, no framework, nothing fetched from elsewhere.  The
+ * token (when the web server does not sign people in) stays in this tab's
+ * session storage.  docs/page.md says what the page does and why.
  */
 "use strict";
 
 (function () {
-	var NS = "http://www.concursolutions.com/api/expense/extract/2010/02";
-	var BASE = "/api/expense/extract/v1.0/";
-	var POLL_MS = 2000;
+	var API = "/api/v1";
+	var PAGE_SIZE = 20;
+	var TITLE = document.title;
 
-	var tokenInput = document.getElementById("token");
-	var message = document.getElementById("message");
-	var defSection = document.getElementById("definitions");
-	var defRows = document.getElementById("definition-rows");
-	var jobSection = document.getElementById("jobs");
-	var jobRows = document.getElementById("job-rows");
-	var jobsOf = document.getElementById("jobs-of");
-	var current = null;	/* { name, jobLink } of the shown definition */
-	var timer = null;
+	var $ = function (id) { return document.getElementById(id); };
+	var tokenInput = $("token");
+	var message = $("message");
+	var announcer = $("announce");
+	var defSelect = $("definition");
+	var formatSelect = $("format");
+	var paramFields = $("parameter-fields");
+	var startButton = $("start-button");
+	var startResult = $("start-result");
+	var filterSelect = $("filter");
+	var exportRows = $("export-rows");
+	var approvalRows = $("approval-rows");
 
-	/* Shows a line of news, or an error when isError. */
-	function say(text, isError) {
-		message.textContent = text;
-		message.className = isError ? "error" : "";
-		message.hidden = !text;
-	}
+	var me = null;		/* GET /me: id, displayName, tenant, role */
+	var defs = {};		/* definition id -> definition */
+	var defOrder = [];	/* definition ids, by name */
+	var jobs = {};		/* job id -> job, of the rows shown */
+	var gen = 0;		/* bumped when the list is reloaded */
+	var pollTimer = null;
+	var nextLink = null;
+	var finished = 0;	/* exports that finished since the last look */
+	var starting = false;	/* a create is on its way */
+
+	/* ---------------------------------------------------------------- */
+	/* talking to the API */
 
 	function token() {
-		return tokenInput.value.trim();
+		return sessionStorage.getItem("quarry-token") || "";
 	}
 
-	/* The same-origin path (and query) of an absolute URI from a body. */
+	/* An API-relative path of an absolute URL the API gave. */
 	function localPath(uri) {
 		var u = new URL(uri, window.location.href);
 		return u.pathname + u.search;
 	}
 
-	/* The text of the first child element `name` of el, or "". */
-	function child(el, name) {
-		var list = el.getElementsByTagNameNS(NS, name);
-		return list.length ? list[0].textContent.trim() : "";
-	}
-
-	/* The message of a Concur <Error> body, or a generic one. */
-	function errorText(res, text) {
-		var doc, msg = "";
-		try {
-			doc = new DOMParser().parseFromString(text,
-			    "application/xml");
-			msg = child(doc.documentElement, "Message");
-		} catch (e) {
-			msg = "";
-		}
-		return res.status + " " + res.statusText + (msg ? ": " + msg : "");
-	}
-
 	/*
-	 * Sends a request with the token; resolves to the parsed XML document
-	 * on a 2xx answer, rejects with a readable Error otherwise.
+	 * One request: resolves to { status, headers, body } (body: the parsed
+	 * JSON or null).  A 401 signs the person out with a message and
+	 * rejects, so no caller goes on with a refused token.
 	 */
-	function api(method, path) {
-		var init = {
-			method: method,
-			headers: { "Authorization": "OAuth " + token() },
-			cache: "no-store"
-		};
-		if (method === "POST") {
-			/* An empty body: lighttpd wants a Content-Length. */
-			init.headers["Content-Type"] = "application/xml";
-			init.body = "";
-		}
-		return fetch(path, init).then(function (res) {
-			return res.text().then(function (text) {
-				var doc;
+	function api(method, path, body) {
+		var h = { "Accept": "application/json" };
+		var init = { method: method, headers: h, credentials: "same-origin",
+		    cache: "no-store" };
 
-				if (!res.ok)
-					throw new Error(errorText(res, text));
-				doc = new DOMParser().parseFromString(text,
-				    "application/xml");
-				if (doc.getElementsByTagName("parsererror").length)
-					throw new Error("the answer is not XML");
-				return doc;
+		if (token())
+			h["Authorization"] = "Bearer " + token();
+		if (body !== undefined) {
+			h["Content-Type"] = "application/json";
+			init.body = JSON.stringify(body);
+		}
+		return fetch(path.indexOf("/") === 0 ? path : API + "/" + path,
+		    init).then(function (res) {
+			return res.text().then(function (text) {
+				var doc = null;
+				try {
+					doc = text ? JSON.parse(text) : null;
+				} catch (e) {
+					doc = null;
+				}
+				var r = { status: res.status, headers: res.headers,
+				    body: doc, statusText: res.statusText };
+				if (res.status === 401 && path !== "me") {
+					signOut("Your sign-in was refused: the token " +
+					    "was revoked or has expired. Sign in " +
+					    "again with a valid token.");
+					throw new Error("unauthenticated");
+				}
+				return r;
 			});
 		});
 	}
 
-	function button(label, onClick) {
-		var b = document.createElement("button");
-		b.type = "button";
-		b.textContent = label;
-		b.addEventListener("click", onClick);
-		return b;
+	/* The message of a Graph error body, or the status line. */
+	function errorText(r) {
+		var e = r.body && r.body.error;
+		return e && e.message ? e.message :
+		    r.status + " " + (r.statusText || "error");
 	}
 
-	function cell(row, text, cls) {
-		var td = document.createElement("td");
-		if (text !== undefined)
-			td.textContent = text;
-		if (cls)
-			td.className = cls;
-		row.appendChild(td);
+	/* ---------------------------------------------------------------- */
+	/* words, numbers, times */
+
+	function say(text, kind) {
+		message.textContent = "";
+		message.className = kind || "error";
+		message.hidden = !text;
+		if (text)
+			message.appendChild(typeof text === "string" ?
+			    document.createTextNode(text) : text);
+	}
+
+	function announce(text) {
+		/* a change of text is what a screen reader reads */
+		announcer.textContent = "";
+		window.setTimeout(function () { announcer.textContent = text; },
+		    50);
+	}
+
+	function el(tag, attrs, children) {
+		var e = document.createElement(tag), k;
+		for (k in attrs || {}) {
+			if (k === "text")
+				e.textContent = attrs[k];
+			else if (k === "class")
+				e.className = attrs[k];
+			else
+				e.setAttribute(k, attrs[k]);
+		}
+		(children || []).forEach(function (c) {
+			if (c !== null && c !== undefined)
+				e.appendChild(typeof c === "string" ?
+				    document.createTextNode(c) : c);
+		});
+		return e;
+	}
+
+	function localTime(iso) {
+		var d = new Date(iso);
+		return d.toLocaleString(undefined, { dateStyle: "medium",
+		    timeStyle: "medium" });
+	}
+
+	function timeEl(iso) {
+		return el("time", { datetime: iso, text: localTime(iso) });
+	}
+
+	function count(n) {
+		return Number(n || 0).toLocaleString();
+	}
+
+	function size(n) {
+		var units = ["bytes", "kB", "MB", "GB", "TB"], i = 0;
+		n = Number(n || 0);
+		while (n >= 1000 && i < units.length - 1) {
+			n /= 1000;
+			i++;
+		}
+		return (i === 0 ? String(n) : n.toFixed(n < 10 ? 2 : 1)) + " " +
+		    units[i];
+	}
+
+	/*
+	 * The job's state in Quarry's words (SPEC's core states): "state"
+	 * when the server sends it, else told from Graph's status and detail.
+	 */
+	function stateOf(j) {
+		if (j.state)
+			return j.state;
+		if (j.status === "notStarted")
+			return j.statusDetail === "pending_approval" ?
+			    "pending_approval" : "queued";
+		if (j.status === "running")
+			return "running";
+		if (j.status === "succeeded")
+			return j.resourceLocation ? "completed" : "expired";
+		return j.statusDetail === "cancelled" ? "cancelled" : "failed";
+	}
+
+	var WORDS = {
+		queued: "Queued", pending_approval: "Awaiting approval",
+		running: "Running", completed: "Ready", failed: "Failed",
+		cancelled: "Cancelled", rejected: "Rejected",
+		expired: "Expired"
+	};
+
+	function isActive(j) {
+		var s = stateOf(j);
+		return s === "queued" || s === "pending_approval" ||
+		    s === "running";
+	}
+
+	function defName(j) {
+		var d = defs[j.definitionId];
+		return d ? d.name : (j.displayName || "definition " +
+		    j.definitionId);
+	}
+
+	/* "Standard Accounting Extract (csv) of 2 Dec 2026, 14:39:16" */
+	function jobLabel(j) {
+		return defName(j) + " (" + j.format + ") created " +
+		    localTime(j.createdDateTime);
+	}
+
+	function paramText(j) {
+		var p = j.parameters || {}, keys = Object.keys(p);
+		if (!keys.length)
+			return "no parameters";
+		return keys.map(function (k) {
+			return k + " = " + p[k];
+		}).join(", ");
+	}
+
+	function ownerText(j) {
+		var u = j.createdBy && j.createdBy.user;
+		if (!u)
+			return "the system";
+		if (me && u.id === me.id)
+			return "you";
+		return u.displayName || u.id;
+	}
+
+	/* ---------------------------------------------------------------- */
+	/* the rows of the exports */
+
+	function exportCell(j) {
+		var name = el("strong", { text: defName(j) });
+		return el("td", { "data-label": "Export", class: "export" }, [
+			name, " ",
+			el("span", { class: "format", text: j.format }),
+			el("div", { class: "params", text: paramText(j) })
+		]);
+	}
+
+	function statusCell(j) {
+		var s = stateOf(j), pr = j.progress || {};
+		var td = el("td", { "data-label": "Status", class: "status" });
+		var word = el("span", { class: "state state-" + s,
+		    text: WORDS[s] || s });
+		td.appendChild(word);
+		if (s === "running") {
+			var bar = el("progress", { "aria-label": "Progress of " +
+			    jobLabel(j) });
+			if (typeof pr.percentComplete === "number") {
+				bar.max = 100;
+				bar.value = pr.percentComplete;
+				bar.textContent = pr.percentComplete + "%";
+			}
+			td.appendChild(el("div", { class: "progress" }, [bar,
+			    el("span", { class: "counts", text: count(
+			    pr.rowsWritten) + " rows, " + size(pr.bytesWritten) +
+			    " written" + (typeof pr.percentComplete ===
+			    "number" ? " (" + pr.percentComplete + "%)" :
+			    "") })]));
+		} else if (s === "failed" || s === "rejected" ||
+		    s === "cancelled" && j.statusDetail &&
+		    j.statusDetail !== "cancelled") {
+			td.appendChild(el("div", { class: "reason",
+			    text: j.statusDetail || "" }));
+		} else if (s === "expired") {
+			td.appendChild(el("div", { class: "reason",
+			    text: "The file is gone; run the export again " +
+			    "for a new one." }));
+		}
 		return td;
 	}
 
-	/* Lists the definitions the token may use. */
-	function listDefinitions() {
-		say("Loading definitions…");
-		api("GET", BASE).then(function (doc) {
-			var defs = doc.getElementsByTagNameNS(NS, "definition");
-			var i;
-
-			defRows.textContent = "";
-			for (i = 0; i < defs.length; i++)
-				defRows.appendChild(definitionRow(defs[i]));
-			defSection.hidden = false;
-			say(defs.length ? "" : "No definitions for this token.");
-		}).catch(function (e) {
-			defSection.hidden = true;
-			jobSection.hidden = true;
-			say(e.message, true);
-		});
-	}
-
-	function definitionRow(el) {
-		var d = {
-			id: child(el, "id"),
-			name: child(el, "name"),
-			jobLink: child(el, "job-link")
-		};
-		var tr = document.createElement("tr");
-		var actions;
-
-		cell(tr, d.name);
-		cell(tr, d.id.replace(/.*\//, ""), "id").title = d.id;
-		actions = cell(tr, undefined, "actions");
-		actions.appendChild(button("Start job", function () {
-			startJob(d);
-		}));
-		actions.appendChild(button("Jobs", function () {
-			showJobs(d);
-		}));
-		return tr;
-	}
-
-	/* POSTs a job for definition d, then watches its list of jobs. */
-	function startJob(d) {
-		say("Starting a job of " + d.name + "…");
-		api("POST", localPath(d.jobLink)).then(function (doc) {
-			say("Job created: " + child(doc.documentElement, "status") +
-			    ".");
-			showJobs(d);
-		}).catch(function (e) {
-			say(e.message, true);
-			showJobs(d);
-		});
-	}
-
-	/* Shows the jobs of d, refreshing every 2 s while one is active. */
-	function showJobs(d) {
-		current = d;
-		jobsOf.textContent = d.name;
-		jobSection.hidden = false;
-		refreshJobs();
-	}
-
-	function refreshJobs() {
-		var d = current;
-
-		if (timer !== null) {
-			clearTimeout(timer);
-			timer = null;
-		}
-		if (d === null)
-			return;
-		api("GET", localPath(d.jobLink)).then(function (doc) {
-			var jobs = doc.getElementsByTagNameNS(NS, "job");
-			var active = false, i, status;
-
-			if (d !== current)
+	function timesCell(j) {
+		var s = stateOf(j), list = el("dl", { class: "times" });
+		function add(term, iso) {
+			if (!iso)
 				return;
-			jobRows.textContent = "";
-			for (i = 0; i < jobs.length; i++) {
-				status = child(jobs[i], "status");
-				if (status === "Queued" || status === "Running")
-					active = true;
-				jobRows.appendChild(jobRow(jobs[i], status));
-			}
-			if (!jobs.length) {
-				var tr = document.createElement("tr");
-				cell(tr, "No jobs yet.").colSpan = 4;
-				jobRows.appendChild(tr);
-			}
-			if (active)
-				timer = setTimeout(pollActive, POLL_MS);
-		}).catch(function (e) {
-			say(e.message, true);
-		});
+			list.appendChild(el("dt", { text: term }));
+			list.appendChild(el("dd", {}, [timeEl(iso)]));
+		}
+		add("Created", j.createdDateTime);
+		if (!isActive(j))
+			add("Finished", j.lastActionDateTime);
+		if (s === "completed")
+			add("Expires", j.expirationDateTime);
+		else if (s === "expired")
+			add("Expired", j.expirationDateTime &&
+			    new Date(j.expirationDateTime) < new Date() ?
+			    j.expirationDateTime : j.lastActionDateTime);
+		return el("td", { "data-label": "Times" }, [list]);
+	}
+
+	function fileCell(j) {
+		var s = stateOf(j), pr = j.progress || {};
+		var text = "";
+		if (s === "completed")
+			text = size(pr.bytesWritten) + ", " + count(pr.rowsWritten) +
+			    " rows";
+		else if (s === "expired")
+			text = count(pr.rowsWritten) + " rows (expired)";
+		return el("td", { "data-label": "File", class: "file",
+		    text: text || "–" });
+	}
+
+	function button(action, text, label, fn) {
+		var b = el("button", { type: "button", "data-action": action,
+		    "aria-label": label, text: text });
+		b.addEventListener("click", fn);
+		return b;
+	}
+
+	function actionsCell(j) {
+		var s = stateOf(j), label = jobLabel(j);
+		var td = el("td", { "data-label": "Actions", class: "actions" });
+		var url = j["@microsoft.graph.downloadUrl"];
+
+		if (s === "completed" && url) {
+			var a = el("a", { href: url, download: "",
+			    "data-action": "download", class: "download",
+			    "aria-label": "Download " + label,
+			    text: "Download" });
+			a.addEventListener("click", function (ev) {
+				freshLink(ev, j.id, a);
+			});
+			td.appendChild(a);
+		}
+		if (isActive(j))
+			td.appendChild(button("cancel", "Cancel", "Cancel " + label,
+			    function () { cancelJob(j); }));
+		if (!isActive(j))
+			td.appendChild(button("rerun", "Run again", "Run again " +
+			    label, function () { rerun(j); }));
+		if (s === "completed")
+			td.appendChild(button("delete", "Delete file",
+			    "Delete the file of " + label,
+			    function () { deleteFile(j); }));
+		return td;
+	}
+
+	function renderRow(j) {
+		var tr = el("tr", { "data-id": j.id, tabindex: "-1" }, [
+			exportCell(j),
+			el("td", { "data-label": "Owner", class: "owner",
+			    text: ownerText(j) }),
+			statusCell(j), timesCell(j), fileCell(j), actionsCell(j)
+		]);
+		return tr;
 	}
 
 	/*
-	 * Polls the status link of every active job shown; once none is
-	 * active any more, reloads the list (for the file links).
+	 * Puts row tr in place of old (or at the top), keeping the focus on
+	 * the same control of the row when it still exists, else on the row.
 	 */
-	function pollActive() {
-		var rows = jobRows.querySelectorAll("tr[data-status-link]");
-		var checks = [], i;
-
-		timer = null;
-		for (i = 0; i < rows.length; i++)
-			checks.push(pollRow(rows[i]));
-		Promise.all(checks).then(function (states) {
-			if (states.indexOf(true) >= 0)
-				timer = setTimeout(pollActive, POLL_MS);
-			else
-				refreshJobs();
-		});
+	function placeRow(tr, old) {
+		var focused = document.activeElement, action = null;
+		if (old && old.contains(focused)) {
+			action = focused.getAttribute("data-action");
+			if (focused.tagName === "INPUT")
+				return;		/* someone is typing there */
+		} else
+			focused = null;
+		if (old)
+			old.replaceWith(tr);
+		else
+			exportRows.insertBefore(tr, exportRows.firstChild);
+		if (focused) {
+			var same = action && tr.querySelector("[data-action='" +
+			    action + "']");
+			(same || tr).focus();
+		}
 	}
 
-	/* Updates one job row from its status link; resolves to "active". */
-	function pollRow(tr) {
-		return api("GET", localPath(tr.getAttribute("data-status-link")))
-		    .then(function (doc) {
-			var status = child(doc.documentElement, "status");
-			var td = tr.querySelector("td.status");
-
-			td.textContent = status;
-			td.className = "status status-" + status;
-			return status === "Queued" || status === "Running";
-		}).catch(function (e) {
-			say(e.message, true);
-			return false;
-		});
+	function rowOf(id) {
+		return exportRows.querySelector("tr[data-id='" + id + "']");
 	}
 
-	function jobRow(el, status) {
-		var tr = document.createElement("tr");
-		var fileLink = child(el, "file-link");
-		var actions;
-
-		if (status === "Queued" || status === "Running")
-			tr.setAttribute("data-status-link",
-			    child(el, "status-link"));
-		cell(tr, child(el, "start-time"));
-		cell(tr, status, "status status-" + status);
-		cell(tr, child(el, "stop-time"));
-		actions = cell(tr, undefined, "actions");
-		if (fileLink && status === "Completed")
-			actions.appendChild(button("Download", function (ev) {
-				download(fileLink, ev.target);
-			}));
-		return tr;
+	/* A job read again: its row redrawn if anything changed. */
+	function updateJob(j) {
+		var old = jobs[j.id], row = rowOf(j.id);
+		var before = old ? stateOf(old) : null;
+		jobs[j.id] = j;
+		if (row && old && JSON.stringify(old) === JSON.stringify(j))
+			return;
+		if (row)
+			placeRow(renderRow(j), row);
+		if (before && before !== stateOf(j))
+			stateChanged(j, before);
 	}
 
-	/* The file name from a Content-Disposition header, if any. */
-	function fileName(res) {
-		var cd = res.headers.get("Content-Disposition") || "";
-		var m = /filename\*=UTF-8''([^;]+)/i.exec(cd);
-
-		if (m)
-			return decodeURIComponent(m[1]);
-		m = /filename="?([^";]+)"?/i.exec(cd);
-		return m ? m[1] : "export.csv";
+	function stateChanged(j, before) {
+		var s = stateOf(j);
+		var text = jobLabel(j) + ": " + (WORDS[s] || s).toLowerCase() +
+		    (s === "failed" || s === "rejected" ? " (" +
+		    j.statusDetail + ")" : "") + ".";
+		announce(text);
+		if (!isActive(j) && (before === "running" ||
+		    before === "queued")) {
+			finished++;
+			document.title = "(" + finished + " finished) " + TITLE;
+			if (window.Notification &&
+			    Notification.permission === "granted")
+				try {
+					new Notification("Quarry: export " +
+					    (WORDS[s] || s).toLowerCase(),
+					    { body: jobLabel(j) });
+				} catch (e) { /* not where it is not allowed */ }
+		}
+		if (me && me.role === "admin")
+			loadApprovals();
 	}
 
-	/* Fetches a job's file with the token and saves it. */
-	function download(link, btn) {
-		btn.disabled = true;
-		say("Downloading…");
-		fetch(localPath(link), {
-			headers: { "Authorization": "OAuth " + token() },
-			cache: "no-store"
-		}).then(function (res) {
-			if (!res.ok)
-				return res.text().then(function (text) {
-					throw new Error(errorText(res, text));
-				});
-			return res.blob().then(function (blob) {
-				var a = document.createElement("a");
-				var url = URL.createObjectURL(blob);
+	/* A person looking at the page has seen the news. */
+	function seen() {
+		if (finished) {
+			finished = 0;
+			document.title = TITLE;
+		}
+	}
 
-				a.href = url;
-				a.download = fileName(res);
-				document.body.appendChild(a);
-				a.click();
-				a.remove();
-				setTimeout(function () {
-					URL.revokeObjectURL(url);
-				}, 1000);
-				say("Saved " + a.download + " (" + blob.size +
-				    " bytes).");
+	/* ---------------------------------------------------------------- */
+	/* loading and polling */
+
+	function listPath() {
+		var q = "exportJobs?$top=" + PAGE_SIZE;
+		if (filterSelect.value)
+			q += "&$filter=" + encodeURIComponent("definitionId eq '" +
+			    filterSelect.value + "'");
+		return q;
+	}
+
+	/* Loads a page of exports (the first one without path). */
+	function loadJobs(path) {
+		var my = ++gen;
+		stopPolling();
+		return api("GET", path || listPath()).then(function (r) {
+			if (my !== gen)
+				return;		/* another load came after */
+			if (r.status !== 200) {
+				say("Cannot list the exports: " + errorText(r));
+				return;
+			}
+			jobs = {};
+			exportRows.textContent = "";
+			r.body.value.forEach(function (j) {
+				jobs[j.id] = j;
+				exportRows.appendChild(renderRow(j));
 			});
-		}).catch(function (e) {
-			say(e.message, true);
-		}).then(function () {
-			btn.disabled = false;
+			$("exports-empty").hidden = r.body.value.length > 0;
+			nextLink = r.body["@odata.nextLink"] || null;
+			$("older").hidden = !nextLink;
+			$("newest").hidden = !path;
+			schedulePoll(2);
+		}).catch(networkTrouble);
+	}
+
+	function stopPolling() {
+		if (pollTimer) {
+			window.clearTimeout(pollTimer);
+			pollTimer = null;
+		}
+	}
+
+	function activeIds() {
+		return Object.keys(jobs).filter(function (id) {
+			return isActive(jobs[id]);
 		});
 	}
 
-	document.getElementById("token-form").addEventListener("submit",
-	    function (ev) {
-		ev.preventDefault();
-		try {
-			sessionStorage.setItem("quarry-token", token());
-		} catch (e) {
-			/* storage may be disabled; the field still holds it */
-		}
-		current = null;
-		jobSection.hidden = true;
-		listDefinitions();
-	});
-
-	document.getElementById("forget").addEventListener("click", function () {
-		try {
-			sessionStorage.removeItem("quarry-token");
-		} catch (e) {
-			/* nothing stored */
-		}
-		tokenInput.value = "";
-		current = null;
-		if (timer !== null)
-			clearTimeout(timer);
-		defSection.hidden = true;
-		jobSection.hidden = true;
-		say("");
-	});
-
-	try {
-		tokenInput.value = sessionStorage.getItem("quarry-token") || "";
-	} catch (e) {
-		tokenInput.value = "";
+	/* Polls again in `seconds` if an export shown is active. */
+	function schedulePoll(seconds) {
+		stopPolling();
+		if (!activeIds().length)
+			return;
+		pollTimer = window.setTimeout(poll, Math.max(1, Math.min(60,
+		    seconds)) * 1000);
 	}
-	if (token())
-		listDefinitions();
-}());
+
+	/* One round: each active export shown, read again. */
+	function poll() {
+		var my = gen, wait = 60;
+		pollTimer = null;
+		var ids = activeIds();
+		var next = Promise.resolve();
+		ids.forEach(function (id) {
+			next = next.then(function () {
+				if (my !== gen)
+					return;
+				return api("GET", "exportJobs/" + id).then(
+				    function (r) {
+					if (my !== gen)
+						return;
+					var ra = parseInt(r.headers.get(
+					    "Retry-After"), 10);
+					if (r.status === 200) {
+						updateJob(r.body);
+						/*
+						 * An approval can take days:
+						 * waiting for one alone is
+						 * polled every 30 s at most.
+						 */
+						if (isActive(r.body))
+							wait = Math.min(wait,
+							    Math.max(ra > 0 ? ra :
+							    2, stateOf(r.body) ===
+							    "pending_approval" ?
+							    30 : 0));
+					} else if (r.status === 404 ||
+					    r.status === 410) {
+						var row = rowOf(id);
+						delete jobs[id];
+						if (row)
+							row.remove();
+					}
+				});
+			});
+		});
+		next.then(function () {
+			if (my === gen)
+				schedulePoll(wait);
+		}).catch(function (e) {
+			if (my === gen && e.message !== "unauthenticated")
+				schedulePoll(5);	/* a network blip */
+		});
+	}
+
+	function networkTrouble(e) {
+		if (e && e.message === "unauthenticated")
+			return;
+		say("Quarry cannot be reached: " + (e && e.message || e));
+	}
+
+	/* ---------------------------------------------------------------- */
+	/* actions on an export */
+
+	/* Makes sure a download link has not expired before it is followed. */
+	function freshLink(ev, id, a) {
+		var exp = parseInt(new URL(a.href).searchParams.get("expires"),
+		    10);
+		seen();
+		if (exp * 1000 - Date.now() > 15000)
+			return;		/* the browser follows it */
+		ev.preventDefault();
+		api("GET", "exportJobs/" + id).then(function (r) {
+			if (r.status !== 200) {
+				say("Cannot download: " + errorText(r));
+				return;
+			}
+			updateJob(r.body);
+			var url = r.body["@microsoft.graph.downloadUrl"];
+			if (url)
+				window.location.assign(url);
+			else
+				say("This export has no file any more.", "info");
+		}).catch(networkTrouble);
+	}
+
+	function cancelJob(j) {
+		seen();
+		api("DELETE", "exportJobs/" + j.id).then(function (r) {
+			if (r.status !== 202 && r.status !== 204) {
+				say("Cannot cancel " + jobLabel(j) + ": " +
+				    errorText(r));
+				return;
+			}
+			return refreshJob(j.id);
+		}).catch(networkTrouble);
+	}
+
+	function deleteFile(j) {
+		seen();
+		if (!window.confirm("Delete the file of " + jobLabel(j) + "?"))
+			return;
+		api("DELETE", "exportJobs/" + j.id).then(function (r) {
+			if (r.status !== 204) {
+				say("Cannot delete the file: " + errorText(r));
+				return;
+			}
+			return refreshJob(j.id);
+		}).catch(networkTrouble);
+	}
+
+	function refreshJob(id) {
+		return api("GET", "exportJobs/" + id).then(function (r) {
+			if (r.status === 200) {
+				updateJob(r.body);
+				schedulePoll(2);
+			}
+		});
+	}
+
+	function rerun(j) {
+		seen();
+		createJob({ definitionId: j.definitionId,
+		    parameters: j.parameters || {}, format: j.format },
+		    null);
+	}
+
+	/*
+	 * POST /exportJobs: the new export goes at the top of the list; a
+	 * 409 says the same export is already running and shows it; a 400 is
+	 * shown next to the field it names when it came from the form.
+	 */
+	function createJob(body, form) {
+		if (starting)
+			return Promise.resolve();
+		starting = true;
+		startButton.disabled = true;
+		startButton.setAttribute("aria-busy", "true");
+		clearFieldErrors();
+		return api("POST", "exportJobs", body).then(function (r) {
+			if (r.status === 201) {
+				var j = r.body;
+				var shown = !filterSelect.value ||
+				    filterSelect.value === j.definitionId;
+				if (shown && $("newest").hidden && !rowOf(j.id)) {
+					jobs[j.id] = j;
+					placeRow(renderRow(j), null);
+					$("exports-empty").hidden = true;
+				}
+				result(form, "Started " + jobLabel(j) + ".",
+				    "info");
+				announce("Started " + jobLabel(j) + ".");
+				schedulePoll(2);
+			} else if (r.status === 409) {
+				duplicate(r, form);
+			} else if (r.status === 400 && form &&
+			    fieldError(r.body && r.body.error)) {
+				/* shown next to its field */
+			} else {
+				result(form, "The export was not started: " +
+				    errorText(r), "error");
+			}
+		}).catch(networkTrouble).then(function () {
+			starting = false;
+			startButton.disabled = false;
+			startButton.removeAttribute("aria-busy");
+		});
+	}
+
+	/* Shows a line where the action came from: the form or the top. */
+	function result(form, text, kind) {
+		if (!form) {
+			say(text, kind);
+			return;
+		}
+		startResult.textContent = "";
+		startResult.className = kind;
+		startResult.setAttribute("role", kind === "error" ? "alert" :
+		    "status");
+		startResult.hidden = false;
+		startResult.appendChild(typeof text === "string" ?
+		    document.createTextNode(text) : text);
+	}
+
+	function duplicate(r, form) {
+		var loc = r.headers.get("Location");
+		var id = loc ? localPath(loc).split("/").pop() : null;
+		var box = el("p", {}, ["The same export is already running. "]);
+		if (!id) {
+			box.appendChild(document.createTextNode("It was started " +
+			    "by someone whose exports you cannot see, so it " +
+			    "cannot be shown here; it may be waiting for " +
+			    "approval or still being built."));
+			result(form, box, "info");
+			return;
+		}
+		var link = el("a", { href: "#export-" + id, text: "Show it",
+		    "data-action": "show-duplicate" });
+		link.addEventListener("click", function (ev) {
+			ev.preventDefault();
+			showJob(id);
+		});
+		box.appendChild(link);
+		result(form, box, "info");
+	}
+
+	/* Brings the row of job id into view and focus, loading it if need. */
+	function showJob(id) {
+		var row = rowOf(id);
+		if (row) {
+			row.classList.add("highlight");
+			row.focus();
+			row.scrollIntoView({ block: "center" });
+			return;
+		}
+		api("GET", "exportJobs/" + id).then(function (r) {
+			if (r.status !== 200) {
+				say("That export cannot be shown: " + errorText(r),
+				    "info");
+				return;
+			}
+			jobs[id] = r.body;
+			placeRow(renderRow(r.body), null);
+			showJob(id);
+			schedulePoll(2);
+		}).catch(networkTrouble);
+	}
+
+	/* ---------------------------------------------------------------- */
+	/* the form of a definition */
+
+	var INPUT = {
+		date: { type: "date" },
+		datetime: { type: "datetime-local", step: "1" },
+		int: { type: "number", step: "1", inputmode: "numeric" },
+		decimal: { type: "text", inputmode: "decimal" },
+		string: { type: "text" }
+	};
+
+	var HINT = {
+		date: "a date", datetime: "a date and time (your local time)",
+		int: "a whole number", decimal: "a number, e.g. 12.50",
+		string: "text"
+	};
+
+	function buildForm() {
+		var d = defs[defSelect.value];
+		paramFields.textContent = "";
+		formatSelect.textContent = "";
+		clearFieldErrors();
+		startResult.hidden = true;
+		if (!d)
+			return;
+		$("definition-description").textContent = d.description || "";
+		(d.parameters || []).forEach(function (p) {
+			var id = "param-" + p.name;
+			var attrs = INPUT[p.type] || INPUT.string, k;
+			var input = el("input", { id: id, name: p.name,
+			    "data-type": p.type, "aria-describedby": id +
+			    "-hint " + id + "-error", autocomplete: "off" });
+			for (k in attrs)
+				input.setAttribute(k, attrs[k]);
+			if (p.required) {
+				input.required = true;
+				input.setAttribute("aria-required", "true");
+			}
+			paramFields.appendChild(el("div", { class: "field" }, [
+				el("label", { for: id }, [p.name, p.required ?
+				    el("span", { class: "required",
+				    text: " (required)" }) : null]),
+				input,
+				el("p", { id: id + "-hint", class: "hint",
+				    text: HINT[p.type] || p.type }),
+				el("p", { id: id + "-error", class: "field-error",
+				    hidden: "" })
+			]));
+		});
+		$("parameters").hidden = !(d.parameters || []).length;
+		(d.formats || []).forEach(function (f) {
+			formatSelect.appendChild(el("option", { value: f,
+			    text: f.toUpperCase() }));
+		});
+	}
+
+	/* The parameters the form holds, in the API's notation. */
+	function formParameters() {
+		var out = {};
+		Array.prototype.forEach.call(paramFields.querySelectorAll("input"),
+		    function (i) {
+			var v = i.value.trim();
+			if (v === "")
+				return;
+			if (i.getAttribute("data-type") === "datetime") {
+				var t = new Date(v);	/* local time */
+				v = isNaN(t) ? v : t.toISOString().replace(
+				    /\.\d{3}Z$/, "Z");
+			}
+			out[i.name] = v;
+		});
+		return out;
+	}
+
+	function clearFieldErrors() {
+		Array.prototype.forEach.call(document.querySelectorAll(
+		    "#start-form .field-error"), function (p) {
+			p.hidden = true;
+			p.textContent = "";
+		});
+		Array.prototype.forEach.call(document.querySelectorAll(
+		    "#start-form [aria-invalid]"), function (i) {
+			i.removeAttribute("aria-invalid");
+		});
+	}
+
+	/* A 400 that names a field of the form: shown there.  True if so. */
+	function fieldError(e) {
+		var t = e && e.target, input = null, p = null;
+		if (!t)
+			return false;
+		if (t === "format") {
+			input = formatSelect;
+			p = $("format-error");
+		} else if (t.indexOf("parameters.") === 0) {
+			input = $("param-" + t.slice(11));
+			p = $("param-" + t.slice(11) + "-error");
+		}
+		if (!input || !p)
+			return false;
+		p.textContent = e.message;
+		p.hidden = false;
+		input.setAttribute("aria-invalid", "true");
+		input.focus();
+		return true;
+	}
+
+	/* ---------------------------------------------------------------- */
+	/* approvals (admins) */
+
+	function loadApprovals() {
+		if (!me || me.role !== "admin")
+			return Promise.resolve();
+		var q = "exportJobs?$top=100&$filter=" + encodeURIComponent(
+		    "statusDetail eq 'pending_approval'");
+		return api("GET", q).then(function (r) {
+			if (r.status !== 200)
+				return;
+			var focused = document.activeElement;
+			var keep = approvalRows.contains(focused) ?
+			    [focused.closest("tr").getAttribute("data-id"),
+			    focused.getAttribute("data-action")] : null;
+			approvalRows.textContent = "";
+			r.body.value.forEach(function (j) {
+				approvalRows.appendChild(approvalRow(j));
+			});
+			$("approvals-empty").hidden = r.body.value.length > 0;
+			$("approval-table").hidden = !r.body.value.length;
+			if (keep) {
+				var tr = approvalRows.querySelector(
+				    "tr[data-id='" + keep[0] + "']");
+				var c = tr && tr.querySelector(
+				    "[data-action='" + keep[1] + "']");
+				(c || $("approvals-title")).focus();
+			}
+		}).catch(networkTrouble);
+	}
+
+	function approvalRow(j) {
+		var label = jobLabel(j), rid = "reason-" + j.id;
+		var reason = el("input", { id: rid, type: "text",
+		    "data-action": "reason", maxlength: "1000",
+		    autocomplete: "off" });
+		var approve = button("approve", "Approve", "Approve " + label,
+		    function () { decide(j, "approve", null); });
+		var reject = button("reject", "Reject", "Reject " + label,
+		    function () { decide(j, "reject", reason.value.trim()); });
+		return el("tr", { "data-id": j.id }, [
+			exportCell(j),
+			el("td", { "data-label": "Asked by", text: ownerText(j) }),
+			el("td", { "data-label": "Asked" }, [
+			    timeEl(j.createdDateTime)]),
+			el("td", { "data-label": "Decision", class: "decision" }, [
+				approve,
+				el("label", { for: rid, class: "reason-label",
+				    text: "Reason for rejecting " + label }),
+				reason, reject
+			])
+		]);
+	}
+
+	function decide(j, verb, reason) {
+		seen();
+		api("POST", "exportJobs/" + j.id + "/" + verb,
+		    verb === "reject" && reason ? { reason: reason } :
+		    undefined).then(function (r) {
+			if (r.status !== 200) {
+				say("Cannot " + verb + " " + jobLabel(j) + ": " +
+				    errorText(r));
+				return loadApprovals();
+			}
+			announce((verb === "approve" ? "Approved " :
+			    "Rejected ") + jobLabel(j) + ".");
+			jobs[j.id] && updateJob(r.body);
+			schedulePoll(2);
+			return loadApprovals();
+		}).catch(networkTrouble);
+	}
+
+	/* ---------------------------------------------------------------- */
+	/* signing in and out */
+
+	function loadDefinitions() {
+		var all = [];
+		function page(path) {
+			return api("GET", path).then(function (r) {
+				if (r.status !== 200)
+					throw new Error("cannot list the " +
+					    "definitions: " + errorText(r));
+				all = all.concat(r.body.value);
+				if (r.body["@odata.nextLink"])
+					return page(localPath(
+					    r.body["@odata.nextLink"]));
+			});
+		}
+		return page("definitions").then(function () {
+			var keepDef = defSelect.value, keepFilter = filterSelect.value;
+			defs = {};
+			all.sort(function (a, b) {
+				return a.name.localeCompare(b.name);
+			});
+			defOrder = all.map(function (d) {
+				defs[d.id] = d;
+				return d.id;
+			});
+			defSelect.textContent = "";
+			filterSelect.textContent = "";
+			filterSelect.appendChild(el("option", { value: "",
+			    text: "every definition" }));
+			defOrder.forEach(function (id) {
+				var n = defs[id].name;
+				defSelect.appendChild(el("option", { value: id,
+				    text: n }));
+				filterSelect.appendChild(el("option", { value: id,
+				    text: n }));
+			});
+			if (defs[keepDef])
+				defSelect.value = keepDef;
+			if (defs[keepFilter])
+				filterSelect.value = keepFilter;
+			$("start-button").disabled = !defOrder.length;
+			buildForm();
+		});
+	}
+
+	function signedIn(who) {
+		me = who;
+		$("auth").hidden = true;
+		$("who").hidden = false;
+		$("who").textContent = "Signed in as " + (who.displayName ||
+		    who.id) + " (" + who.role + ") of " + who.tenant + ".";
+		$("sign-out").hidden = !token();
+		$("start").hidden = false;
+		$("exports").hidden = false;
+		$("approvals").hidden = who.role !== "admin";
+		$("export-table").classList.toggle("with-owner",
+		    who.role === "admin");
+		$("export-caption").textContent = who.role === "admin" ?
+		    "The exports of tenant " + who.tenant + ", newest first" :
+		    "Your exports, newest first";
+		$("notify").hidden = !(window.Notification &&
+		    Notification.permission === "default");
+		say("");
+		return loadDefinitions().then(function () {
+			return Promise.all([loadJobs(), loadApprovals()]);
+		}).catch(function (e) {
+			networkTrouble(e);
+		});
+	}
+
+	function signOut(why) {
+		sessionStorage.removeItem("quarry-token");
+		me = null;
+		gen++;
+		stopPolling();
+		jobs = {};
+		exportRows.textContent = "";
+		approvalRows.textContent = "";
+		["start", "exports", "approvals", "who", "sign-out"].forEach(
+		    function (id) { $(id).hidden = true; });
+		$("auth").hidden = false;
+		tokenInput.value = "";
+		say(why || "", why ? "error" : "");
+		tokenInput.focus();
+	}
+
+	/* Who is this?  With a token, or as the web server signed them in. */
+	function whoAmI() {
+		return api("GET", "me").then(function (r) {
+			if (r.status === 200)
+				return signedIn(r.body);
+			if (r.status === 401 && token())
+				signOut("That token was refused: it is " +
+				    "unknown, revoked or expired.");
+			else if (r.status !== 401)
+				say("Cannot sign in: " + errorText(r));
+		}).catch(networkTrouble);
+	}
+
+	/* ---------------------------------------------------------------- */
+	/* wiring */
+
+	$("token-form").addEventListener("submit", function (ev) {
+		ev.preventDefault();
+		var t = tokenInput.value.trim();
+		if (!t)
+			return;
+		sessionStorage.setItem("quarry-token", t);
+		tokenInput.value = "";
+		whoAmI();
+	});
+	$("sign-out").addEventListener("click", function () { signOut(""); });
+	defSelect.addEventListener("change", buildForm);
+	filterSelect.addEventListener("change", function () {
+		loadJobs();
+	});
+	$("refresh").addEventListener("click", function () {
+		seen();
+		loadJobs();
+		loadApprovals();
+	});
+	$("older").addEventListener("click", function () {
+		if (nextLink)
+			loadJobs(localPath(nextLink)).then(function () {
+				$("exports").focus();
+			});
+	});
+	$("newest").addEventListener("click", function () {
+		loadJobs().then(function () { $("exports").focus(); });
+	});
+	$("notify").addEventListener("click", function () {
+		Notification.requestPermission().then(function () {
+			$("notify").hidden = Notification.permission !==
+			    "default";
+		});
+	});
+	$("start-form").addEventListener("submit", function (ev) {
+		ev.preventDefault();
+		seen();
+		createJob({ definitionId: defSelect.value,
+		    parameters: formParameters(), format: formatSelect.value },
+		    $("start-form"));
+	});
+	document.addEventListener("keydown", seen);
+	document.addEventListener("pointerdown", seen);
+
+	whoAmI();
+})();

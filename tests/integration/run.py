@@ -25,9 +25,9 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def modules():
-    """Every test module of this directory, in name order."""
-    return sorted(f[:-3] for f in os.listdir(HERE)
+def modules(where):
+    """Every test module of directory where, in name order."""
+    return sorted(f[:-3] for f in os.listdir(where)
                   if f.startswith("test_") and f.endswith(".py"))
 
 
@@ -84,6 +84,10 @@ def main():
                     "instead of every module; repeatable")
     ap.add_argument("-k", dest="patterns", action="append", default=[],
                     help="only tests whose name contains PATTERN")
+    ap.add_argument("--dir", default=HERE,
+                    help="the directory of the test modules (default this "
+                    "one; tests/browser for the page's suite), whose "
+                    "modules may import this directory's harness")
     ap.add_argument("-v", action="store_true", help="verbose (default)")
     args = ap.parse_args()
 
@@ -91,19 +95,23 @@ def main():
     bin_dir = os.path.abspath(args.bin_dir)
     os.environ["QUARRY_BIN_DIR"] = bin_dir
     os.environ["QUARRY_SERVER"] = args.server
+    suite_dir = os.path.abspath(args.dir)
+    label = os.path.basename(suite_dir)
     sys.path.insert(0, HERE)
+    if suite_dir != HERE:
+        sys.path.insert(0, suite_dir)
 
     missing = [p for p in ("bin/quarryctl", "bin/quarryd",
                            "cgi-bin/definitions.fcgi", "cgi-bin/jobs.fcgi",
                            "cgi-bin/status.fcgi", "cgi-bin/files.fcgi")
                if not os.access(os.path.join(bin_dir, p), os.X_OK)]
     if missing:
-        print("integration: missing in %s: %s (run make first)" % (
+        print(label + ": missing in %s: %s (run make first)" % (
             bin_dir, ", ".join(missing)))
         print("0 passed, 1 failed")
         return 1
     if not os.path.exists(os.path.join(repo, "scripts", "stack.sh")):
-        print("integration: scripts/stack.sh is missing")
+        print(label + ": scripts/stack.sh is missing")
         print("0 passed, 1 failed")
         return 1
 
@@ -111,13 +119,13 @@ def main():
     if args.patterns:
         loader.testNamePatterns = ["*%s*" % p for p in args.patterns]
     suite = unittest.TestSuite()
-    for name in args.only or modules():
+    for name in args.only or modules(suite_dir):
         suite.addTests(loader.loadTestsFromName(name))
     if suite.countTestCases() == 0:
-        print("integration: no test selected (%s)" % (
+        print(label + ": no test selected (%s)" % (
             ", ".join(["-k " + p for p in args.patterns] +
                       ["--only " + o for o in args.only]) or
-            "no test module in %s" % HERE))
+            "no test module in %s" % suite_dir))
         print("0 passed, 1 failed")
         return 1
 
@@ -137,10 +145,10 @@ def main():
     failed = len(failing) + holders + len(res.unexpectedSuccesses)
     passed = res.testsRun - skipped - len(res.expectedFailures) - \
         len(res.unexpectedSuccesses) - len(failing)
-    print("integration: %.1fs with binaries from %s behind %s" % (
+    print(label + ": %.1fs with binaries from %s behind %s" % (
         time.time() - t0, bin_dir, args.server))
     if skipped:
-        print("integration: %d skipped (reasons above)" % skipped)
+        print(label + ": %d skipped (reasons above)" % skipped)
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 and res.wasSuccessful() else 1
 
