@@ -5,7 +5,7 @@
  * from a definition's declared parameters and formats, cancel, run again,
  * delete a file, downloads through the signed link the API gives
  * (@microsoft.graph.downloadUrl: a plain link, streamed to disk by the
- * browser), and an admin's approvals.  Active exports are polled one by
+ * browser), and an admin's approvals and definitions.  Active exports are polled one by
  * one as often as their Retry-After says, and not at all when none is
  * active.  Rows are updated in place, so focus and scroll stay where the
  * person left them; news goes to a live region.
@@ -875,6 +875,140 @@
 	}
 
 	/* ---------------------------------------------------------------- */
+	/* definitions (admins): list, create, replace, delete */
+
+	var editing = null;	/* id of the definition edited, "" for new */
+
+	function sourceText(d) {
+		var src = d.source || {};
+		if (src.dataset)
+			return "dataset " + src.dataset;
+		if (src.database)
+			return "database " + src.database;
+		if (src.command)
+			return "program " + src.command;
+		return Object.keys(src).join(", ");
+	}
+
+	function renderDefinitions() {
+		var rows = $("definition-rows");
+		if (!me || me.role !== "admin")
+			return;
+		$("definition-caption").textContent = "The definitions of " +
+		    "tenant " + me.tenant;
+		rows.textContent = "";
+		defOrder.forEach(function (id) {
+			var d = defs[id];
+			var params = (d.parameters || []).map(function (p) {
+				return p.name + " (" + p.type + (p.required ?
+				    ", required" : "") + ")";
+			}).join(", ");
+			rows.appendChild(el("tr", { "data-id": id }, [
+				el("td", { "data-label": "Name" }, [
+				    el("strong", { text: d.name }),
+				    d.approval ? el("div", { class: "params",
+				    text: "needs approval" }) : null]),
+				el("td", { "data-label": "Source",
+				    text: sourceText(d) }),
+				el("td", { "data-label": "Parameters",
+				    text: params || "none" }),
+				el("td", { "data-label": "Formats",
+				    text: (d.formats || []).join(", ") }),
+				el("td", { "data-label": "Actions",
+				    class: "def-actions" }, [
+					button("edit", "Edit", "Edit definition " +
+					    d.name, function () { editDefinition(id); }),
+					button("delete-definition", "Delete",
+					    "Delete definition " + d.name,
+					    function () { deleteDefinition(id); })
+				])
+			]));
+		});
+	}
+
+	/* Opens the editor on definition id, or on a new one (null). */
+	function editDefinition(id) {
+		var doc, k;
+		editing = id || "";
+		if (id) {
+			doc = {};
+			for (k in defs[id])
+				if (k !== "id" && k !== "createdDateTime" &&
+				    k !== "modifiedDateTime")
+					doc[k] = defs[id][k];
+		} else
+			doc = { name: "", source: { dataset: "" }, columns: [],
+			    parameters: [], filters: [], formats: ["csv"],
+			    approval: false, retention: "7d" };
+		$("definition-form-title").textContent = id ? "Definition " +
+		    defs[id].name + " (JSON)" : "New definition (JSON)";
+		$("definition-json").value = JSON.stringify(doc, null, 2);
+		$("definition-error").hidden = true;
+		$("definition-json").removeAttribute("aria-invalid");
+		$("definition-form").hidden = false;
+		$("definition-json").focus();
+	}
+
+	function definitionError(text) {
+		$("definition-error").textContent = text;
+		$("definition-error").hidden = false;
+		$("definition-json").setAttribute("aria-invalid", "true");
+		$("definition-json").focus();
+	}
+
+	function saveDefinition() {
+		var doc, id = editing;
+		try {
+			doc = JSON.parse($("definition-json").value);
+		} catch (e) {
+			definitionError("This is not JSON: " + e.message);
+			return;
+		}
+		seen();
+		$("save-definition").disabled = true;
+		api(id ? "PUT" : "POST", "definitions" + (id ? "/" + id : ""),
+		    doc).then(function (r) {
+			if (r.status !== 200 && r.status !== 201) {
+				var e = r.body && r.body.error;
+				definitionError("Not saved: " + errorText(r) +
+				    (e && e.target && e.message.indexOf(
+				    e.target) < 0 ? " (at " + e.target + ")" :
+				    ""));
+				return;
+			}
+			$("definition-form").hidden = true;
+			editing = null;
+			announce("Saved definition " + r.body.name + ".");
+			return loadDefinitions().then(function () {
+				var b = document.querySelector("#definition-rows " +
+				    "tr[data-id='" + r.body.id + "'] button");
+				if (b)
+					b.focus();
+			});
+		}).catch(networkTrouble).then(function () {
+			$("save-definition").disabled = false;
+		});
+	}
+
+	function deleteDefinition(id) {
+		var name = defs[id].name;
+		seen();
+		if (!window.confirm("Delete definition " + name + "?"))
+			return;
+		api("DELETE", "definitions/" + id).then(function (r) {
+			if (r.status !== 204) {
+				say("Cannot delete definition " + name + ": " +
+				    errorText(r));
+				return;
+			}
+			announce("Deleted definition " + name + ".");
+			return loadDefinitions().then(function () {
+				$("new-definition").focus();
+			});
+		}).catch(networkTrouble);
+	}
+
+	/* ---------------------------------------------------------------- */
 	/* signing in and out */
 
 	function loadDefinitions() {
@@ -917,6 +1051,7 @@
 				filterSelect.value = keepFilter;
 			$("start-button").disabled = !defOrder.length;
 			buildForm();
+			renderDefinitions();
 		});
 	}
 
@@ -930,6 +1065,7 @@
 		$("start").hidden = false;
 		$("exports").hidden = false;
 		$("approvals").hidden = who.role !== "admin";
+		$("definitions").hidden = who.role !== "admin";
 		$("export-table").classList.toggle("with-owner",
 		    who.role === "admin");
 		$("export-caption").textContent = who.role === "admin" ?
@@ -953,7 +1089,9 @@
 		jobs = {};
 		exportRows.textContent = "";
 		approvalRows.textContent = "";
-		["start", "exports", "approvals", "who", "sign-out"].forEach(
+		$("definition-form").hidden = true;
+		["start", "exports", "approvals", "definitions", "who",
+		    "sign-out"].forEach(
 		    function (id) { $(id).hidden = true; });
 		$("auth").hidden = false;
 		tokenInput.value = "";
@@ -988,6 +1126,17 @@
 	});
 	$("sign-out").addEventListener("click", function () { signOut(""); });
 	defSelect.addEventListener("change", buildForm);
+	$("new-definition").addEventListener("click", function () {
+		editDefinition(null);
+	});
+	$("cancel-definition").addEventListener("click", function () {
+		$("definition-form").hidden = true;
+		$("new-definition").focus();
+	});
+	$("definition-form").addEventListener("submit", function (ev) {
+		ev.preventDefault();
+		saveDefinition();
+	});
 	filterSelect.addEventListener("change", function () {
 		loadJobs();
 	});

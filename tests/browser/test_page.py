@@ -592,6 +592,83 @@ class PageTest(JSONStackTestCase):
         self.assertIn("Over budget for March", self.row(b["id"]).text)
         self.assertFalse(self.q("#export-table th.owner").is_displayed())
 
+    def test_admin_manages_definitions(self):
+        """An admin writes a new definition in the editor, gets the API's
+        refusal of a wrong one and a plain one for text that is not JSON,
+        starts an export of it from the form, renames it, deletes it."""
+        self.sign_in(self.admin)
+        self.assertTrue(self.q("#definitions").is_displayed())
+        self.q("#new-definition").click()
+        box = self.q("#definition-json")
+        self.assertEqual(self.focused(), box)
+        self.assertEqual(self.q("label[for='definition-json']").text,
+                         "New definition (JSON)")
+        doc = {"name": "Made on the page", "source": {"dataset": "expenses"},
+               "columns": ["report_id", "amount"],
+               "parameters": [{"name": "cur", "type": "string",
+                               "required": True}],
+               "filters": [{"column": "currency", "op": "=",
+                            "parameter": "cur"}],
+               "formats": ["pdf"], "retention": "7d"}
+
+        def write(text):
+            box.clear()
+            self.driver.execute_script("arguments[0].value = arguments[1]",
+                                       box, text)
+            self.q("#save-definition").click()
+
+        write("{not json")
+        err = self.wait(lambda: self.q("#definition-error").is_displayed()
+                        and self.q("#definition-error"), what="the error")
+        self.assertIn("not JSON", err.text)
+        write(json.dumps(doc))
+        self.wait(lambda: "formats[0]" in self.q("#definition-error").text,
+                  what="the API's refusal")
+        self.assertEqual(box.get_attribute("aria-invalid"), "true")
+        doc["formats"] = ["csv", "json"]
+        write(json.dumps(doc))
+        self.wait(lambda: not self.q("#definition-form").is_displayed(),
+                  what="the save")
+        made = [d for d in body_json(self.graph(
+            "GET", "definitions", token=self.admin))["value"]
+            if d["name"] == "Made on the page"]
+        self.assertEqual(len(made), 1)
+        did = made[0]["id"]
+        self.assertEqual(made[0]["tenant"], "acme")
+        row = self.q("#definition-rows tr[data-id='%s']" % did)
+        self.assertIn("cur (string, required)", row.text)
+        # it is in the form at once
+        jid = self.start(did, {"cur": "CHF"}, "json")
+        self.wait_state(jid, "Ready")
+        rows = json.loads(self.content(self.admin, jid))
+        self.assertEqual(len(rows), len(expected_rows({"currency": "CHF"})))
+        # renamed
+        row.find_element(By.CSS_SELECTOR, "[data-action='edit']").click()
+        text = self.q("#definition-json").get_attribute("value")
+        self.assertEqual(json.loads(text)["name"], "Made on the page")
+        write(text.replace("Made on the page", "Renamed on the page"))
+        self.wait(lambda: "Renamed on the page" in self.q(
+            "#definition-rows tr[data-id='%s']" % did).text,
+            what="the new name")
+        self.assertEqual(body_json(self.graph(
+            "GET", "definitions/" + did, token=self.admin))["name"],
+            "Renamed on the page")
+        self.assertIn("Renamed on the page", [
+            o.text for o in self.qq("#definition option")])
+        # deleted
+        self.q("#definition-rows tr[data-id='%s'] [data-action="
+               "'delete-definition']" % did).click()
+        self.driver.switch_to.alert.accept()
+        self.wait(lambda: not self.qq("#definition-rows tr[data-id='%s']"
+                                      % did), what="the deletion")
+        self.assertEqual(self.graph("GET", "definitions/" + did,
+                                    token=self.admin).status, 404)
+        self.assertNotIn(did, [o.get_attribute("value")
+                               for o in self.qq("#definition option")])
+        # a user sees no editor
+        self.sign_in(self.user)
+        self.assertFalse(self.q("#definitions").is_displayed())
+
     def test_focus_and_scroll_survive_refreshes(self):
         """The row of a polled export is redrawn in place: the control that
         had the focus keeps it, the page does not scroll."""
