@@ -78,6 +78,10 @@ struct conf {
 	unsigned long long extractor_max_output; /* stdout bytes per run */
 	unsigned long long extractor_max_memory; /* RLIMIT_AS; 0 = none */
 	enum sendfile_mode sendfile;	   /* download offload; default off */
+	/* remote_user = on: the web server signs people in and passes
+	   REMOTE_USER, mapped to a tenant and role by quarryctl user add
+	   (docs/install.md); off (the default): tokens only */
+	int	 remote_user;
 	struct db_conf databases[CONF_DATABASES_MAX];
 	size_t	 ndatabases;
 };

@@ -27,7 +27,8 @@ enum qerr {
 	Q_STATE,	/* the operation does not apply in the resource's state */
 	Q_CANCELLED,	/* a build stopped because its job was cancelled */
 	Q_TRANSIENT,	/* a source failed in a way that may pass: try later */
-	Q_TIMEOUT	/* a source ran past its time limit */
+	Q_TIMEOUT,	/* a source ran past its time limit */
+	Q_CONFIG	/* the installation contradicts itself (a 500 to fix) */
 };
 
 /* A short English text for an error, never NULL. */

@@ -57,6 +57,26 @@ enum qerr token_list(struct store *s, const char *tenant, token_cb cb,
 	      void *arg);
 const char *role_name(enum role r);
 
+/*
+ * Web users (config remote_user = on): the names a web server signs
+ * people in with, each mapped to a tenant and a role.  Kept as a token
+ * record whose key is derived from the name (no secret can have it), so
+ * everything a token's caller is and may do, a web user's is too; the
+ * record's id is its principal.  token_is_user tells them apart (token
+ * list shows tokens only, user list web users only).
+ */
+int	 token_is_user(const struct token *t);
+/* True if name may be a web user's: 1-200 bytes of text, no control. */
+int	 user_name_valid(const char *name);
+/* Maps name; Q_EXISTS if it is mapped already, Q_INVALID for a bad name
+ * or tenant.  A removed name may be mapped again (a new record). */
+enum qerr user_add(struct store *s, const char *name, const char *tenant,
+	      enum role role, struct token *out);
+/* The live mapping of name; Q_FORBIDDEN if there is none. */
+enum qerr user_auth(struct store *s, const char *name, struct token *out);
+/* Removes (revokes) the mapping of name; Q_NOTFOUND if there is none. */
+enum qerr user_remove(struct store *s, const char *name);
+
 /* ---- callers ---- */
 
 /*

@@ -168,13 +168,22 @@ print_time(time_t t, char out[RFC3339_LEN])
 		time_rfc3339(t, out);
 }
 
+/* A token (arg NULL) or a web user (arg non-NULL) of a listing. */
 static int
 print_token(const struct token *t, void *arg)
 {
 	char	created[RFC3339_LEN], expires[RFC3339_LEN];
 	const char *status;
 
-	(void)arg;
+	if (token_is_user(t) != (arg != NULL))
+		return 0;
+	if (arg != NULL) {
+		print_time(t->created, created);
+		printf("%s\t%s\t%s\t%s\t%s\t%s\n", t->name, t->tenant,
+		    role_name(t->role), t->id, created,
+		    t->revoked ? "removed" : "active");
+		return 0;
+	}
 	print_time(t->created, created);
 	print_time(t->expires, expires);
 	status = t->revoked ? "revoked" : (t->expires != 0 &&
@@ -239,6 +248,67 @@ cmd_token(struct ctl *c, int argc, char **argv)
 		if (o.npos != 1)
 			return 2;
 		e = token_revoke(ctl_store(c), o.pos[0]);
+		return e == Q_OK ? 0 : fail(o.pos[0], e);
+	}
+	return 2;
+}
+
+/* user add NAME --tenant T --role R | user list [--tenant T] |
+ * user remove NAME: the web server's users (remote_user = on) */
+int
+cmd_user(struct ctl *c, int argc, char **argv)
+{
+	struct opts	o;
+	struct token	t;
+	enum role	role;
+	enum qerr	e;
+	int		users = 1;
+
+	if (argc < 2 || parse_opts(argc - 1, argv + 1, &o) != 0)
+		return 2;
+	if (strcmp(argv[1], "add") == 0) {
+		if (o.tenant == NULL || o.role == NULL || o.npos != 1)
+			return 2;
+		if (strcmp(o.role, "admin") == 0)
+			role = ROLE_ADMIN;
+		else if (strcmp(o.role, "user") == 0)
+			role = ROLE_USER;
+		else {
+			fprintf(stderr, "quarryctl: --role is admin or user\n");
+			return 2;
+		}
+		if (!name_valid(o.tenant)) {
+			fprintf(stderr, "quarryctl: a tenant is 1 to 32 of "
+			    "a-z, 0-9, '_' and '-'\n");
+			return 2;
+		}
+		if (!user_name_valid(o.pos[0])) {
+			fprintf(stderr, "quarryctl: a user name is 1 to %d "
+			    "bytes of UTF-8 text without control characters\n",
+			    NAME_MAX_LEN);
+			return 2;
+		}
+		e = user_add(ctl_store(c), o.pos[0], o.tenant, role, &t);
+		if (e == Q_EXISTS) {
+			fprintf(stderr, "quarryctl: %s is mapped already (user "
+			    "remove it first to change it)\n", o.pos[0]);
+			return 1;
+		}
+		if (e != Q_OK)
+			return fail("adding the user", e);
+		printf("%s\n", t.id);
+		return 0;
+	}
+	if (strcmp(argv[1], "list") == 0) {
+		if (o.npos != 0)
+			return 2;
+		e = token_list(ctl_store(c), o.tenant, print_token, &users);
+		return e == Q_OK ? 0 : fail("listing users", e);
+	}
+	if (strcmp(argv[1], "remove") == 0) {
+		if (o.npos != 1)
+			return 2;
+		e = user_remove(ctl_store(c), o.pos[0]);
 		return e == Q_OK ? 0 : fail(o.pos[0], e);
 	}
 	return 2;

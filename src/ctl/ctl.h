@@ -18,6 +18,7 @@ struct store *ctl_store(struct ctl *c);
 
 int	cmd_init(struct ctl *c, int argc, char **argv);
 int	cmd_token(struct ctl *c, int argc, char **argv);
+int	cmd_user(struct ctl *c, int argc, char **argv);
 int	cmd_dataset(struct ctl *c, int argc, char **argv);
 int	cmd_definition(struct ctl *c, int argc, char **argv);
 int	cmd_job(struct ctl *c, int argc, char **argv);

@@ -16,6 +16,7 @@ static const struct {
 } commands[] = {
 	{ "init", cmd_init },
 	{ "token", cmd_token },
+	{ "user", cmd_user },
 	{ "dataset", cmd_dataset },
 	{ "definition", cmd_definition },
 	{ "job", cmd_job },
@@ -37,6 +38,8 @@ usage(void)
 	    "  token create --tenant T --role admin|user [--name N] "
 	    "[--expires 30d]\n"
 	    "  token list [--tenant T] | token revoke TOKEN_ID\n"
+	    "  user add NAME --tenant T --role admin|user\n"
+	    "  user list [--tenant T] | user remove NAME\n"
 	    "  dataset import --tenant T NAME FILE.csv|- [--replace]\n"
 	    "  dataset list [--tenant T] | dataset rm --tenant T NAME\n"
 	    "  definition add FILE.json | definition list [--tenant T]\n"

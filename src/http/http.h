@@ -96,6 +96,7 @@ struct request {
 	/* Who asks (after http_auth): every model call takes it. */
 	struct caller		 who;
 	int			 authed;
+	int			 user_refused;	/* a web user not mapped: 403 */
 
 	/* Routing. */
 	const struct dialect	*dialect;

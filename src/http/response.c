@@ -77,7 +77,8 @@ http_status_of_err(enum qerr e)
 	case Q_STORE:
 	case Q_RETRY:
 	case Q_CANCELLED:
-	case Q_TRANSIENT:	return 500;
+	case Q_TRANSIENT:
+	case Q_CONFIG:		return 500;
 	}
 	return 500;
 }
@@ -199,7 +200,8 @@ http_error(struct request *r, enum qerr e, const char *fmt, ...)
 		    "token");
 	else if (r->err_msg[0] == '\0')
 		snprintf(r->err_msg, sizeof(r->err_msg), "%s", qerr_str(e));
-	if (e == Q_FORBIDDEN && r->dialect != NULL && !r->authed)
+	if (e == Q_FORBIDDEN && r->dialect != NULL && !r->authed &&
+	    !r->user_refused)
 		status = r->dialect->bad_token_status;
 	if (status == 405 && r->allow != 0) {
 		struct buf a = BUF_INIT;

@@ -215,6 +215,15 @@ conf_set(struct conf *c, const char *key, const char *v)
 		c->audit_retention = d;
 		return Q_OK;
 	}
+	if (strcmp(key, "remote_user") == 0) {
+		if (strcmp(v, "off") == 0 || *v == '\0')
+			c->remote_user = 0;
+		else if (strcmp(v, "on") == 0)
+			c->remote_user = 1;
+		else
+			return Q_INVALID;
+		return Q_OK;
+	}
 	if (strcmp(key, "sendfile") == 0) {
 		if (strcmp(v, "off") == 0 || *v == '\0')
 			c->sendfile = SENDFILE_OFF;

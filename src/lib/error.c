@@ -24,6 +24,7 @@ qerr_str(enum qerr e)
 	case Q_CANCELLED:	return "cancelled";
 	case Q_TRANSIENT:	return "failed for now: will be tried again";
 	case Q_TIMEOUT:		return "timed out";
+	case Q_CONFIG:		return "the server is misconfigured";
 	}
 	return "unknown error";
 }

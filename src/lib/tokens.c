@@ -190,7 +190,9 @@ tx_token_revoke(struct stx *tx, void *arg)
 		struct caller sys;
 
 		caller_system(&sys, t.tenant);
-		e = audit_write(tx, &sys, "token.revoke", "token", id,
+		e = token_is_user(&t) ?
+		    audit_write(tx, &sys, "user.remove", "user", id, t.name) :
+		    audit_write(tx, &sys, "token.revoke", "token", id,
 		    t.name);
 	}
 out:
@@ -315,4 +317,138 @@ token_name(struct store *s, const struct caller *who, const char *id,
 	if (!id_valid(id))
 		return Q_NOTFOUND;
 	return store_txn(s, tx_token_name, &g);
+}
+
+/*
+ * Web users (remote_user = on).  A web user is a credential of its tenant
+ * like a token, whose key is the name the web server signed it in with
+ * instead of a secret's hash: its record is a token record whose hash is
+ * "u" and 63 hex digits of SHA-256("remote-user:" name).  No secret can
+ * have that key (a secret's is 64 hex digits), so a token never stands
+ * for a web user nor the reverse; and ownership, roles, revocation,
+ * createdBy, signed links and the audit trail treat both alike.
+ */
+
+/* The key of web user name. */
+static void
+user_hash(const char *name, char hash[65])
+{
+	struct sha256	c;
+	uint8_t		d[32];
+	size_t		i;
+
+	sha256_init(&c);
+	sha256_update(&c, "remote-user:", 12);
+	sha256_update(&c, name, strlen(name));
+	sha256_final(&c, d);
+	hash[0] = 'u';
+	for (i = 0; i < 32; i++)
+		snprintf(hash + 1 + 2 * i, 3, "%02x", d[i]);
+	hash[64] = '\0';		/* the last digit gives way to the 'u' */
+}
+
+/* True if t is a web user's record (see model.h). */
+int
+token_is_user(const struct token *t)
+{
+	return t->hash[0] == 'u';
+}
+
+/* True if name may be a web user's: 1-200 bytes of text, no control. */
+int
+user_name_valid(const char *name)
+{
+	size_t	n = strlen(name), i;
+
+	if (n == 0 || n > NAME_MAX_LEN || utf8_check(name, n) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+static enum qerr
+tx_user_add(struct stx *tx, void *arg)
+{
+	struct token	*t = arg;
+	struct token	 old;
+	struct caller	 sys;
+	struct buf	 b = BUF_INIT;
+	char		 detail[NAME_MAX_LEN + 32];
+	enum qerr	 e;
+
+	e = token_read_live(tx, t->hash, &old);
+	if (e == Q_OK)
+		return Q_EXISTS;		/* mapped already */
+	if (e != Q_FORBIDDEN)
+		return e;
+	/* a removed user's key: the old record stays, revoked */
+	if ((e = stx_del(tx, T_TOKEN_HASH, t->hash, 64)) != Q_OK &&
+	    e != Q_NOTFOUND)
+		return e;
+	token_encode(&b, t);
+	if (b.oom)
+		e = Q_NOMEM;
+	else if ((e = stx_put_new(tx, T_TOKENS, t->id, strlen(t->id),
+	    b.data, b.len)) == Q_OK &&
+	    (e = stx_put_new(tx, T_TOKEN_HASH, t->hash, 64, t->id,
+	    strlen(t->id))) == Q_OK) {
+		caller_system(&sys, t->tenant);
+		snprintf(detail, sizeof(detail), "%s role=%s", t->name,
+		    role_name(t->role));
+		e = audit_write(tx, &sys, "user.add", "user", t->id, detail);
+	}
+	buf_free(&b);
+	return e;
+}
+
+/* Maps web user name to tenant and role (see model.h). */
+enum qerr
+user_add(struct store *s, const char *name, const char *tenant,
+    enum role role, struct token *out)
+{
+	enum qerr	e;
+
+	if (!user_name_valid(name) || !name_valid(tenant))
+		return Q_INVALID;
+	memset(out, 0, sizeof(*out));
+	if ((e = id_new(out->id)) != Q_OK)
+		return e;
+	snprintf(out->tenant, sizeof(out->tenant), "%s", tenant);
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	out->role = role;
+	user_hash(name, out->hash);
+	out->created = q_seams.now();
+	return store_txn(s, tx_user_add, out);
+}
+
+/* The live mapping of web user name (see model.h). */
+enum qerr
+user_auth(struct store *s, const char *name, struct token *out)
+{
+	struct token_find	f;
+	char			hash[65];
+
+	memset(out, 0, sizeof(*out));
+	if (!user_name_valid(name))
+		return Q_FORBIDDEN;
+	user_hash(name, hash);
+	f.hash = hash;
+	f.t = out;
+	return store_txn(s, tx_token_auth, &f);
+}
+
+/* Removes the mapping of web user name (see model.h). */
+enum qerr
+user_remove(struct store *s, const char *name)
+{
+	struct token	t;
+	enum qerr	e;
+
+	if ((e = user_auth(s, name, &t)) == Q_FORBIDDEN)
+		return Q_NOTFOUND;
+	if (e != Q_OK)
+		return e;
+	return token_revoke(s, t.id);
 }

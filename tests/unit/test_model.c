@@ -129,6 +129,83 @@ test_token_revoke_list(void **state)
 }
 
 /* A token's name: for its tenant's admin and itself, even once revoked. */
+/*
+ * Web users (remote_user = on): a name maps to a tenant and role, once;
+ * no token secret stands for it; removed, it is refused and may be
+ * mapped anew; listings tell users and tokens apart.
+ */
+static int
+count_kinds(const struct token *tk, void *arg)
+{
+	int	*n = arg;
+
+	n[token_is_user(tk) ? 1 : 0]++;
+	return 0;
+}
+
+static void
+test_web_users(void **state)
+{
+	struct tu	*t = *state;
+	struct token	 u, got, again, tok;
+	char		 secret[TOKEN_SECRET_LEN + 1];
+	int		 kinds[2] = { 0, 0 };
+
+	assert_int_equal(user_add(t->s, "alice@EXAMPLE.ORG", "acme",
+	    ROLE_ADMIN, &u), Q_OK);
+	assert_true(token_is_user(&u));
+	assert_int_equal(user_auth(t->s, "alice@EXAMPLE.ORG", &got), Q_OK);
+	assert_string_equal(got.id, u.id);
+	assert_string_equal(got.tenant, "acme");
+	assert_string_equal(got.name, "alice@EXAMPLE.ORG");
+	assert_int_equal(got.role, ROLE_ADMIN);
+	/* names are exact: no case folding, no other user */
+	assert_int_equal(user_auth(t->s, "ALICE@EXAMPLE.ORG", &got),
+	    Q_FORBIDDEN);
+	assert_int_equal(user_auth(t->s, "bob", &got), Q_FORBIDDEN);
+	/* mapped once */
+	assert_int_equal(user_add(t->s, "alice@EXAMPLE.ORG", "other",
+	    ROLE_USER, &again), Q_EXISTS);
+	/* bad names and tenants, refused before the store */
+	assert_int_equal(user_add(t->s, "", "acme", ROLE_USER, &again),
+	    Q_INVALID);
+	assert_int_equal(user_add(t->s, "a\nb", "acme", ROLE_USER, &again),
+	    Q_INVALID);
+	assert_int_equal(user_add(t->s, "\xc3\x28", "acme", ROLE_USER,
+	    &again), Q_INVALID);
+	assert_int_equal(user_add(t->s, "carol", "Not A Tenant", ROLE_USER,
+	    &again), Q_INVALID);
+	assert_int_equal(user_auth(t->s, "a\tb", &got), Q_FORBIDDEN);
+	/* no token secret authenticates as the user, whatever it says */
+	assert_int_equal(token_auth(t->s, "remote-user:alice@EXAMPLE.ORG",
+	    &got), Q_FORBIDDEN);
+	assert_int_equal(token_auth(t->s, "alice@EXAMPLE.ORG", &got),
+	    Q_FORBIDDEN);
+	assert_int_equal(token_auth(t->s, u.hash, &got), Q_FORBIDDEN);
+	/* the record is found by id as a token's is (signed links) */
+	assert_int_equal(token_get_live(t->s, u.id, &got), Q_OK);
+	/* listings */
+	assert_int_equal(token_create(t->s, "acme", ROLE_USER, "prog", 0,
+	    secret, &tok), Q_OK);
+	assert_false(token_is_user(&tok));
+	assert_int_equal(token_list(t->s, "acme", count_kinds, kinds), Q_OK);
+	assert_int_equal(kinds[0], 1);
+	assert_int_equal(kinds[1], 1);
+	/* removed: refused, and its id no longer lives */
+	assert_int_equal(user_remove(t->s, "alice@EXAMPLE.ORG"), Q_OK);
+	assert_int_equal(user_auth(t->s, "alice@EXAMPLE.ORG", &got),
+	    Q_FORBIDDEN);
+	assert_int_equal(token_get_live(t->s, u.id, &got), Q_NOTFOUND);
+	assert_int_equal(user_remove(t->s, "alice@EXAMPLE.ORG"), Q_NOTFOUND);
+	/* and mapped anew: a new record, another role */
+	assert_int_equal(user_add(t->s, "alice@EXAMPLE.ORG", "acme",
+	    ROLE_USER, &again), Q_OK);
+	assert_string_not_equal(again.id, u.id);
+	assert_int_equal(user_auth(t->s, "alice@EXAMPLE.ORG", &got), Q_OK);
+	assert_string_equal(got.id, again.id);
+	assert_int_equal(got.role, ROLE_USER);
+}
+
 static void
 test_token_name(void **state)
 {
@@ -991,6 +1068,7 @@ main(void)
 		TU_STORE_TEST(test_token_refused),
 		TU_STORE_TEST(test_token_expired),
 		TU_STORE_TEST(test_token_revoke_list),
+		TU_STORE_TEST(test_web_users),
 		TU_STORE_TEST(test_token_name),
 		TU_STORE_TEST(test_dataset_import),
 		TU_STORE_TEST(test_dataset_malformed_imports_nothing),
