@@ -16,6 +16,9 @@ BUILD="$BUILD libsqlite3-dev libpq-dev libmariadb-dev unixodbc-dev"
 BUILD="$BUILD nettle-dev"
 # Apache (SERVER=apache, SERVER=cgi, and the suite runs against both).
 RUN="lighttpd apache2 libapache2-mod-fcgid libapache2-mod-xsendfile spawn-fcgi"
+# HTTPS (make start TLS=1): lighttpd's mod_openssl (Apache's mod_ssl comes
+# with apache2) and openssl, which makes the self-signed certificate.
+RUN="$RUN lighttpd-mod-openssl openssl"
 # The fuzz targets (make fuzz, and a short run in make test) need clang
 # and libFuzzer's runtime.
 TEST="python3 curl procps clang libclang-rt-14-dev valgrind sqlite3"
