@@ -320,6 +320,8 @@ again:
 	s->env->set_tx_max(s->env, 1000);
 	s->env->set_lg_bsize(s->env, 1 << 20);
 	s->env->set_lg_max(s->env, LOG_FILE_MAX);
+	/* Log files made later, by whichever process fills the last one. */
+	s->env->set_lg_filemode(s->env, 0660);
 	s->env->log_set_config(s->env, DB_LOG_AUTO_REMOVE, 1);
 	eflags = DB_CREATE | DB_INIT_TXN | DB_INIT_LOCK | DB_INIT_LOG |
 	    DB_INIT_MPOOL | ((s->flags & STORE_RECOVER_FATAL) ?
@@ -427,13 +429,24 @@ static void backoff(int attempt);
 /*
  * Opens the environment and its tables, under the stall guard; again,
  * after a short wait, while a table's file is caught mid-append.
+ *
+ * The store is often shared by two users of one group (the web server's,
+ * whose children run the web programs, and the one quarryd runs as), so
+ * every file it makes is its group's to read and write, whatever the
+ * process's umask: what open makes here (the region files, again after
+ * each recovery; a table added since) is made with the group's bits of the
+ * umask cleared, and the log files made later get 0660 (set_lg_filemode in
+ * open_env).  The umask is the caller's again on return.
  */
 static enum qerr
 open_handles(struct store *s)
 {
 	enum qerr	e;
 	int		attempt;
+	mode_t		mask;
 
+	mask = umask(0);
+	umask(mask & ~(mode_t)S_IRWXG);
 	stall_watch_start();
 	region_close(s);
 	for (attempt = 0; attempt < 10; attempt++) {
@@ -452,6 +465,7 @@ open_handles(struct store *s)
 		e = regions_allocate(s);
 	if (e == Q_OK)
 		region_open(s);
+	umask(mask);
 	return e;
 }
 

@@ -2,7 +2,8 @@
  * The job store over a real Berkeley DB environment: transactions,
  * unique puts, scans, key order, reopening, the format version,
  * visibility across processes, and the stall guard (a process waiting on
- * a latch a killed process held ends itself).
+ * a latch a killed process held ends itself), and the modes of the files
+ * it makes.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -884,6 +885,56 @@ test_open_waits_out_a_partial_page(void **state)
 	assert_value(t->s, "before", "append");
 }
 
+/* Asserts that file name of directory dir is its group's to write. */
+static void
+assert_group_rw(const char *dir, const char *name)
+{
+	char		path[PATH_MAX];
+	struct stat	st;
+
+	tu_path(path, dir, name);
+	assert_int_equal(stat(path, &st), 0);
+	if ((st.st_mode & 0660) != 0660)
+		fail_msg("%s has mode %o", name, (unsigned)(st.st_mode & 07777));
+}
+
+/*
+ * The web server's user and quarryd's share a store by group: whatever
+ * the umask, the files the store makes (region files, tables, the log
+ * files, the one made when the last fills up too) are the group's to
+ * read and write, and the caller's umask is its own again after the open.
+ */
+static void
+test_files_are_the_groups_whatever_the_umask(void **state)
+{
+	struct tu	*t = *state;
+	struct store	*s = NULL;
+	char		 key[16], *big;
+	mode_t		 old;
+	int		 i;
+
+	old = umask(077);
+	assert_int_equal(store_open(&t->conf, STORE_CREATE, &s), Q_OK);
+	assert_int_equal(umask(077), 077);
+	assert_group_rw(t->conf.db_dir, "__db.001");
+	assert_group_rw(t->conf.db_dir, "quarry.db");
+	assert_group_rw(t->conf.db_dir, "rows.db");
+	assert_group_rw(t->conf.db_dir, "log.0000000001");
+	/* Past the first log file (4 MiB). */
+	big = malloc(256 << 10);
+	assert_non_null(big);
+	memset(big, 'x', (256 << 10) - 1);
+	big[(256 << 10) - 1] = '\0';
+	for (i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "big%d", i);
+		put_str(s, key, big);
+	}
+	free(big);
+	assert_group_rw(t->conf.db_dir, "log.0000000002");
+	store_close(s);
+	umask(old);
+}
+
 int
 main(void)
 {
@@ -907,6 +958,7 @@ main(void)
 		TU_STORE_TEST(test_stall_ends_after_recovery),
 		TU_STORE_TEST(test_expire_locks_ends_waits),
 		TU_STORE_TEST(test_open_waits_out_a_partial_page),
+		TU_TEST(test_files_are_the_groups_whatever_the_umask),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
