@@ -4,6 +4,8 @@ PREFIX	?= /usr/local
 PORT	?= 8080
 VARDIR	?= ./var
 SERVER	?= lighttpd
+# AUTH=basic: the web server signs people in (docs/install.md)
+AUTH	?=
 
 # SAN=1 builds an AddressSanitizer + UBSan tree under build/san; FUZZ=1
 # the same with clang and libFuzzer's coverage under build/fuzz.
@@ -146,6 +148,7 @@ test: deps
 # The dev stack; passed explicitly (exporting OUT would leak into the
 # SAN=1 sub-make of make test).
 STACK	 = PORT='$(PORT)' VARDIR='$(VARDIR)' SERVER='$(SERVER)' OUT='$(OUT)' \
+	   AUTH='$(AUTH)' \
 	   sh scripts/stack.sh
 
 run: deps all

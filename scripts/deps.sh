@@ -16,6 +16,8 @@ BUILD="$BUILD libsqlite3-dev libpq-dev libmariadb-dev unixodbc-dev"
 BUILD="$BUILD nettle-dev"
 # Apache (SERVER=apache, SERVER=cgi, and the suite runs against both).
 RUN="lighttpd apache2 libapache2-mod-fcgid libapache2-mod-xsendfile spawn-fcgi"
+# htpasswd (make start AUTH=basic)
+RUN="$RUN apache2-utils"
 # HTTPS (make start TLS=1): lighttpd's mod_openssl (Apache's mod_ssl comes
 # with apache2) and openssl, which makes the self-signed certificate.
 RUN="$RUN lighttpd-mod-openssl openssl"

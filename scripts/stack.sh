@@ -29,6 +29,14 @@
 #			loop runs quarryd --drain every DRAIN_SECONDS, the
 #			way cron would
 #
+# AUTH=basic: the web server signs people in (Basic auth against
+# VARDIR/htpasswd, httpd-conf/sso/) and quarry.conf gets remote_user = on;
+# tokens keep working beside it.  AUTH=none sets remote_user = off again;
+# without AUTH the key is left as it is.  With demo data, two web users are made,
+# alice (admin) and bob (user) of acme, their passwords in
+# VARDIR/demo-users (mode 600); add more with htpasswd and
+# quarryctl user add.
+#
 # Layout under VARDIR: quarry.conf, lighttpd.conf or apache.conf
 # (generated from httpd-conf/ on every start), db/, files/, extractors/,
 # log/, run/quarryd.pid, run/httpd.pid, run/server (the server that runs),
@@ -48,6 +56,7 @@ QUARRY_DEMO=${QUARRY_DEMO:-1}
 STACK_TIMEOUT=${STACK_TIMEOUT:-20}
 DRAIN_SECONDS=${DRAIN_SECONDS:-1}
 APACHE_USER=${APACHE_USER:-www-data}
+AUTH=${AUTH:-}
 
 die() {
 	echo "$PROG: $*" >&2
@@ -392,6 +401,57 @@ EOF
 
 # Prints the demo banner with ready-to-paste curl commands, when there is
 # demo data.
+# AUTH: sets remote_user in quarry.conf and, for AUTH=basic, makes
+# VARDIR/htpasswd (readable by the web server) and the demo web users.
+setup_auth() {
+	case "$AUTH" in
+	'')	return 0 ;;
+	none)	_mode=off ;;
+	basic)	_mode=on
+		command -v htpasswd >/dev/null 2>&1 ||
+		    die "htpasswd is not installed (make deps installs apache2-utils)" ;;
+	*)	die "unknown AUTH=$AUTH (basic, or none)" ;;
+	esac
+	if grep -q '^remote_user[ 	]*=' "$CONF"; then
+		sed -i "s/^remote_user[ 	]*=.*/remote_user = $_mode/" "$CONF"
+	else
+		printf '%s\n%s\n' "# make start AUTH=basic sets this on, AUTH=none off" \
+		    "remote_user = $_mode" >> "$CONF"
+	fi || die "cannot set remote_user in $CONF"
+	[ "$_mode" = on ] || return 0
+	[ -f "$VARDIR/htpasswd" ] || : > "$VARDIR/htpasswd" ||
+	    die "cannot create $VARDIR/htpasswd"
+	if [ "$SERVER" != lighttpd ] && [ "$(id -u)" -eq 0 ]; then
+		chgrp "$AGROUP" "$VARDIR/htpasswd" || die "cannot chgrp htpasswd"
+	fi
+	chmod 640 "$VARDIR/htpasswd"
+	if [ -f "$VARDIR/demo.env" ] && [ ! -f "$VARDIR/demo-users" ]; then
+		: > "$VARDIR/demo-users.tmp" && chmod 600 "$VARDIR/demo-users.tmp"
+		for _u in alice:admin bob:user; do
+			_pw=$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')
+			htpasswd -bB "$VARDIR/htpasswd" "${_u%:*}" "$_pw" \
+			    2>/dev/null || die "htpasswd failed"
+			"$BIN/quarryctl" -c "$CONF" user add "${_u%:*}" \
+			    --tenant acme --role "${_u#*:}" >/dev/null 2>&1
+			echo "${_u%:*} $_pw ${_u#*:}" >> "$VARDIR/demo-users.tmp"
+		done
+		mv "$VARDIR/demo-users.tmp" "$VARDIR/demo-users" ||
+		    die "cannot write $VARDIR/demo-users"
+	fi
+}
+
+# AUTH=basic: appends the sign-in snippet of server kind $1 (lighttpd or
+# apache) to the generated configuration $2.
+add_auth_conf() {
+	[ "$AUTH" = basic ] || return 0
+	fill_template "$TOP/httpd-conf/sso/$1-basic.conf" "$VARDIR/auth.conf"
+	if [ "$1" = lighttpd ]; then
+		echo "include \"$VARDIR/auth.conf\"" >> "$2"
+	else
+		echo "Include \"$VARDIR/auth.conf\"" >> "$2"
+	fi || die "cannot include $VARDIR/auth.conf"
+}
+
 banner() {
 	B="http://localhost:$PORT/api/expense/extract/v1.0"
 	if [ ! -f "$VARDIR/demo.env" ]; then
@@ -443,6 +503,15 @@ Paste into a shell (the Concur dialect, SPEC section 4):
 Administer it: $BIN/quarryctl -c $CONF job list
 Logs: $LOG/
 EOF
+	if [ "$AUTH" = basic ] && [ -f "$VARDIR/demo-users" ]; then
+		echo ""
+		echo "Signed in by the web server (AUTH=basic, remote_user = on):"
+		while read -r _u _pw _role; do
+			echo "  $_u / $_pw ($_role of acme)"
+		done < "$VARDIR/demo-users"
+		echo "The page at http://localhost:$PORT/ asks for one of them;" \
+		    "tokens keep working."
+	fi
 }
 
 # Sets AUSER and AGROUP, the user and group Apache's children (and so the
@@ -497,6 +566,7 @@ fill_template() {
 # Writes VARDIR/lighttpd.conf from the template.
 write_lighttpd_conf() {
 	fill_template "$TOP/httpd-conf/lighttpd.conf" "$VARDIR/lighttpd.conf"
+	add_auth_conf lighttpd "$VARDIR/lighttpd.conf"
 	if ! lighttpd -tt -f "$VARDIR/lighttpd.conf" >"$LOG/lighttpd.check" \
 	    2>&1; then
 		cat "$LOG/lighttpd.check" >&2
@@ -536,6 +606,7 @@ write_apache_conf() {
 		fill_template "$TOP/httpd-conf/apache-fcgid.conf" \
 		    "$VARDIR/apache.conf"
 	fi
+	add_auth_conf apache "$VARDIR/apache.conf"
 	if [ "$(id -u)" -eq 0 ]; then
 		chgrp "$AGROUP" "$RUN/fcgid" && chmod 2770 "$RUN/fcgid" ||
 		    die "cannot prepare $RUN/fcgid"
@@ -757,6 +828,7 @@ prepare() {
 	make_layout
 	init_store
 	[ "$SERVER" = lighttpd ] || apache_user
+	setup_auth
 	start_httpd
 }
 

@@ -11,9 +11,11 @@ Debian's python3), and axe-core from npm in tests/browser/node_modules
 are kept in QUARRY_SCREENSHOTS (default build/browser-failures).
 """
 
+import base64
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 import unittest
@@ -60,11 +62,12 @@ exit 3
 """
 
 
-class PageTest(JSONStackTestCase):
+class BrowserCase(JSONStackTestCase):
     """One stack and one browser for the class; each test signs in anew."""
 
     driver = None
     service = None
+    held = {}
 
     @classmethod
     def seed(cls):
@@ -270,13 +273,16 @@ class PageTest(JSONStackTestCase):
 
     def unique(self):
         """Parameters no other export of the run has."""
-        PageTest.serial = getattr(PageTest, "serial", 0) + 1
-        return {"currency": "EUR", "min": "-%d" % PageTest.serial}
+        BrowserCase.serial = getattr(BrowserCase, "serial", 0) + 1
+        return {"currency": "EUR", "min": "-%d" % BrowserCase.serial}
 
     def focused(self):
         return self.driver.switch_to.active_element
 
-    # ---- the tests ----
+
+
+class PageTest(BrowserCase):
+    """Every flow of the page, for people with tokens."""
 
     def test_form_is_built_from_the_definition(self):
         """Typed inputs for the declared parameters, required ones marked,
@@ -812,6 +818,72 @@ class PageTest(JSONStackTestCase):
         self.wait(lambda: "refused" in self.q("#message").text,
                   what="the refusal")
         self.assertFalse(self.q("#exports").is_displayed())
+
+
+class PageSignedInByWebServerTest(BrowserCase):
+    """With AUTH=basic (remote_user = on) the web server signs the person
+    in: the page works with no token at all."""
+
+    auth = "basic"
+
+    @classmethod
+    def seed(cls):
+        st = cls.stack
+        st.dataset("acme", "expenses", expense_csv())
+        path = os.path.join(st.vardir, "def-sso.json")
+        with open(path, "w") as f:
+            json.dump(expense_definition("acme", "Expenses"), f)
+        cls.expenses = st.ctl("definition", "add", path).strip()
+        cls.password = "pw-%d" % time.time_ns()
+        subprocess.run(["htpasswd", "-bB", os.path.join(st.vardir,
+                        "htpasswd"), "erin", cls.password], check=True,
+                       capture_output=True)
+        st.ctl("user", "add", "erin", "--tenant", "acme", "--role", "user")
+        cls.start_browser()
+
+    def setUp(self):
+        """(The page answers 401 before the sign-in: nothing to clear.)"""
+
+    def test_page_without_a_token(self):
+        """Signed in by the web server (Basic, as the browser sends it
+        once the person typed their password), the page shows who they
+        are, asks for no token, starts an export and downloads it."""
+        d = self.driver
+        d.execute_cdp_cmd("Network.enable", {})
+        # without a sign-in the web server refuses the page itself
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(self.base + "/", timeout=30)
+        self.assertEqual(cm.exception.code, 401)
+        d.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {
+            "Authorization": "Basic " + base64.b64encode(
+                ("erin:" + self.password).encode()).decode()}})
+        try:
+            d.get(self.base + "/")
+            self.wait(lambda: self.q("#who").is_displayed(),
+                      what="the sign-in by the web server")
+            self.assertIn("erin (user) of acme", self.q("#who").text)
+            self.assertFalse(self.q("#auth").is_displayed())
+            self.assertFalse(self.q("#sign-out").is_displayed())
+            self.assertIsNone(d.execute_script(
+                "return sessionStorage.getItem('quarry-token')"))
+            jid = self.start(self.expenses, {"currency": "USD"}, "csv")
+            self.wait_state(jid, "Ready")
+            href = self.row(jid).find_element(
+                By.CSS_SELECTOR, "a[data-action='download']").get_attribute(
+                "href")
+        finally:
+            d.execute_cdp_cmd("Network.setExtraHTTPHeaders",
+                              {"headers": {}})
+        # the signed link needs no sign-in; it is erin's file
+        with urllib.request.urlopen(href, timeout=30) as resp:
+            got = resp.read()
+        r = self.stack.request("GET", "/api/v1/exportJobs/%s/content" % jid,
+                               headers={"Authorization": "Basic " +
+                                        base64.b64encode(("erin:" +
+                                                          self.password)
+                                                         .encode()).decode()})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(got, r.body)
 
 
 if __name__ == "__main__":

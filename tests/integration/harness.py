@@ -106,10 +106,13 @@ class Response:
 class Stack:
     """A running Quarry stack in its own temporary VARDIR."""
 
-    def __init__(self, name="stack", conf_extra=None, vardir=None):
+    def __init__(self, name="stack", conf_extra=None, vardir=None,
+                 auth=None):
         """vardir: an existing VARDIR (a restored one) instead of a new
-        temporary one; removed by stop() all the same."""
+        temporary one; removed by stop() all the same.  auth: stack.sh's
+        AUTH ("basic": the web server signs people in)."""
         self.name = name
+        self.auth = auth
         self.conf_extra = conf_extra or {}
         self.bin_dir = os.path.abspath(BIN_DIR)
         self.vardir = vardir or tempfile.mkdtemp(prefix="quarry-it-")
@@ -127,6 +130,7 @@ class Stack:
             "OUT": self.bin_dir,
             "QUARRY_DEMO": "0",
             "SERVER": SERVER,
+            "AUTH": self.auth or "",
             # behind cgi, how often quarryd --drain runs (cron's part):
             # often, so that tests wait for builds about as long as with
             # the daemon
@@ -510,7 +514,8 @@ class StackTestCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = Stack(cls.__name__, cls.conf_extra)
+        cls.stack = Stack(cls.__name__, cls.conf_extra,
+                          auth=getattr(cls, "auth", None))
         try:
             cls.stack.start()
             cls.seed()

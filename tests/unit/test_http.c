@@ -369,6 +369,74 @@ test_the_poll_is_one_transaction(void **state)
  * GET /api/v1/me: the caller's token id, name, tenant and role, from
  * definitions.fcgi only; 401 without a token, 405 for another method.
  */
+/*
+ * remote_user: off (the default), REMOTE_USER is never read; on, it is the
+ * mapped web user's; a client header never stands for it; a request the
+ * web server signed no one in for is a 500; a token still wins.
+ */
+static void
+test_remote_user(void **state)
+{
+	struct token	u;
+	struct buf	out;
+	char		bearer[128];
+
+	(void)state;
+	assert_int_equal(user_add(W.t->s, "alice", "acme", ROLE_USER, &u),
+	    Q_OK);
+	/* off: the server's variable is ignored */
+	W.t->conf.remote_user = 0;
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", "/api/v1/me", NULL,
+	    NULL, "REMOTE_USER=alice", &out), 401);
+	buf_free(&out);
+	W.t->conf.remote_user = 1;
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", "/api/v1/me", NULL,
+	    NULL, "REMOTE_USER=alice", &out), 200);
+	assert_non_null(strstr(buf_str(&out), "\"displayName\":\"alice\","
+	    "\"tenant\":\"acme\",\"role\":\"user\"}"));
+	assert_non_null(strstr(buf_str(&out), u.id));
+	buf_free(&out);
+	/* the other dialects and the poll of a job take it too */
+	assert_int_equal(run(PROG_DEFINITIONS, "GET",
+	    "/api/expense/extract/v1.0/", NULL, NULL, "REMOTE_USER=alice",
+	    &out), 200);
+	buf_free(&out);
+	assert_int_equal(run(PROG_STATUS, "GET",
+	    "/api/v1/exportJobs/AAAAAAAAAAAAAAAAAAAAAA", NULL, NULL,
+	    "REMOTE_USER=alice", &out), 404);
+	buf_free(&out);
+	/* a client's header is not the server's variable */
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", "/api/v1/me", NULL,
+	    NULL, "HTTP_REMOTE_USER=alice", &out), 500);
+	assert_non_null(strstr(buf_str(&out), "signed no one in"));
+	buf_free(&out);
+	assert_int_equal(run(PROG_STATUS, "GET",
+	    "/api/v1/exportJobs/AAAAAAAAAAAAAAAAAAAAAA", NULL, NULL, NULL,
+	    &out), 500);
+	buf_free(&out);
+	/* signed in, not mapped: 403, in every dialect's words */
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", "/api/v1/me", NULL,
+	    NULL, "REMOTE_USER=mallory", &out), 403);
+	assert_non_null(strstr(buf_str(&out), "accessDenied"));
+	buf_free(&out);
+	assert_int_equal(run(PROG_JOBS, "GET", "/osdi/v1/exports",
+	    NULL, NULL, "REMOTE_USER=mallory", &out), 403);
+	buf_free(&out);
+	/* a token is the caller, whoever the server signed in */
+	snprintf(bearer, sizeof(bearer), "Bearer %s", W.admin);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", "/api/v1/me", bearer,
+	    NULL, "REMOTE_USER=alice", &out), 200);
+	assert_non_null(strstr(buf_str(&out), W.admin_tok.id));
+	assert_null(strstr(buf_str(&out), "alice"));
+	buf_free(&out);
+	/* removed: refused */
+	assert_int_equal(user_remove(W.t->s, "alice"), Q_OK);
+	assert_int_equal(run(PROG_DEFINITIONS, "GET", "/api/v1/me", NULL,
+	    NULL, "REMOTE_USER=alice", &out), 403);
+	buf_free(&out);
+	W.t->conf.remote_user = 0;
+}
+
 static void
 test_graph_me(void **state)
 {
@@ -1157,6 +1225,8 @@ main(void)
 		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_the_poll_is_one_transaction,
 		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_remote_user, setup_world,
+		    tu_teardown),
 		cmocka_unit_test_setup_teardown(test_graph_me, setup_world,
 		    tu_teardown),
 		cmocka_unit_test_setup_teardown(test_graph_created_by,
