@@ -45,7 +45,8 @@ wake_scheduler(const struct conf *c)
 /*
  * Creates the FIFO if it is missing and opens it for reading.  Opened
  * read-write so the descriptor never sees end-of-file when the last
- * writer goes; non-blocking so wake_drain never waits.  Returns -1 with
+ * writer goes; non-blocking so wake_drain never waits.  A FIFO it makes
+ * is the group's to write (mode 0660).  Returns -1 with
  * errno set (EEXIST if the name is taken by something that is not a
  * FIFO).
  */
@@ -60,7 +61,13 @@ wake_listen(const struct conf *c)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (mkfifo(path, 0660) != 0 && errno != EEXIST)
+	/*
+	 * The group's to write whatever the umask: the web programs may run
+	 * as another user of the store's group (docs/store.md, "Opening").
+	 */
+	if (mkfifo(path, 0660) == 0)
+		(void)chmod(path, 0660);
+	else if (errno != EEXIST)
 		return -1;
 	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)

@@ -60,6 +60,26 @@ test_listen(void **state)
 	close(fd);
 }
 
+/* The FIFO is the group's to write, whatever the umask. */
+static void
+test_fifo_is_the_groups(void **state)
+{
+	struct tu	*t = *state;
+	char		 path[PATH_MAX];
+	struct stat	 st;
+	mode_t		 old;
+	int		 fd;
+
+	old = umask(077);
+	fd = wake_listen(&t->conf);
+	umask(old);
+	assert_true(fd >= 0);
+	close(fd);
+	tu_path(path, t->conf.db_dir, "quarryd.wake");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+}
+
 /* A name taken by something else is refused. */
 static void
 test_not_a_fifo(void **state)
@@ -82,6 +102,8 @@ main(void)
 		    tu_teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_fifo, tu_setup_dir,
 		    tu_teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_is_the_groups,
+		    tu_setup_dir, tu_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
