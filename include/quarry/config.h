@@ -53,6 +53,19 @@ struct db_conf {
 	long long query_timeout;		/* seconds; default 3600 */
 };
 
+/*
+ * One entry of trusted_proxies: an IPv4 or IPv6 network (a single
+ * address is a /32 or a /128).  Only a request whose REMOTE_ADDR falls in
+ * one of them may set the scheme and host of the URLs in the answers with
+ * X-Forwarded-Proto and X-Forwarded-Host (docs/http.md).
+ */
+#define CONF_PROXIES_MAX	64
+struct net_range {
+	unsigned char	 addr[16];	/* network order; IPv4 in the first 4 */
+	int		 v6;		/* 0: IPv4, 1: IPv6 */
+	unsigned	 prefix;	/* 0..32 or 0..128 */
+};
+
 struct conf {
 	char	 path[PATH_MAX];	   /* the file read ("" if none) */
 	char	 db_dir[PATH_MAX];	   /* Berkeley DB environment */
@@ -61,6 +74,9 @@ struct conf {
 	char	 log_file[PATH_MAX];	   /* quarryd's log; "" = stderr */
 	char	 pid_file[PATH_MAX];	   /* quarryd's pid file; "" = none */
 	char	 base_url[256];		   /* "" = from the request's Host */
+	/* trusted_proxies: who may send X-Forwarded-*; none by default */
+	struct net_range trusted_proxies[CONF_PROXIES_MAX];
+	size_t	 ntrusted_proxies;
 	size_t	 max_body;		   /* request body limit, bytes */
 	int	 workers;		   /* build processes; 0 = cores */
 	int	 lease_seconds;		   /* a claim lasts this long unrenewed */
@@ -112,5 +128,19 @@ enum qerr conf_set(struct conf *c, const char *key, const char *value);
 const struct db_conf *conf_database(const struct conf *c, const char *name);
 /* "postgresql", "mysql", "sqlite", "odbc". */
 const char *db_driver_name(enum db_driver d);
+
+/*
+ * Parses a trusted_proxies value into c (replacing an earlier one):
+ * addresses and CIDR ranges, IPv4 or IPv6, separated by spaces, tabs or
+ * commas; "" = none.  Q_INVALID with why (naming the bad entry) in
+ * why[whylen] if any entry is not one; c is unchanged then.
+ */
+enum qerr conf_set_proxies(struct conf *c, const char *v, char *why,
+	      size_t whylen);
+/*
+ * True if addr (a REMOTE_ADDR: an IPv4 or IPv6 address, an IPv4-mapped
+ * IPv6 address counting as its IPv4 address) lies in trusted_proxies.
+ */
+int	 conf_proxy_trusted(const struct conf *c, const char *addr);
 
 #endif

@@ -87,10 +87,42 @@ host_valid(const char *h)
 	return 1;
 }
 
+/*
+ * The first value of a forwarded header's comma-separated list, without
+ * the spaces and tabs around it, into out; -1 if it is empty or does not
+ * fit.
+ */
+static int
+first_value(const char *h, char *out, size_t len)
+{
+	size_t n;
+
+	h += strspn(h, " \t");
+	n = strcspn(h, ",");
+	while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(out, h, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * r->base, the scheme://host[:port] of every absolute URL in the answer:
+ * base_url when configured; else https when the web server says the
+ * connection is TLS (HTTPS=on), and the Host header.  A request from a
+ * trusted proxy (REMOTE_ADDR in trusted_proxies) may replace the scheme
+ * with X-Forwarded-Proto (http or https) and the host with
+ * X-Forwarded-Host (checked as Host is), each the first value of its
+ * list; anyone else's X-Forwarded-* is ignored, as is a value that is
+ * not one of those (docs/http.md, "Absolute URLs").
+ */
 static void
 set_base(struct request *r)
 {
-	const char	*host, *https, *port, *name;
+	const char	*host, *https, *port, *name, *fw;
+	char		 fproto[8], fhost[256];
 	int		 tls;
 
 	if (r->conf->base_url[0] != '\0') {
@@ -102,7 +134,22 @@ set_base(struct request *r)
 	}
 	https = http_env(r, "HTTPS");
 	tls = https != NULL && strcasecmp(https, "on") == 0;
-	if ((host = http_env(r, "HTTP_HOST")) != NULL && host_valid(host)) {
+	host = http_env(r, "HTTP_HOST");
+	if (r->conf->ntrusted_proxies > 0 &&
+	    conf_proxy_trusted(r->conf, http_env(r, "REMOTE_ADDR"))) {
+		if ((fw = http_env(r, "HTTP_X_FORWARDED_PROTO")) != NULL &&
+		    first_value(fw, fproto, sizeof(fproto)) == 0) {
+			if (strcasecmp(fproto, "https") == 0)
+				tls = 1;
+			else if (strcasecmp(fproto, "http") == 0)
+				tls = 0;
+		}
+		if ((fw = http_env(r, "HTTP_X_FORWARDED_HOST")) != NULL &&
+		    first_value(fw, fhost, sizeof(fhost)) == 0 &&
+		    host_valid(fhost))
+			host = fhost;
+	}
+	if (host != NULL && host_valid(host)) {
 		snprintf(r->base, sizeof(r->base), "%s://%s",
 		    tls ? "https" : "http", host);
 		return;

@@ -122,6 +122,8 @@ conf_set(struct conf *c, const char *key, const char *v)
 			c->base_url[--n] = '\0';
 		return Q_OK;
 	}
+	if (strcmp(key, "trusted_proxies") == 0)
+		return conf_set_proxies(c, v, NULL, 0);
 	if (strcmp(key, "max_body") == 0) {
 		if (int_in(v, 1, 1L << 30, &n))
 			return Q_INVALID;
@@ -536,6 +538,15 @@ conf_read(struct conf *c, FILE *f, const char *path, char *err,
 			if (db_set(db, key, val, why, sizeof(why)) != Q_OK) {
 				snprintf(err, errlen, "%s:%u: %s", path, lineno,
 				    why);
+				return Q_INVALID;
+			}
+			continue;
+		}
+		if (strcmp(key, "trusted_proxies") == 0) {
+			/* its own message: which entry is wrong, and why */
+			if (conf_set_proxies(c, val, why, sizeof(why)) != Q_OK) {
+				snprintf(err, errlen, "%s:%u: trusted_proxies: "
+				    "%s", path, lineno, why);
 				return Q_INVALID;
 			}
 			continue;
