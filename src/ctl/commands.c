@@ -193,6 +193,29 @@ print_token(const struct token *t, void *arg)
 	return 0;
 }
 
+/*
+ * The --tenant and --role of token create and user add, checked: 0, or
+ * 2 (usage) with a message.
+ */
+static int
+tenant_role(const struct opts *o, enum role *role)
+{
+	if (strcmp(o->role, "admin") == 0)
+		*role = ROLE_ADMIN;
+	else if (strcmp(o->role, "user") == 0)
+		*role = ROLE_USER;
+	else {
+		fprintf(stderr, "quarryctl: --role is admin or user\n");
+		return 2;
+	}
+	if (!name_valid(o->tenant)) {
+		fprintf(stderr, "quarryctl: a tenant is 1 to 32 of "
+		    "a-z, 0-9, '_' and '-'\n");
+		return 2;
+	}
+	return 0;
+}
+
 /* token create | list | revoke */
 int
 cmd_token(struct ctl *c, int argc, char **argv)
@@ -207,25 +230,13 @@ cmd_token(struct ctl *c, int argc, char **argv)
 	if (argc < 2 || parse_opts(argc - 1, argv + 1, &o) != 0)
 		return 2;
 	if (strcmp(argv[1], "create") == 0) {
-		if (o.tenant == NULL || o.role == NULL || o.npos != 0)
+		if (o.tenant == NULL || o.role == NULL || o.npos != 0 ||
+		    tenant_role(&o, &role) != 0)
 			return 2;
-		if (strcmp(o.role, "admin") == 0)
-			role = ROLE_ADMIN;
-		else if (strcmp(o.role, "user") == 0)
-			role = ROLE_USER;
-		else {
-			fprintf(stderr, "quarryctl: --role is admin or user\n");
-			return 2;
-		}
 		if (o.expires != NULL && (duration_parse(o.expires, &ttl) != 0 ||
 		    ttl == 0)) {
 			fprintf(stderr, "quarryctl: --expires takes a duration "
 			    "such as 30d or 12h\n");
-			return 2;
-		}
-		if (!name_valid(o.tenant)) {
-			fprintf(stderr, "quarryctl: a tenant is 1 to 32 of "
-			    "a-z, 0-9, '_' and '-'\n");
 			return 2;
 		}
 		e = token_create(ctl_store(c), o.tenant, role, o.name, ttl,
@@ -267,21 +278,9 @@ cmd_user(struct ctl *c, int argc, char **argv)
 	if (argc < 2 || parse_opts(argc - 1, argv + 1, &o) != 0)
 		return 2;
 	if (strcmp(argv[1], "add") == 0) {
-		if (o.tenant == NULL || o.role == NULL || o.npos != 1)
+		if (o.tenant == NULL || o.role == NULL || o.npos != 1 ||
+		    tenant_role(&o, &role) != 0)
 			return 2;
-		if (strcmp(o.role, "admin") == 0)
-			role = ROLE_ADMIN;
-		else if (strcmp(o.role, "user") == 0)
-			role = ROLE_USER;
-		else {
-			fprintf(stderr, "quarryctl: --role is admin or user\n");
-			return 2;
-		}
-		if (!name_valid(o.tenant)) {
-			fprintf(stderr, "quarryctl: a tenant is 1 to 32 of "
-			    "a-z, 0-9, '_' and '-'\n");
-			return 2;
-		}
 		if (!user_name_valid(o.pos[0])) {
 			fprintf(stderr, "quarryctl: a user name is 1 to %d "
 			    "bytes of UTF-8 text without control characters\n",

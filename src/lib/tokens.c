@@ -54,14 +54,18 @@ token_decode(const void *p, size_t n, struct token *t)
 	return r.err ? Q_STORE : Q_OK;
 }
 
+/*
+ * Writes new record t and its key, and audits it as action on kind:
+ * tokens and web users are the system's to make (quarryctl).
+ */
 static enum qerr
-tx_token_put(struct stx *tx, void *arg)
+token_put(struct stx *tx, const struct token *t, const char *action,
+    const char *kind)
 {
-	const struct token	*t = arg;
-	struct buf		 b = BUF_INIT;
-	struct caller		 sys;
-	char			 detail[NAME_MAX_LEN + 32];
-	enum qerr		 e;
+	struct buf	 b = BUF_INIT;
+	struct caller	 sys;
+	char		 detail[NAME_MAX_LEN + 32];
+	enum qerr	 e;
 
 	token_encode(&b, t);
 	if (b.oom)
@@ -70,15 +74,19 @@ tx_token_put(struct stx *tx, void *arg)
 	    b.data, b.len)) == Q_OK &&
 	    (e = stx_put_new(tx, T_TOKEN_HASH, t->hash, 64, t->id,
 	    strlen(t->id))) == Q_OK) {
-		/* tokens are the system's to make (quarryctl) */
 		caller_system(&sys, t->tenant);
-		snprintf(detail, sizeof(detail), "%s role=%s",
-		    t->name, t->role == ROLE_ADMIN ? "admin" : "user");
-		e = audit_write(tx, &sys, "token.create", "token", t->id,
-		    detail);
+		snprintf(detail, sizeof(detail), "%s role=%s", t->name,
+		    role_name(t->role));
+		e = audit_write(tx, &sys, action, kind, t->id, detail);
 	}
 	buf_free(&b);
 	return e;
+}
+
+static enum qerr
+tx_token_put(struct stx *tx, void *arg)
+{
+	return token_put(tx, arg, "token.create", "token");
 }
 
 /* Creates a token; writes its secret (shown once) and record. */
@@ -373,9 +381,6 @@ tx_user_add(struct stx *tx, void *arg)
 {
 	struct token	*t = arg;
 	struct token	 old;
-	struct caller	 sys;
-	struct buf	 b = BUF_INIT;
-	char		 detail[NAME_MAX_LEN + 32];
 	enum qerr	 e;
 
 	e = token_read_live(tx, t->hash, &old);
@@ -387,20 +392,7 @@ tx_user_add(struct stx *tx, void *arg)
 	if ((e = stx_del(tx, T_TOKEN_HASH, t->hash, 64)) != Q_OK &&
 	    e != Q_NOTFOUND)
 		return e;
-	token_encode(&b, t);
-	if (b.oom)
-		e = Q_NOMEM;
-	else if ((e = stx_put_new(tx, T_TOKENS, t->id, strlen(t->id),
-	    b.data, b.len)) == Q_OK &&
-	    (e = stx_put_new(tx, T_TOKEN_HASH, t->hash, 64, t->id,
-	    strlen(t->id))) == Q_OK) {
-		caller_system(&sys, t->tenant);
-		snprintf(detail, sizeof(detail), "%s role=%s", t->name,
-		    role_name(t->role));
-		e = audit_write(tx, &sys, "user.add", "user", t->id, detail);
-	}
-	buf_free(&b);
-	return e;
+	return token_put(tx, t, "user.add", "user");
 }
 
 /* Maps web user name to tenant and role (see model.h). */
