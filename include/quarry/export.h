@@ -38,7 +38,13 @@
  * renews the job's lease from it), and with the rows and bytes written so
  * far.  Non-zero stops the build (the build then ends with Q_CANCELLED).
  */
-typedef int (*progress_fn)(void *arg, uint64_t rows, uint64_t bytes);
+/*
+ * A build's progress: rows and bytes written so far, and permille, how
+ * much of the source has been read in thousandths when the source knows
+ * its size (a dataset), else -1.  Non-zero = stop.
+ */
+typedef int (*progress_fn)(void *arg, uint64_t rows, uint64_t bytes,
+	    int permille);
 #define PROGRESS_MS	250
 
 struct build_result {
@@ -174,6 +180,7 @@ struct rowpipe {
 	uint64_t		 rows;		/* rows written, all parts */
 	uint64_t		 done_bytes;	/* bytes of finished parts */
 	uint64_t		 seen;		/* source rows taken, kept or not */
+	uint64_t		 total;		/* rows the source has, 0 unknown */
 	int64_t			 last_report;	/* ms (monotonic), last progress */
 	int			 stopped;	/* the progress callback said stop */
 	int			 failed;	/* errno of a failed write */

@@ -327,6 +327,9 @@ struct job {
 	int32_t	 worker_pid;
 	int	 keyed_by_owner;	/* its active key holds its owner: a
 					   user's job (see job_create) */
+	int	 read_pm;		/* running: 1 + the share of the
+					   source read in 1/1000 (1..1001);
+					   0 unknown */
 };
 
 void	 job_free(struct job *j);
@@ -510,10 +513,11 @@ enum qerr job_expire(struct store *s, const struct caller *who,
  */
 enum qerr job_claim(struct store *s, int32_t pid, int lease_seconds,
 	      struct job *out);
-/* Renews a running job's lease and stores progress; Q_STATE if the job
- * is no longer running (cancelled). */
+/* Renews a running job's lease and stores progress (permille: the share
+ * of the source read, -1 unknown); Q_STATE if the job is no longer
+ * running (cancelled). */
 enum qerr job_progress(struct store *s, const char *id, int32_t pid,
-	      int lease_seconds, uint64_t rows, uint64_t bytes);
+	      int lease_seconds, uint64_t rows, uint64_t bytes, int permille);
 /* A running job's build ended well: completed with its file. */
 enum qerr job_complete(struct store *s, const char *id, int32_t pid,
 	      const char *file, uint64_t size, uint64_t rows,

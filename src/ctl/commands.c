@@ -625,12 +625,13 @@ on_stop_signal(int sig)
 }
 
 static int
-progress(void *arg, uint64_t rows, uint64_t bytes)
+progress(void *arg, uint64_t rows, uint64_t bytes, int permille)
 {
 	struct bar	*b = arg;
 	long long	 now;
 	double		 t;
 
+	(void)permille;		/* the bar shows rows and bytes */
 	if (export_stop)
 		return 1;
 	if (!b->tty)

@@ -343,6 +343,10 @@ graph_job(const struct request *r, const struct job *j,
 	json_object_object_add(p, "bytesWritten",
 	    json_object_new_int64((int64_t)(j->state == JS_COMPLETED ?
 	    j->file_size : j->bytes)));
+	/* a running build whose source knows its size (a dataset) */
+	if (j->state == JS_RUNNING && j->read_pm > 0)
+		json_object_object_add(p, "percentComplete",
+		    json_object_new_int((j->read_pm - 1) / 10));
 	json_object_object_add(o, "progress", p);
 	if (j->state == JS_COMPLETED) {
 		snprintf(url, sizeof(url), "%s" GRAPH_MOUNT

@@ -207,7 +207,7 @@ zip_cancel(zip_t *z, void *arg)
 	struct parts *ps = arg;
 
 	(void)z;
-	if (ps->pf != NULL && ps->pf(ps->parg, ps->rows, ps->bytes) != 0)
+	if (ps->pf != NULL && ps->pf(ps->parg, ps->rows, ps->bytes, -1) != 0)
 		ps->stop = 1;
 	return ps->stop;
 }

@@ -126,8 +126,14 @@ rowpipe_begin(struct rowpipe *p, const struct definition *d,
 int
 rowpipe_progress(struct rowpipe *p)
 {
+	int	pm = -1;
+
 	p->last_report = mono_ms();
-	if (p->pf != NULL && p->pf(p->parg, p->rows, rowpipe_bytes(p)) != 0)
+	if (p->total > 0)
+		pm = p->seen >= p->total ? 1000 :
+		    (int)(p->seen * 1000 / p->total);
+	if (p->pf != NULL &&
+	    p->pf(p->parg, p->rows, rowpipe_bytes(p), pm) != 0)
 		p->stopped = 1;
 	return p->stopped;
 }

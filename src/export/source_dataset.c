@@ -27,6 +27,7 @@ source_dataset(struct store *s, const struct definition *d,
 	if ((e = rowpipe_begin(p, d, ds.columns, ds.ncolumns, params, what,
 	    res->detail, sizeof(res->detail))) != Q_OK)
 		goto out;
+	p->total = ds.nrows;		/* progress can be a share of it */
 	e = dataset_scan(s, &ds, rowpipe_row, p);
 	if (p->stopped)
 		e = Q_CANCELLED;

@@ -12,7 +12,7 @@
 #include "lib/job.h"
 #include "quarry/seams.h"
 
-#define JOB_V 4		/* see job.h: every older version is read */
+#define JOB_V 5		/* see job.h: every older version is read */
 
 static const char *const state_names[JS_NSTATES] = {
 	"pending_approval", "queued", "running", "completed", "failed",
@@ -112,6 +112,8 @@ job_encode(struct buf *b, const struct job *j)
 	rec_u64(b, (uint64_t)j->approved);
 	rec_u64(b, (uint64_t)j->not_before);
 	rec_u64(b, (uint64_t)(j->keyed_by_owner != 0));
+	rec_u64(b, (uint64_t)(j->read_pm >= 0 && j->read_pm <= 1001 ?
+	    j->read_pm : 0));
 }
 
 /* Decodes a job record of any version. */
@@ -155,6 +157,11 @@ job_decode(const void *p, size_t n, struct job *j)
 		j->not_before = (time_t)rec_get_u64(&r);
 	if (r.version >= 4)
 		j->keyed_by_owner = rec_get_u64(&r) != 0;
+	if (r.version >= 5) {
+		uint64_t pm = rec_get_u64(&r);
+
+		j->read_pm = pm <= 1001 ? (int)pm : 0;
+	}
 	if (j->name == NULL)
 		r.err = 1;
 	if (r.err || st >= JS_NSTATES || fm >= FMT_COUNT) {

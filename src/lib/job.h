@@ -11,7 +11,9 @@
  * reads as an unnamed, never approved job); version 3 not_before (the
  * back-off of a requeued job; older records read 0, due at once);
  * version 4 keyed_by_owner (older records read 0: their active key is
- * the tenant-wide one, which is the key they were written with).
+ * the tenant-wide one, which is the key they were written with); version
+ * 5 read_pm (a running build's share of its source read; older records
+ * read 0, unknown).
  *
  * Indexes kept in the same transaction as the record:
  *	T_JOBS_BY_DEF	 def_id + be64(~seq)			newest first

@@ -521,6 +521,7 @@ tx_action_do(struct stx *tx, void *arg)
 			return e;
 		j->attempts = 0;
 		j->rows = j->bytes = 0;
+		j->read_pm = 0;
 		j->finished = 0;
 		if ((e = job_set_detail(j, "")) != Q_OK)
 			return e;

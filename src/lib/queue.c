@@ -205,6 +205,7 @@ tx_claim(struct stx *tx, void *arg)
 	c->j->worker_pid = c->pid;
 	c->j->lease_until = c->now + c->lease;
 	c->j->rows = c->j->bytes = 0;
+	c->j->read_pm = 0;
 	e = Q_OK;
 	if (c->j->not_before != 0) {
 		/*
@@ -243,6 +244,7 @@ struct update {
 	int32_t		 pid;
 	int		 lease;
 	uint64_t	 rows, bytes, size;
+	int		 read_pm;	/* see struct job */
 	const char	*file;
 	const char	*detail;
 	int		 retry;
@@ -278,6 +280,7 @@ tx_progress(struct stx *tx, void *arg)
 		return e;
 	j.rows = u->rows;
 	j.bytes = u->bytes;
+	j.read_pm = u->read_pm;
 	j.lease_until = q_seams.now() + u->lease;
 	e = job_write(tx, &j);
 	job_free(&j);
@@ -286,10 +289,11 @@ tx_progress(struct stx *tx, void *arg)
 
 enum qerr
 job_progress(struct store *s, const char *id, int32_t pid, int lease,
-    uint64_t rows, uint64_t bytes)
+    uint64_t rows, uint64_t bytes, int permille)
 {
 	struct update u = { .id = id, .pid = pid, .lease = lease,
-	    .rows = rows, .bytes = bytes };
+	    .rows = rows, .bytes = bytes,
+	    .read_pm = permille < 0 || permille > 1000 ? 0 : permille + 1 };
 
 	return store_txn(s, tx_progress, &u);
 }

@@ -32,12 +32,13 @@ struct renewal {
 
 /*
  * The build's progress callback: once RENEW_MS have passed since the
- * last time, renews the lease and stores rows and bytes.  Stops the build
+ * last time, renews the lease and stores rows, bytes and the share of the
+ * source read (when known).  Stops the build
  * (non-zero) once the job is no longer running under this worker:
  * cancelled, or taken back.
  */
 static int
-renew(void *arg, uint64_t rows, uint64_t bytes)
+renew(void *arg, uint64_t rows, uint64_t bytes, int permille)
 {
 	struct renewal	*r = arg;
 	long long	 now = mono_ms();
@@ -47,7 +48,7 @@ renew(void *arg, uint64_t rows, uint64_t bytes)
 		return 0;
 	r->last_ms = now;
 	e = job_progress(r->s, r->j->id, r->pid, r->c->lease_seconds, rows,
-	    bytes);
+	    bytes, permille);
 	if (e == Q_STATE) {
 		r->lost = 1;
 		return 1;

@@ -52,7 +52,7 @@ test_cancel_frees_the_active_key(void **state)
 	assert_int_equal(job_cancel(t->s, SYS, k.id, &got, &before), Q_OK);
 	assert_int_equal(before, JS_RUNNING);
 	job_free(&got);
-	assert_int_equal(job_progress(t->s, k.id, 7, 30, 1, 1), Q_STATE);
+	assert_int_equal(job_progress(t->s, k.id, 7, 30, 1, 1, -1), Q_STATE);
 	assert_int_equal(job_cancel(t->s, SYS, "AAAAAAAAAAAAAAAAAAAAAA", &got,
 	    &before), Q_NOTFOUND);
 	job_free(&j);
@@ -157,7 +157,7 @@ test_delete(void **state)
 	assert_int_equal(job_delete(t->s, SYS, k.id, &got, &how), Q_OK);
 	assert_int_equal(how, JOB_STOPPING);
 	job_free(&got);
-	assert_int_equal(job_progress(t->s, k.id, 3, 30, 1, 1), Q_STATE);
+	assert_int_equal(job_progress(t->s, k.id, 3, 30, 1, 1, -1), Q_STATE);
 	job_free(&k);
 	/* completed: the file is deleted and the job expires */
 	assert_int_equal(tu_job(t->s, SYS, d.id, NULL, NULL, &k, ex), Q_OK);

@@ -71,12 +71,13 @@ struct stopper {
 };
 
 static int
-count_progress(void *arg, uint64_t rows, uint64_t bytes)
+count_progress(void *arg, uint64_t rows, uint64_t bytes, int permille)
 {
 	struct stopper *st = arg;
 
 	(void)rows;
 	(void)bytes;
+	(void)permille;
 	return ++st->calls > st->stop_after;
 }
 

@@ -374,6 +374,48 @@ test_the_poll_is_one_transaction(void **state)
  * mapped web user's; a client header never stands for it; a request the
  * web server signed no one in for is a 500; a token still wins.
  */
+/*
+ * A running build whose source knows its size shows the share read as
+ * Graph's progress.percentComplete (whole percent); one that does not,
+ * or a job not running, has none.
+ */
+static void
+test_graph_percent_complete(void **state)
+{
+	struct caller	sys;
+	struct job	j, got;
+	struct buf	out;
+	char		existing[ID_LEN + 1], bearer[128], uri[128];
+
+	(void)state;
+	caller_system(&sys, "acme");
+	assert_int_equal(tu_job(W.t->s, &sys, W.def, NULL, NULL, &j,
+	    existing), Q_OK);
+	snprintf(bearer, sizeof(bearer), "Bearer %s", W.admin);
+	snprintf(uri, sizeof(uri), "/api/v1/exportJobs/%s", j.id);
+	assert_int_equal(run(PROG_STATUS, "GET", uri, bearer, NULL, NULL,
+	    &out), 200);
+	assert_null(strstr(buf_str(&out), "percentComplete"));
+	buf_free(&out);
+	assert_int_equal(job_claim(W.t->s, 4242, 30, &got), Q_OK);
+	assert_string_equal(got.id, j.id);
+	job_free(&got);
+	assert_int_equal(job_progress(W.t->s, j.id, 4242, 30, 10, 100, 337),
+	    Q_OK);
+	assert_int_equal(run(PROG_STATUS, "GET", uri, bearer, NULL, NULL,
+	    &out), 200);
+	assert_non_null(strstr(buf_str(&out), "\"progress\":{\"rowsWritten\":"
+	    "10,\"bytesWritten\":100,\"percentComplete\":33}"));
+	buf_free(&out);
+	assert_int_equal(job_progress(W.t->s, j.id, 4242, 30, 20, 200, -1),
+	    Q_OK);
+	assert_int_equal(run(PROG_STATUS, "GET", uri, bearer, NULL, NULL,
+	    &out), 200);
+	assert_null(strstr(buf_str(&out), "percentComplete"));
+	buf_free(&out);
+	job_free(&j);
+}
+
 static void
 test_remote_user(void **state)
 {
@@ -1224,6 +1266,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_auth_statuses,
 		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_the_poll_is_one_transaction,
+		    setup_world, tu_teardown),
+		cmocka_unit_test_setup_teardown(test_graph_percent_complete,
 		    setup_world, tu_teardown),
 		cmocka_unit_test_setup_teardown(test_remote_user, setup_world,
 		    tu_teardown),

@@ -773,11 +773,16 @@ test_progress_and_complete(void **state)
 	assert_int_equal(job_claim(t->s, 7, 30, &got), Q_OK);
 	job_free(&got);
 	fake_now += 10;
-	assert_int_equal(job_progress(t->s, j.id, 7, 30, 500, 4096), Q_OK);
+	assert_int_equal(job_progress(t->s, j.id, 7, 30, 400, 4000, 421), Q_OK);
+	assert_int_equal(job_get(t->s, SYS, j.id, &got), Q_OK);
+	assert_int_equal(got.read_pm, 422);	/* 1 + 421: a share is known */
+	job_free(&got);
+	assert_int_equal(job_progress(t->s, j.id, 7, 30, 500, 4096, -1), Q_OK);
 	/* Only the claiming worker may report. */
-	assert_int_equal(job_progress(t->s, j.id, 8, 30, 1, 1), Q_STATE);
+	assert_int_equal(job_progress(t->s, j.id, 8, 30, 1, 1, -1), Q_STATE);
 	assert_int_equal(job_get(t->s, SYS, j.id, &got), Q_OK);
 	assert_true(got.rows == 500 && got.bytes == 4096);
+	assert_int_equal(got.read_pm, 0);	/* unknown again */
 	assert_true(got.lease_until == fake_now + 30);
 	job_free(&got);
 	fake_now += 5;
@@ -791,7 +796,7 @@ test_progress_and_complete(void **state)
 	assert_true(got.expires == fake_now + 3600);
 	job_free(&got);
 	/* A finished job takes no more reports. */
-	assert_int_equal(job_progress(t->s, j.id, 7, 30, 1, 1), Q_STATE);
+	assert_int_equal(job_progress(t->s, j.id, 7, 30, 1, 1, -1), Q_STATE);
 	assert_int_equal(job_complete(t->s, j.id, 7, "x", 1, 1, 1), Q_STATE);
 	assert_int_equal(job_fail(t->s, j.id, 7, "late", 0, 3, 0), Q_STATE);
 	job_free(&j);
@@ -966,7 +971,7 @@ test_requeue_stale(void **state)
 	assert_int_equal(got.state, JS_RUNNING);
 	job_free(&got);
 	/* The old worker of a can no longer report. */
-	assert_int_equal(job_progress(t->s, a.id, 1, 10, 1, 1), Q_STATE);
+	assert_int_equal(job_progress(t->s, a.id, 1, 10, 1, 1, -1), Q_STATE);
 	/* all = every running job (the scheduler's start-up). */
 	assert_int_equal(job_requeue_stale(t->s, 1, 3, 0, NULL, 0, &n), Q_OK);
 	assert_int_equal(n, 1);

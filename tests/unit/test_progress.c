@@ -24,10 +24,12 @@ struct calls {
 	int		 n;
 	uint64_t	 rows;	/* the largest rows reported */
 	int		 stop_at;	/* answer stop on this call (0 never) */
+	int		 pm;		/* the last share of the source read */
+	int		 pm_down;	/* it went down once */
 };
 
 static int
-count_call(void *arg, uint64_t rows, uint64_t bytes)
+count_call(void *arg, uint64_t rows, uint64_t bytes, int permille)
 {
 	struct calls *c = arg;
 
@@ -35,6 +37,9 @@ count_call(void *arg, uint64_t rows, uint64_t bytes)
 	c->n++;
 	if (rows > c->rows)
 		c->rows = rows;
+	if (c->n > 1 && permille < c->pm)
+		c->pm_down = 1;
+	c->pm = permille;
 	return c->stop_at != 0 && c->n >= c->stop_at;
 }
 
@@ -102,7 +107,7 @@ test_progress_while_filters_drop_everything(void **state)
 {
 	struct rowpipe		p;
 	struct definition	d;
-	struct calls		c = { 0, 0, 0 };
+	struct calls		c = { 0, 0, 0, 0, 0 };
 	double			t0;
 
 	(void)state;
@@ -123,7 +128,7 @@ test_progress_reports_rows(void **state)
 {
 	struct rowpipe		p;
 	struct definition	d;
-	struct calls		c = { 0, 0, 0 };
+	struct calls		c = { 0, 0, 0, 0, 0 };
 
 	(void)state;
 	open_pipe(&p, &d, &c, "{\"who\":\"x\"}");
@@ -133,6 +138,37 @@ test_progress_reports_rows(void **state)
 	assert_true(c.n >= 1);
 	assert_true(c.rows > 0);
 	assert_true(c.rows <= p.rows);
+	assert_int_equal(c.pm, -1);	/* the source's size is unknown */
+	close_pipe(&p, &d);
+}
+
+/*
+ * A source that knows its size (a dataset sets p.total): the share read
+ * is reported, in thousandths, never going down, never past 1000.
+ */
+static void
+test_progress_share_of_a_known_source(void **state)
+{
+	struct rowpipe		p;
+	struct definition	d;
+	struct calls		c = { 0, 0, 0, 0, 0 };
+
+	(void)state;
+	open_pipe(&p, &d, &c, "{\"who\":\"x\"}");
+	p.total = 1000000;
+	assert_int_equal(feed(&p, "x", 0.6), 0);
+	assert_true(c.n >= 1);
+	assert_true(c.pm >= 0);
+	/* what was read when it was reported: seen at that moment */
+	assert_true(c.pm <= (int)(p.seen * 1000 / p.total));
+	assert_false(c.pm_down);
+	/* more rows than it said it had: 1000, not more */
+	p.total = 10;
+	assert_int_equal(rowpipe_progress(&p), 0);
+	assert_int_equal(c.pm, 1000);
+	p.total = p.seen * 4;
+	assert_int_equal(rowpipe_progress(&p), 0);
+	assert_int_equal(c.pm, 250);
 	close_pipe(&p, &d);
 }
 
@@ -142,7 +178,7 @@ test_progress_stops(void **state)
 {
 	struct rowpipe		p;
 	struct definition	d;
-	struct calls		c = { 0, 0, 2 };
+	struct calls		c = { 0, 0, 2, 0, 0 };
 
 	(void)state;
 	open_pipe(&p, &d, &c, "{\"who\":\"nobody\"}");
@@ -158,6 +194,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_progress_while_filters_drop_everything),
 		cmocka_unit_test(test_progress_reports_rows),
+		cmocka_unit_test(test_progress_share_of_a_known_source),
 		cmocka_unit_test(test_progress_stops),
 	};
 

@@ -215,7 +215,7 @@ test_stale_spares_live_workers(void **state)
 	assert_non_null(strstr(j.detail, "will start at"));
 	job_free(&j);
 	/* The live worker still owns its job. */
-	assert_int_equal(job_progress(t->s, a, 11, 5, 1, 1), Q_OK);
+	assert_int_equal(job_progress(t->s, a, 11, 5, 1, 1, -1), Q_OK);
 	definition_free(&d);
 }
 

@@ -339,10 +339,11 @@ test_sqlite_refusals(void **state)
 }
 
 static int
-stop_at_once(void *arg, uint64_t rows, uint64_t bytes)
+stop_at_once(void *arg, uint64_t rows, uint64_t bytes, int permille)
 {
 	(void)rows;
 	(void)bytes;
+	(void)permille;
 	++*(int *)arg;
 	return 1;
 }
