@@ -32,6 +32,9 @@ TEST="$TEST postgresql mariadb-server mariadb-client odbc-postgresql"
 TEST="$TEST prometheus"
 # mandoc lints the manual pages (man/).
 TEST="$TEST mandoc"
+# The Debian package (make deb, and make test-deb builds, checks and
+# installs it): debhelper, lintian.
+TEST="$TEST debhelper dpkg-dev fakeroot lintian"
 # The page's browser suite (tests/browser): a real headless Chromium, driven
 # by Selenium through Debian's chromedriver; npm fetches axe-core for its
 # accessibility check (a Node.js that came with its own npm needs none).
