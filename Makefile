@@ -4,6 +4,8 @@ PREFIX	?= /usr/local
 PORT	?= 8080
 VARDIR	?= ./var
 SERVER	?= lighttpd
+# TLS=1: make run/start serve HTTPS with a self-signed certificate.
+TLS	?= 0
 # AUTH=basic: the web server signs people in (docs/install.md)
 AUTH	?=
 
@@ -148,7 +150,7 @@ test: deps
 # The dev stack; passed explicitly (exporting OUT would leak into the
 # SAN=1 sub-make of make test).
 STACK	 = PORT='$(PORT)' VARDIR='$(VARDIR)' SERVER='$(SERVER)' OUT='$(OUT)' \
-	   AUTH='$(AUTH)' \
+	   AUTH='$(AUTH)' TLS='$(TLS)' \
 	   sh scripts/stack.sh
 
 run: deps all

@@ -37,11 +37,20 @@
 # VARDIR/demo-users (mode 600); add more with htpasswd and
 # quarryctl user add.
 #
+# TLS=1: the web server speaks HTTPS on PORT (lighttpd with mod_openssl,
+# Apache with mod_ssl: every SERVER), with httpd-conf/lighttpd-tls.conf or
+# apache-tls.conf included, and a self-signed certificate for localhost,
+# 127.0.0.1 and ::1 made once under VARDIR/tls/ (cert.pem, key.pem; made
+# again only when it is about to expire).  TLS=0 (the default): plain
+# HTTP.  A running server keeps its mode: 'make stop' first to change it.
+#
 # Layout under VARDIR: quarry.conf, lighttpd.conf or apache.conf
 # (generated from httpd-conf/ on every start), db/, files/, extractors/,
 # log/, run/quarryd.pid, run/httpd.pid, run/server (the server that runs),
 # run/drain.pid (SERVER=cgi), htdocs/ (SERVER=cgi: the document root),
-# demo/ and demo.env (the demo tenant).
+# demo/ and demo.env (the demo tenant); with TLS=1, tls/ (the
+# certificate and its key), tls.conf (generated) and run/tls (the mode
+# the server was started in).
 #
 # POSIX sh: Debian's /bin/sh is dash.
 
@@ -57,6 +66,7 @@ STACK_TIMEOUT=${STACK_TIMEOUT:-20}
 DRAIN_SECONDS=${DRAIN_SECONDS:-1}
 APACHE_USER=${APACHE_USER:-www-data}
 AUTH=${AUTH:-}
+TLS=${TLS:-0}
 
 die() {
 	echo "$PROG: $*" >&2
@@ -173,7 +183,8 @@ stop_one() {
 # Succeeds when something answers on 127.0.0.1:PORT (any HTTP answer, or
 # a connection that is accepted but never answered).
 port_answers() {
-	curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"
+	# shellcheck disable=SC2086
+	curl -s -o /dev/null --max-time 2 $CURL_TLS "$SCHEME://127.0.0.1:$PORT/"
 	[ $? -ne 7 ]
 }
 
@@ -217,6 +228,7 @@ setup_paths() {
 	SERVER_FILE=$RUN/server
 	DRAIN_PID=$RUN/drain.pid
 	HTDOCS=$VARDIR/htdocs
+	tls_paths
 }
 
 # Refuses a SERVER this version cannot start.
@@ -452,10 +464,105 @@ add_auth_conf() {
 	fi || die "cannot include $VARDIR/auth.conf"
 }
 
+# TLS: checks it, and sets SCHEME, CURL_TLS (what the start's own probes
+# give curl: -k, they only ask whether the server answers) and the paths
+# of the certificate and its key.
+tls_paths() {
+	case "$TLS" in
+	''|0)	TLS=0 SCHEME=http CURL_TLS= ;;
+	1)	SCHEME=https CURL_TLS=-k ;;
+	*)	die "TLS must be 0 or 1, not '$TLS'" ;;
+	esac
+	TLS_DIR=$VARDIR/tls
+	TLS_CERT=$TLS_DIR/cert.pem
+	TLS_KEY=$TLS_DIR/key.pem
+}
+
+# Refuses to go on when the running web server's mode (run/tls) is not
+# TLS's.
+check_tls_mode() {
+	_htls=$(cat "$RUN/tls" 2>/dev/null || echo 0)
+	[ "$_htls" = "$TLS" ] && return 0
+	if [ "$_htls" = 1 ]; then
+		die "the web server of $VARDIR speaks HTTPS (TLS=1);" \
+		    "'make stop' first to change it"
+	fi
+	die "the web server of $VARDIR speaks plain HTTP (TLS=0);" \
+	    "'make stop' first to change it"
+}
+
+# TLS=1: makes the self-signed certificate of the dev stack, once (again
+# only when it expires within a day): an ECDSA P-256 key, CN=localhost,
+# subjectAltName localhost, 127.0.0.1 and ::1, a year; a server's
+# certificate (CA:FALSE, serverAuth), which clients trust as itself when
+# given it as their CA file.  No openssl.cnf is read (-config /dev/null).
+# The key is the user's alone (the web server reads it before it gives
+# up root).
+make_cert() {
+	if [ -s "$TLS_CERT" ] && [ -s "$TLS_KEY" ] &&
+	    openssl x509 -checkend 86400 -noout -in "$TLS_CERT" \
+	    >/dev/null 2>&1; then
+		return 0
+	fi
+	command -v openssl >/dev/null 2>&1 ||
+	    die "openssl is not installed (make deps installs it)"
+	mkdir -p "$TLS_DIR" || die "cannot create $TLS_DIR"
+	rm -f "$TLS_KEY.tmp" "$TLS_CERT.tmp"
+	(umask 077 && openssl req -x509 -config /dev/null -newkey ec \
+	    -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
+	    -subj /CN=localhost \
+	    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" \
+	    -addext "basicConstraints=critical,CA:FALSE" \
+	    -addext "keyUsage=critical,digitalSignature" \
+	    -addext "extendedKeyUsage=serverAuth" \
+	    -keyout "$TLS_KEY.tmp" -out "$TLS_CERT.tmp") \
+	    >"$LOG/openssl.out" 2>&1 || {
+		cat "$LOG/openssl.out" >&2
+		die "openssl could not make a certificate in $TLS_DIR"
+	}
+	chmod 644 "$TLS_CERT.tmp" && mv "$TLS_KEY.tmp" "$TLS_KEY" &&
+	    mv "$TLS_CERT.tmp" "$TLS_CERT" ||
+	    die "cannot write the certificate in $TLS_DIR"
+	rm -f "$LOG/openssl.out"
+	echo "$PROG: made a self-signed certificate, $TLS_CERT"
+}
+
+# TLS=1: appends the HTTPS part of server kind $1 (lighttpd or apache),
+# httpd-conf/$1-tls.conf with the certificate filled in, to the generated
+# configuration $2.
+add_tls_conf() {
+	[ "$TLS" = 1 ] || return 0
+	make_cert
+	fill_template "$TOP/httpd-conf/$1-tls.conf" "$VARDIR/tls.conf.tmp"
+	sed -e "s|@CERT@|$TLS_CERT|g" -e "s|@KEY@|$TLS_KEY|g" \
+	    "$VARDIR/tls.conf.tmp" > "$VARDIR/tls.conf" &&
+	    rm -f "$VARDIR/tls.conf.tmp" ||
+	    die "cannot write $VARDIR/tls.conf"
+	if [ "$1" = lighttpd ]; then
+		echo "include \"$VARDIR/tls.conf\"" >> "$2"
+	else
+		echo "Include \"$VARDIR/tls.conf\"" >> "$2"
+	fi || die "cannot include $VARDIR/tls.conf"
+}
+
+# TLS=1: the lines of the banner that make curl trust the self-signed
+# certificate (CURL_CA_BUNDLE is curl's own variable; --cacert FILE does
+# the same for one command); nothing otherwise.
+tls_hint() {
+	[ "$TLS" = 1 ] || return 0
+	cat <<EOF
+
+  # HTTPS with a self-signed certificate: curl trusts it with this
+  # (or --cacert FILE on each command); a browser asks you to accept it
+  export CURL_CA_BUNDLE=$TLS_CERT
+EOF
+}
+
 banner() {
-	B="http://localhost:$PORT/api/expense/extract/v1.0"
+	B="$SCHEME://localhost:$PORT/api/expense/extract/v1.0"
 	if [ ! -f "$VARDIR/demo.env" ]; then
-		echo "Quarry is up on http://localhost:$PORT/ (no demo data)"
+		echo "Quarry is up on $SCHEME://localhost:$PORT/ (no demo data)"
+		[ "$TLS" = 1 ] && echo "Its certificate: $TLS_CERT (curl --cacert)"
 		echo "Administer it with: $BIN/quarryctl -c $CONF ..."
 		return 0
 	fi
@@ -464,17 +571,17 @@ banner() {
 	. "$VARDIR/demo.env"
 	cat <<EOF
 
-Quarry is up on http://localhost:$PORT/  (VARDIR $VARDIR)
+Quarry is up on $SCHEME://localhost:$PORT/  (VARDIR $VARDIR)
 
 Demo tenant "acme": dataset "expenses" (12,000 rows), one definition and
 two tokens:
   DEF=$DEF
   ADMIN_TOKEN=$ADMIN_TOKEN
   USER_TOKEN=$USER_TOKEN
-The browser page at http://localhost:$PORT/ takes a token too.
+The browser page at $SCHEME://localhost:$PORT/ takes a token too.
 
 Paste into a shell (the Concur dialect, SPEC section 4):
-
+$(tls_hint)
   T=$USER_TOKEN
   B=$B
   DEF=$DEF
@@ -509,7 +616,7 @@ EOF
 		while read -r _u _pw _role; do
 			echo "  $_u / $_pw ($_role of acme)"
 		done < "$VARDIR/demo-users"
-		echo "The page at http://localhost:$PORT/ asks for one of them;" \
+		echo "The page at $SCHEME://localhost:$PORT/ asks for one of them;" \
 		    "tokens keep working."
 	fi
 }
@@ -567,6 +674,7 @@ fill_template() {
 write_lighttpd_conf() {
 	fill_template "$TOP/httpd-conf/lighttpd.conf" "$VARDIR/lighttpd.conf"
 	add_auth_conf lighttpd "$VARDIR/lighttpd.conf"
+	add_tls_conf lighttpd "$VARDIR/lighttpd.conf"
 	if ! lighttpd -tt -f "$VARDIR/lighttpd.conf" >"$LOG/lighttpd.check" \
 	    2>&1; then
 		cat "$LOG/lighttpd.check" >&2
@@ -607,6 +715,7 @@ write_apache_conf() {
 		    "$VARDIR/apache.conf"
 	fi
 	add_auth_conf apache "$VARDIR/apache.conf"
+	add_tls_conf apache "$VARDIR/apache.conf"
 	if [ "$(id -u)" -eq 0 ]; then
 		chgrp "$AGROUP" "$RUN/fcgid" && chmod 2770 "$RUN/fcgid" ||
 		    die "cannot prepare $RUN/fcgid"
@@ -682,7 +791,8 @@ launch_httpd() {
 		} ;;
 	esac
 	echo "$SERVER" > "$SERVER_FILE"
-	echo "$PROG: started $SERVER on http://127.0.0.1:$PORT/"
+	echo "$TLS" > "$RUN/tls"
+	echo "$PROG: started $SERVER on $SCHEME://127.0.0.1:$PORT/"
 }
 
 # Starts the web server unless it runs, then waits until the port
@@ -706,6 +816,7 @@ start_httpd() {
 			die "the web server of $VARDIR runs on port $hport," \
 			    "not $PORT; 'make stop' first to change the port"
 		fi
+		check_tls_mode
 		echo "$PROG: the web server runs already (pid $hpid)"
 	else
 		rm -f "$HTTPD_PID" "$RUN"/*.sock "$RUN"/*.sock-*
@@ -714,7 +825,9 @@ start_httpd() {
 		launch_httpd
 	fi
 	n=$((STACK_TIMEOUT * 5))
-	until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/"; do
+	# shellcheck disable=SC2086
+	until curl -s -o /dev/null --max-time 2 $CURL_TLS \
+	    "$SCHEME://127.0.0.1:$PORT/"; do
 		n=$((n - 1))
 		if [ "$n" -le 0 ] || ! running_pid "$HTTPD_PID" \
 		    "$HTTPD_NAMES" >/dev/null; then
