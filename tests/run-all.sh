@@ -14,7 +14,15 @@
 #      full Concur job with its byte-for-byte file, the error reference in
 #      the log, Graph jobs with filters and a JSON file, credentials, the
 #      body limit, and the whole download contract in every dialect);
-#      QUARRY_PROXY_FULL=1 runs everything there too.  Then the
+#      QUARRY_PROXY_FULL=1 runs everything there too.  Then a selection
+#      over HTTPS (run.py --tls: stack.sh TLS=1, a self-signed
+#      certificate as the client's only CA) behind lighttpd and Apache
+#      (QUARRY_TLS_SERVERS): TLS_TESTS, i.e. test_tls (every absolute URL
+#      https in every dialect, Graph paging, content and signed links,
+#      Concur's file-link, OSDI's links, TLS 1.1 and CBC suites refused,
+#      Microsoft's Graph JavaScript client paging with PageIterator, and
+#      trusted_proxies over plain HTTP), the whole download contract, a
+#      signed link, a Concur job's file and Graph's paging.  Then the
 #      conformance suite (tests/conformance/run.py): every published
 #      example request of the three APIs, replayed behind lighttpd.
 #      Then the page's browser suite (tests/browser/run.sh): www/ in a
@@ -144,6 +152,22 @@ integration_on() {
 	python3 tests/integration/run.py --bin-dir . "$@"
 }
 
+TLS_TESTS="test_tls
+    test_download
+    test_links.LinkTest.test_a_link_downloads_without_credentials
+    test_concur.ConcurAPITest.test_job_completes_and_file_round_trips_byte_for_byte
+    test_graph.GraphJobsTest.test_paging_visits_every_job_once_newest_first
+    test_graph.GraphJobsTest.test_succeeded_job_has_every_field"
+
+# TLS_TESTS over HTTPS behind server $1 (run.py --tls).
+integration_tls_on() {
+	set -- --server "$1" --tls
+	for t in $TLS_TESTS; do
+		set -- "$@" --only "$t"
+	done
+	python3 tests/integration/run.py --bin-dir . "$@"
+}
+
 # LeakSanitizer cannot run under ptrace (a debugger, strace, some
 # sandboxes).  Detect that once and say so loudly instead of letting
 # every sanitized program fail with LSan's own fatal error.
@@ -165,6 +189,10 @@ if build plain $MAKE $JOBS all unit-bins; then
 	    $MAKE -s unit
 	for server in ${QUARRY_SERVERS:-lighttpd apache proxy cgi}; do
 		suite "integration ($server)" st integration_on "$server"
+	done
+	for server in ${QUARRY_TLS_SERVERS:-lighttpd apache}; do
+		suite "integration over HTTPS ($server, a selection)" st \
+		    integration_tls_on "$server"
 	done
 	suite "scheduler (kill -9, recovery)" st sh tests/scheduler/run.sh .
 	suite "conformance (the published examples, lighttpd)" st \

@@ -11,6 +11,11 @@ by spawn-fcgi) or cgi (Apache running the programs as plain CGI through
 www/.htaccess, with quarryd --drain every 0.2 s instead of the daemon);
 stack.sh gets it as SERVER.  The same tests run against each.
 
+QUARRY_TLS=1 (run.py --tls) makes every stack speak HTTPS (stack.sh's
+TLS=1: a self-signed certificate under VARDIR/tls) unless its class says
+otherwise (tls = False); requests then go over TLS with that certificate
+as the only CA, and every absolute URI the tests read must be https.
+
 Python 3 standard library only.
 """
 
@@ -22,6 +27,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -40,6 +46,9 @@ SERVER = os.environ.get("QUARRY_SERVER", "lighttpd")
 if SERVER not in ("lighttpd", "apache", "proxy", "cgi"):
     raise SystemExit("QUARRY_SERVER must be lighttpd, apache, proxy or cgi, "
                      "not %r" % SERVER)
+# HTTPS for every stack of this run whose class does not decide itself.
+TLS = os.environ.get("QUARRY_TLS", "0") == "1"
+
 if SERVER != "lighttpd" and os.getuid() == 0:
     # Apache's children run as www-data when root starts it; stack.sh
     # makes VARDIR group-shared, and what quarryctl creates here must stay
@@ -107,12 +116,15 @@ class Stack:
     """A running Quarry stack in its own temporary VARDIR."""
 
     def __init__(self, name="stack", conf_extra=None, vardir=None,
-                 auth=None):
+                 auth=None, tls=None):
         """vardir: an existing VARDIR (a restored one) instead of a new
         temporary one; removed by stop() all the same.  auth: stack.sh's
-        AUTH ("basic": the web server signs people in)."""
+        AUTH ("basic": the web server signs people in).  tls: HTTPS
+        (stack.sh's TLS=1) or not; None: the run's (QUARRY_TLS)."""
         self.name = name
         self.auth = auth
+        self.tls = TLS if tls is None else bool(tls)
+        self._ssl = None
         self.conf_extra = conf_extra or {}
         self.bin_dir = os.path.abspath(BIN_DIR)
         self.vardir = vardir or tempfile.mkdtemp(prefix="quarry-it-")
@@ -131,6 +143,7 @@ class Stack:
             "QUARRY_DEMO": "0",
             "SERVER": SERVER,
             "AUTH": self.auth or "",
+            "TLS": "1" if self.tls else "0",
             # behind cgi, how often quarryd --drain runs (cron's part):
             # often, so that tests wait for builds about as long as with
             # the daemon
@@ -452,6 +465,38 @@ class Stack:
 
     # ---- HTTP ----
 
+    @property
+    def scheme(self):
+        return "https" if self.tls else "http"
+
+    @property
+    def cert(self):
+        """The stack's self-signed certificate (TLS), PEM."""
+        return os.path.join(self.vardir, "tls", "cert.pem")
+
+    def url(self, path):
+        """The absolute URL of path on this stack, as a client names it."""
+        return "%s://127.0.0.1:%d%s" % (self.scheme, self.port, path)
+
+    def ssl_context(self):
+        """A client context trusting the stack's certificate alone (read
+        again when the file changed), with host name checks."""
+        st = os.stat(self.cert)
+        key = (st.st_ino, st.st_mtime_ns)
+        if self._ssl is None or self._ssl[0] != key:
+            self._ssl = (key, ssl.create_default_context(cafile=self.cert))
+        return self._ssl[1]
+
+    def connection(self, timeout=30):
+        """An HTTP or HTTPS connection to 127.0.0.1:PORT, as the stack
+        speaks."""
+        if self.tls:
+            return http.client.HTTPSConnection(
+                "127.0.0.1", self.port, timeout=timeout,
+                context=self.ssl_context())
+        return http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=timeout)
+
     def request(self, method, path, body=None, token=None, headers=None,
                 timeout=30, raw=False):
         """One request to 127.0.0.1:PORT; path is sent as is.  raw: only
@@ -464,8 +509,7 @@ class Stack:
         h.update(headers or {})
         if isinstance(body, str):
             body = body.encode("utf-8")
-        conn = http.client.HTTPConnection("127.0.0.1", self.port,
-                                          timeout=timeout)
+        conn = self.connection(timeout)
         try:
             conn.putrequest(method, path, skip_accept_encoding=True)
             for k, v in h.items():
@@ -515,7 +559,8 @@ class StackTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.stack = Stack(cls.__name__, cls.conf_extra,
-                          auth=getattr(cls, "auth", None))
+                          auth=getattr(cls, "auth", None),
+                          tls=getattr(cls, "tls", None))
         try:
             cls.stack.start()
             cls.seed()
@@ -545,6 +590,8 @@ class StackTestCase(unittest.TestCase):
         is absolute and points back at this server."""
         m = re.match(r"^(https?)://([^/]+)(/.*)$", uri or "")
         self.assertTrue(m, "not an absolute URI: %r" % uri)
+        self.assertEqual(m.group(1), self.stack.scheme,
+                         "URI %r: not the scheme the stack speaks" % uri)
         host = m.group(2)
         self.assertTrue(host.endswith(":%d" % self.stack.port),
                         "URI %r does not name this server's port %d" % (

@@ -3,11 +3,14 @@
 Runs Quarry's integration tests against real stacks (lighttpd + the four
 FastCGI programs + quarryd) in temporary directories.
 
-    python3 tests/integration/run.py --bin-dir OUT [--server S] [-k PATTERN]
+    python3 tests/integration/run.py --bin-dir OUT [--server S] [--tls]
+        [-k PATTERN]
 
 OUT holds bin/ and cgi-bin/ (make's OUT: "." or build/san).  S is the web
 server of every stack: lighttpd (default), apache, proxy or cgi (also
-QUARRY_SERVER).  Prints one
+QUARRY_SERVER).  --tls (or QUARRY_TLS=1): every stack speaks HTTPS with
+a self-signed certificate (make start TLS=1), unless its class says
+otherwise.  Prints one
 line per test, the tail of the stack's logs for each failure, and last a
 summary line "N passed, N failed" (skips are counted on the line
 before it); exits 1 on any failure.  Every tests/integration/test_*.py
@@ -78,6 +81,10 @@ def main():
                                                        "lighttpd"),
                     choices=("lighttpd", "apache", "proxy", "cgi"),
                     help="the web server the stacks run (default lighttpd)")
+    ap.add_argument("--tls", action="store_true",
+                    default=os.environ.get("QUARRY_TLS", "0") == "1",
+                    help="stacks speak HTTPS (stack.sh TLS=1) and requests "
+                    "go over TLS")
     ap.add_argument("--only", action="append", default=[],
                     metavar="NAME", help="run only this module, class or "
                     "test (test_download, test_concur.ConcurAPITest, ...) "
@@ -95,6 +102,7 @@ def main():
     bin_dir = os.path.abspath(args.bin_dir)
     os.environ["QUARRY_BIN_DIR"] = bin_dir
     os.environ["QUARRY_SERVER"] = args.server
+    os.environ["QUARRY_TLS"] = "1" if args.tls else "0"
     suite_dir = os.path.abspath(args.dir)
     label = os.path.basename(suite_dir)
     sys.path.insert(0, HERE)
@@ -145,8 +153,9 @@ def main():
     failed = len(failing) + holders + len(res.unexpectedSuccesses)
     passed = res.testsRun - skipped - len(res.expectedFailures) - \
         len(res.unexpectedSuccesses) - len(failing)
-    print(label + ": %.1fs with binaries from %s behind %s" % (
-        time.time() - t0, bin_dir, args.server))
+    print(label + ": %.1fs with binaries from %s behind %s%s" % (
+        time.time() - t0, bin_dir, args.server,
+        " over HTTPS" if args.tls else ""))
     if skipped:
         print(label + ": %d skipped (reasons above)" % skipped)
     print("%d passed, %d failed" % (passed, failed))
