@@ -1,6 +1,9 @@
 # Quarry: make builds everything; see README.md for run and test.
 
 PREFIX	?= /usr/local
+# Where make install puts the systemd units (the Debian package:
+# /lib/systemd/system).
+UNITDIR	?= $(PREFIX)/lib/systemd/system
 PORT	?= 8080
 VARDIR	?= ./var
 SERVER	?= lighttpd
@@ -74,7 +77,7 @@ all: $(PROGS_CGI) $(PROGS_BIN)
 
 $(OBJ)/%.o: %.c $(wildcard include/quarry/*.h) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc -c -o $@ $<
 
 $(LIBQ): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -165,13 +168,26 @@ stop:
 bench: deps all
 	@OUT='$(OUT)' sh bench/run.sh $(BENCH)
 
+# The programs, the manual pages, the page (www/ without the .htaccess of
+# a CGI-only host) in PREFIX/share/quarry/www, and the systemd units in
+# UNITDIR with PREFIX in their paths.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/quarry/cgi-bin \
-	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(UNITDIR)
 	install -m 755 $(PROGS_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 755 $(PROGS_CGI) $(DESTDIR)$(PREFIX)/lib/quarry/cgi-bin/
 	install -m 644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	for d in $$(cd www && find . -type d); do \
+	    install -d "$(DESTDIR)$(PREFIX)/share/quarry/www/$$d" || exit 1; done
+	for f in $$(cd www && find . -type f ! -name .htaccess); do \
+	    install -m 644 "www/$$f" "$(DESTDIR)$(PREFIX)/share/quarry/www/$$f" \
+	    || exit 1; done
+	for u in quarryd.service quarry-fcgi@.service; do \
+	    sed 's|/usr/local/|$(PREFIX)/|g' httpd-conf/$$u \
+	    > "$(DESTDIR)$(UNITDIR)/$$u" && \
+	    chmod 644 "$(DESTDIR)$(UNITDIR)/$$u" || exit 1; done
 
 clean:
 	rm -rf build cgi-bin/*.fcgi bin/quarryd bin/quarryctl
