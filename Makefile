@@ -72,7 +72,7 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: all deps test unit unit-bins integration conformance browser check-san run \
 	start stop bench \
-	clean install fuzz fuzz-bins error-documents
+	clean install deb fuzz fuzz-bins error-documents
 all: $(PROGS_CGI) $(PROGS_BIN)
 
 $(OBJ)/%.o: %.c $(wildcard include/quarry/*.h) $(wildcard src/*/*.h)
@@ -188,6 +188,11 @@ install: all
 	    sed 's|/usr/local/|$(PREFIX)/|g' httpd-conf/$$u \
 	    > "$(DESTDIR)$(UNITDIR)/$$u" && \
 	    chmod 644 "$(DESTDIR)$(UNITDIR)/$$u" || exit 1; done
+
+# The Debian package (debian/, docs/install.md) in build/deb/, built by
+# dpkg-buildpackage in a clean copy of the tree (scripts/deb.sh).
+deb:
+	@sh scripts/deb.sh
 
 clean:
 	rm -rf build cgi-bin/*.fcgi bin/quarryd bin/quarryctl
