@@ -72,7 +72,7 @@ FUZZ_SECONDS ?= 60
 
 .PHONY: all deps test unit unit-bins integration conformance browser check-san run \
 	start stop bench \
-	clean install deb fuzz fuzz-bins error-documents
+	clean install deb test-deb fuzz fuzz-bins error-documents
 all: $(PROGS_CGI) $(PROGS_BIN)
 
 $(OBJ)/%.o: %.c $(wildcard include/quarry/*.h) $(wildcard src/*/*.h)
@@ -190,9 +190,14 @@ install: all
 	    chmod 644 "$(DESTDIR)$(UNITDIR)/$$u" || exit 1; done
 
 # The Debian package (debian/, docs/install.md) in build/deb/, built by
-# dpkg-buildpackage in a clean copy of the tree (scripts/deb.sh).
+# dpkg-buildpackage in a clean copy of the tree (scripts/deb.sh); then
+# installed, used behind lighttpd and Apache, upgraded and purged, as root
+# (tests/deb/run.sh).
 deb:
 	@sh scripts/deb.sh
+
+test-deb:
+	@sh tests/deb/run.sh
 
 clean:
 	rm -rf build cgi-bin/*.fcgi bin/quarryd bin/quarryctl

@@ -26,7 +26,10 @@
 #      conformance suite (tests/conformance/run.py): every published
 #      example request of the three APIs, replayed behind lighttpd.
 #      Then the page's browser suite (tests/browser/run.sh): www/ in a
-#      real headless Chromium driven by Selenium, behind lighttpd.
+#      real headless Chromium driven by Selenium, behind lighttpd.  Then
+#      the Debian package (tests/deb/run.sh, make test-deb): built,
+#      checked by lintian, installed, used behind lighttpd and Apache,
+#      upgraded over itself and purged (as root only).
 #   3. the same build and both suites under ASan + UBSan (make SAN=1)
 #   4. the fuzz targets (make FUZZ=1, clang and libFuzzer): each replays
 #      its seed corpus and fuzzes QUARRY_FUZZ_SECONDS (default 10) under
@@ -201,6 +204,8 @@ if build plain $MAKE $JOBS all unit-bins; then
 	    python3 tests/man/check.py
 	suite "browser (the page in headless Chromium, lighttpd)" st \
 	    sh tests/browser/run.sh .
+	suite "Debian package (build, lintian, install, lighttpd, Apache, upgrade, purge)" \
+	    st sh tests/deb/run.sh
 fi
 
 # ---- ASan + UBSan ----
