@@ -411,8 +411,6 @@ EOF
 	rm -f "$VARDIR/demo.pending"
 }
 
-# Prints the demo banner with ready-to-paste curl commands, when there is
-# demo data.
 # AUTH: sets remote_user in quarry.conf and, for AUTH=basic, makes
 # VARDIR/htpasswd (readable by the web server) and the demo web users.
 setup_auth() {
@@ -558,6 +556,8 @@ tls_hint() {
 EOF
 }
 
+# Prints the demo banner with ready-to-paste curl commands, when there is
+# demo data.
 banner() {
 	B="$SCHEME://localhost:$PORT/api/expense/extract/v1.0"
 	if [ ! -f "$VARDIR/demo.env" ]; then

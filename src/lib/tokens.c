@@ -341,6 +341,7 @@ token_name(struct store *s, const struct caller *who, const char *id,
 static void
 user_hash(const char *name, char hash[65])
 {
+	static const char hex[] = "0123456789abcdef";
 	struct sha256	c;
 	uint8_t		d[32];
 	size_t		i;
@@ -350,9 +351,10 @@ user_hash(const char *name, char hash[65])
 	sha256_update(&c, name, strlen(name));
 	sha256_final(&c, d);
 	hash[0] = 'u';
-	for (i = 0; i < 32; i++)
-		snprintf(hash + 1 + 2 * i, 3, "%02x", d[i]);
-	hash[64] = '\0';		/* the last digit gives way to the 'u' */
+	/* 63 digits: the last one gives way to the 'u' */
+	for (i = 0; i < 63; i++)
+		hash[1 + i] = hex[(d[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	hash[64] = '\0';
 }
 
 /* True if t is a web user's record (see model.h). */
