@@ -23,6 +23,7 @@ import atexit
 import http.client
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -71,13 +72,26 @@ def q(tag):
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    """A TCP port on 127.0.0.1 that nothing listens on right now: one the
+    kernel picks, or, when QUARRY_PORT_RANGE ("20000-23999") is set, one
+    of that range, so that suites running at the same time (run-all.sh
+    gives each its own range, below the kernel's ephemeral ports) never
+    pick the same port."""
+    rng = os.environ.get("QUARRY_PORT_RANGE", "")
+    for _ in range(200):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            if rng:
+                lo, hi = (int(x) for x in rng.split("-"))
+                s.bind(("127.0.0.1", random.randint(lo, hi)))
+            else:
+                s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free port in QUARRY_PORT_RANGE=%s" % rng)
 
 
 def parse_rfc3339(s):
@@ -169,7 +183,18 @@ class Stack:
             self.port = free_port()
         if self not in _live_stacks:
             _live_stacks.append(self)
-        self.script("start")
+        for attempt in range(3):
+            try:
+                self.script("start")
+                break
+            except RuntimeError as e:
+                # another program took the port since free_port saw it
+                # free: stop what started, take another
+                if "is taken by another program" not in str(e) or \
+                        attempt == 2:
+                    raise
+                self.script("stop")
+                self.port = free_port()
         self.started = True
         if self.conf_extra and not getattr(self, "_conf_applied", False):
             # stack.sh wrote quarry.conf on the first start; set our keys
