@@ -279,6 +279,15 @@ check "the extractors directory is root's, 755" mode_is \
     /var/lib/quarry/extractors "root root 755"
 check "/var/log/quarry is quarry's and adm's, 2750" mode_is /var/log/quarry \
     "quarry adm 2750"
+check "the documents the guide and the snippets name are installed" sh -c '
+	for f in $(cat /usr/share/doc/quarry/install.md \
+	    /etc/lighttpd/conf-available/50-quarry.conf \
+	    /etc/apache2/conf-available/quarry.conf \
+	    "/lib/systemd/system/quarry-fcgi@.service" |
+	    grep -o "/usr/share/doc/quarry/[A-Za-z0-9_./@-]*[A-Za-z0-9_/-]" |
+	    sort -u); do
+		test -e "$f" || { echo "missing: $f"; exit 1; }
+	done'
 check "postinst made the store, as quarry" sh -c '
 	test "$(stat -c %U /var/lib/quarry/db/quarry.db)" = quarry &&
 	test -f /var/lib/quarry/db/link.key'
