@@ -14,8 +14,11 @@
 #      full Concur job with its byte-for-byte file, the error reference in
 #      the log, Graph jobs with filters and a JSON file, credentials, the
 #      body limit, and the whole download contract in every dialect);
-#      QUARRY_PROXY_FULL=1 runs everything there too.  Then a selection
-#      over HTTPS (run.py --tls: stack.sh TLS=1, a self-signed
+#      QUARRY_PROXY_FULL=1 runs everything there too.  The suites behind
+#      Apache and cgi run in the background, beside those behind lighttpd
+#      and beside the ones after it (each with a port range of its own;
+#      QUARRY_SERIAL=1 runs them one by one), their output shown when they
+#      end.  Then a selection over HTTPS (run.py --tls: stack.sh TLS=1, a self-signed
 #      certificate as the client's only CA) behind lighttpd and Apache
 #      (QUARRY_TLS_SERVERS): TLS_TESTS, i.e. test_tls (every absolute URL
 #      https in every dialect, Graph paging, content and signed links,
@@ -72,6 +75,51 @@ suite() {
 	rm -f "$log.rc"
 	"$@" </dev/null 2>&1 | tee "$log"
 	rc=$(cat "$log.rc" 2>/dev/null)
+	tally
+}
+
+# Starts suite $2 ("$@" after it) in the background under tag $1 (a
+# word), its output in a file of its own; bg_suite_end shows it and adds
+# its counts as suite() does.  The integration suites spend their time
+# waiting on their stacks, so two of them share the machine well; each
+# takes its ports from a range of its own (QUARRY_PORT_RANGE, below the
+# kernel's ephemeral ports, which the suites in the foreground use).
+bg_suite() {
+	_tag=$1
+	shift
+	eval "bg_label_$_tag=\$1"
+	shift
+	rm -f "$probe_dir/$_tag.out" "$probe_dir/$_tag.rc"
+	( "$@" </dev/null >"$probe_dir/$_tag.out" 2>&1
+	  echo $? >"$probe_dir/$_tag.rc" ) &
+	eval "bg_pid_$_tag=$!"
+}
+
+bg_suite_end() {
+	eval "_pid=\$bg_pid_$1 label=\$bg_label_$1"
+	wait "$_pid"
+	echo
+	echo "########## $label (ran beside the suites above)"
+	cat "$probe_dir/$1.out"
+	cp "$probe_dir/$1.out" "$log"
+	rc=$(cat "$probe_dir/$1.rc" 2>/dev/null)
+	tally
+}
+
+# Runs "$@" (after $1, the server) with a port range of that server's.
+with_ports() {
+	case "$1" in
+	apache)	QUARRY_PORT_RANGE=24000-27999 ;;
+	cgi)	QUARRY_PORT_RANGE=28000-31999 ;;
+	*)	QUARRY_PORT_RANGE=20000-23999 ;;
+	esac
+	export QUARRY_PORT_RANGE
+	shift
+	"$@"
+}
+
+# Counts the suite $label whose output is in $log and exit status in $rc.
+tally() {
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
 		p=${line%% passed*}
@@ -190,8 +238,37 @@ if build plain $MAKE $JOBS all unit-bins; then
 	suite "unit (valgrind)" st env QUARRY_UNDER_VALGRIND=1 \
 	    QUARRY_UNIT_WRAPPER="valgrind -q --leak-check=full --error-exitcode=1 --suppressions=tests/valgrind.supp" \
 	    $MAKE -s unit
-	for server in ${QUARRY_SERVERS:-lighttpd apache proxy cgi}; do
+	# Behind apache beside lighttpd, then behind cgi beside everything
+	# up to the Debian package; QUARRY_SERIAL=1 runs them one after the
+	# other.
+	servers=${QUARRY_SERVERS:-lighttpd apache proxy cgi}
+	bg=
+	if [ "${QUARRY_SERIAL:-0}" != 1 ] &&
+	    case " $servers " in *" lighttpd "*) true ;; *) false ;; esac; then
+		for server in apache cgi; do
+			case " $servers " in
+			*" $server "*) bg="$bg $server" ;;
+			esac
+		done
+	fi
+	case " $bg " in
+	*" apache "*) bg_suite apache "integration (apache)" \
+	    with_ports apache integration_on apache ;;
+	esac
+	for server in $servers; do
+		case " $bg " in
+		*" $server "*) continue ;;
+		esac
 		suite "integration ($server)" st integration_on "$server"
+		if [ "$server" = lighttpd ]; then
+			case " $bg " in
+			*" apache "*) bg_suite_end apache ;;
+			esac
+			case " $bg " in
+			*" cgi "*) bg_suite cgi "integration (cgi)" \
+			    with_ports cgi integration_on cgi ;;
+			esac
+		fi
 	done
 	for server in ${QUARRY_TLS_SERVERS:-lighttpd apache}; do
 		suite "integration over HTTPS ($server, a selection)" st \
@@ -206,6 +283,9 @@ if build plain $MAKE $JOBS all unit-bins; then
 	    sh tests/browser/run.sh .
 	suite "Debian package (build, lintian, install, lighttpd, Apache, upgrade, purge)" \
 	    st sh tests/deb/run.sh
+	case " $bg " in
+	*" cgi "*) bg_suite_end cgi ;;
+	esac
 fi
 
 # ---- ASan + UBSan ----
