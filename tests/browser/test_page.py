@@ -701,6 +701,27 @@ class PageTest(BrowserCase):
         self.release(held)
         self.wait_state(jid, "Ready")
 
+    def test_filter_by_definition_leaves_no_stale_row(self):
+        """Showing one definition's exports while another's is running and
+        polled: no row of the other comes back, and the running one is
+        there again with every definition."""
+        held = self.hold()
+        self.sign_in(self.user)
+        jid = self.start(held)
+        self.wait_state(jid, "Running")
+        Select(self.q("#filter")).select_by_value(self.expenses)
+        self.wait(lambda: not self.qq("#export-rows tr[data-id='%s']" % jid),
+                  what="the other definition's row gone")
+        time.sleep(2.5)         # past a poll of the running export
+        self.assertEqual(self.qq("#export-rows tr[data-id='%s']" % jid), [])
+        names = set(r.find_element(By.CSS_SELECTOR, ".export strong").text
+                    for r in self.qq("#export-rows tr"))
+        self.assertLessEqual(names, {"Expenses"})
+        Select(self.q("#filter")).select_by_value("")
+        self.wait_state(jid, "Running")
+        self.release(held)
+        self.wait_state(jid, "Ready")
+
     def test_pages_of_exports(self):
         """More exports than a page: Older exports shows the next page,
         Newest the first again, no export on two pages."""
