@@ -99,7 +99,7 @@ $(OUT)/bin/quarryctl: $(OBJ)/src/ctl/main.o $(CTL_OBJ) $(LIBQ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DBLIBS)
 
-$(OUT)/build/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIBHTTP) $(LIBQ)
+$(OUT)/build/tests/%: tests/unit/%.c tests/unit/testutil.h tests/unit/memio.h $(LIBHTTP) $(LIBQ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $(filter-out %.h,$^) \
 	    -lcmocka -lfcgi $(LIBS) $(DBLIBS)

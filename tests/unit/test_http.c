@@ -17,48 +17,7 @@
 #include "http/http.h"
 #include "quarry/model.h"
 
-/* ---- an in-memory transport ---- */
-
-struct mem {
-	const char	*env[32];	/* "NAME=value" */
-	const char	*body;
-	size_t		 body_len, body_off;
-	struct buf	 out;
-};
-
-static ssize_t
-mem_read(void *ctx, void *p, size_t n)
-{
-	struct mem *m = ctx;
-	size_t left = m->body_len - m->body_off;
-
-	if (n > left)
-		n = left;
-	memcpy(p, m->body + m->body_off, n);
-	m->body_off += n;
-	return (ssize_t)n;
-}
-
-static int
-mem_write(void *ctx, const void *p, size_t n)
-{
-	struct mem *m = ctx;
-
-	buf_add(&m->out, p, n);
-	return 0;
-}
-
-static const char *
-mem_getenv(void *ctx, const char *name)
-{
-	struct mem	*m = ctx;
-	size_t		 i, n = strlen(name);
-
-	for (i = 0; i < 32 && m->env[i] != NULL; i++)
-		if (strncmp(m->env[i], name, n) == 0 && m->env[i][n] == '=')
-			return m->env[i] + n + 1;
-	return NULL;
-}
+#include "memio.h"
 
 /* The world of a dispatch test: a tenant with a definition and tokens. */
 struct world {
