@@ -1142,8 +1142,11 @@
 	});
 	$("refresh").addEventListener("click", function () {
 		seen();
-		loadJobs();
-		loadApprovals();
+		/* definitions may have come or gone since the sign-in */
+		loadDefinitions().then(function () {
+			loadJobs();
+			loadApprovals();
+		}).catch(networkTrouble);
 	});
 	$("older").addEventListener("click", function () {
 		if (nextLink)
