@@ -104,7 +104,7 @@ $(OUT)/build/tests/%: tests/unit/%.c tests/unit/testutil.h tests/unit/memio.h $(
 	$(CC) $(CFLAGS) -Isrc $(LDFLAGS) -o $@ $(filter-out %.h,$^) \
 	    -lcmocka -lfcgi $(LIBS) $(DBLIBS)
 
-$(OUT)/build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBHTTP) $(LIBQ)
+$(OUT)/build/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h tests/unit/memio.h $(LIBHTTP) $(LIBQ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -fsanitize=fuzzer $(LDFLAGS) -o $@ \
 	    $(filter-out %.h,$^) -lfcgi $(LIBS) $(DBLIBS)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,24 @@ fuzz_str(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	return s;
+}
+
+/*
+ * The next line of *p (moved past it) as a CGI variable "NAME=line",
+ * freed by the caller: the targets that build a request from lines.
+ */
+static inline char *
+fuzz_env_line(char **p, const char *name)
+{
+	char	*s = *p, *e = strchr(s, '\n'), *out;
+	size_t	 n = e ? (size_t)(e - s) : strlen(s);
+
+	*p = e ? e + 1 : s + n;
+	out = malloc(strlen(name) + n + 2);
+	if (out == NULL)
+		abort();
+	sprintf(out, "%s=%.*s", name, (int)n, s);
+	return out;
 }
 
 #endif

@@ -11,55 +11,7 @@
 
 #include "fuzz.h"
 #include "http/http.h"
-
-struct mem {
-	const char	*env[8];
-};
-
-static ssize_t
-mem_read(void *ctx, void *p, size_t n)
-{
-	(void)ctx;
-	(void)p;
-	(void)n;
-	return 0;
-}
-
-static int
-mem_write(void *ctx, const void *p, size_t n)
-{
-	(void)ctx;
-	(void)p;
-	(void)n;
-	return 0;
-}
-
-static const char *
-mem_getenv(void *ctx, const char *name)
-{
-	struct mem	*m = ctx;
-	size_t		 i, n = strlen(name);
-
-	for (i = 0; i < 8 && m->env[i] != NULL; i++)
-		if (strncmp(m->env[i], name, n) == 0 && m->env[i][n] == '=')
-			return m->env[i] + n + 1;
-	return NULL;
-}
-
-/* The next line of *p into a "NAME=line" string (freed by the caller). */
-static char *
-line(char **p, const char *name)
-{
-	char	*s = *p, *e = strchr(s, '\n'), *out;
-	size_t	 n = e ? (size_t)(e - s) : strlen(s);
-
-	*p = e ? e + 1 : s + n;
-	out = malloc(strlen(name) + n + 2);
-	if (out == NULL)
-		abort();
-	sprintf(out, "%s=%.*s", name, (int)n, s);
-	return out;
-}
+#include "../unit/memio.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -82,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)conf_set_proxies(&c, "127.0.0.1 10.0.0.0/8 ::1 2001:db8::/32",
 	    NULL, 0);
 	memcpy(&before, &c, sizeof(c));
-	l[0] = line(&p, "LIST");
+	l[0] = fuzz_env_line(&p, "LIST");
 	if (conf_set_proxies(&c, l[0] + 5, why, sizeof(why)) != Q_OK) {
 		if (memcmp(&c, &before, sizeof(c)) != 0)
 			abort();	/* a refused list changed the conf */
@@ -93,7 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.env[0] = "REQUEST_METHOD=GET";
 	m.env[1] = "REQUEST_URI=/api/v1/exportJobs";
 	for (i = 0; i < 5; i++) {
-		l[i + 1] = line(&p, names[i]);
+		l[i + 1] = fuzz_env_line(&p, names[i]);
 		m.env[i + 2] = l[i + 1];
 	}
 	(void)conf_proxy_trusted(&c, l[1] + strlen("REMOTE_ADDR="));
@@ -109,6 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]_") != strlen(h))
 		abort();	/* the base holds more than a host[:port] */
 	http_request_free(&r);
+	buf_free(&m.out);
 	for (i = 0; i < 6; i++)
 		free(l[i]);
 	free(in);

@@ -8,61 +8,7 @@
  */
 #include "fuzz.h"
 #include "http/http.h"
-
-struct mem {
-	const char	*env[8];
-	const char	*body;
-	size_t		 body_len, body_off;
-};
-
-static ssize_t
-mem_read(void *ctx, void *p, size_t n)
-{
-	struct mem	*m = ctx;
-	size_t		 left = m->body_len - m->body_off;
-
-	if (n > left)
-		n = left;
-	memcpy(p, m->body + m->body_off, n);
-	m->body_off += n;
-	return (ssize_t)n;
-}
-
-static int
-mem_write(void *ctx, const void *p, size_t n)
-{
-	(void)ctx;
-	(void)p;
-	(void)n;
-	return 0;
-}
-
-static const char *
-mem_getenv(void *ctx, const char *name)
-{
-	struct mem	*m = ctx;
-	size_t		 i, n = strlen(name);
-
-	for (i = 0; i < 8 && m->env[i] != NULL; i++)
-		if (strncmp(m->env[i], name, n) == 0 && m->env[i][n] == '=')
-			return m->env[i] + n + 1;
-	return NULL;
-}
-
-/* The next line of *p into a "NAME=line" string (freed by the caller). */
-static char *
-line(char **p, const char *name)
-{
-	char	*s = *p, *e = strchr(s, '\n'), *out;
-	size_t	 n = e ? (size_t)(e - s) : strlen(s);
-
-	*p = e ? e + 1 : s + n;
-	out = malloc(strlen(name) + n + 2);
-	if (out == NULL)
-		abort();
-	sprintf(out, "%s=%.*s", name, (int)n, s);
-	return out;
-}
+#include "../unit/memio.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -80,9 +26,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	conf_defaults(&c);
 	memset(&m, 0, sizeof(m));
-	l[0] = line(&p, "REQUEST_METHOD");
-	l[1] = line(&p, "REQUEST_URI");
-	l[2] = line(&p, "HTTP_HOST");
+	l[0] = fuzz_env_line(&p, "REQUEST_METHOD");
+	l[1] = fuzz_env_line(&p, "REQUEST_URI");
+	l[2] = fuzz_env_line(&p, "HTTP_HOST");
 	for (i = 0; i < 3; i++)
 		m.env[i] = l[i];
 	m.body = p;
@@ -95,6 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)http_query(&r, names[i], v, sizeof(v));
 	http_dispatch(&r);
 	http_request_free(&r);
+	buf_free(&m.out);
 	for (i = 0; i < 3; i++)
 		free(l[i]);
 	free(in);
