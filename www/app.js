@@ -805,24 +805,43 @@
 	/* ---------------------------------------------------------------- */
 	/* approvals (admins) */
 
+	/*
+	 * The tenant's exports waiting for approval: Graph's filter knows
+	 * status words only (SPEC section 5), so the not-started ones, page
+	 * by page (10 pages of 1000 at most), kept when their state says so.
+	 */
 	function loadApprovals() {
+		var waiting = [];
 		if (!me || me.role !== "admin")
 			return Promise.resolve();
-		var q = "exportJobs?$top=100&$filter=" + encodeURIComponent(
-		    "statusDetail eq 'pending_approval'");
-		return api("GET", q).then(function (r) {
-			if (r.status !== 200)
+		function page(path, left) {
+			return api("GET", path).then(function (r) {
+				if (r.status !== 200)
+					return false;
+				r.body.value.forEach(function (j) {
+					if (stateOf(j) === "pending_approval")
+						waiting.push(j);
+				});
+				if (r.body["@odata.nextLink"] && left > 1)
+					return page(localPath(
+					    r.body["@odata.nextLink"]), left - 1);
+				return true;
+			});
+		}
+		return page("exportJobs?$top=1000&$filter=" + encodeURIComponent(
+		    "status eq 'notStarted'"), 10).then(function (ok) {
+			if (!ok)
 				return;
 			var focused = document.activeElement;
 			var keep = approvalRows.contains(focused) ?
 			    [focused.closest("tr").getAttribute("data-id"),
 			    focused.getAttribute("data-action")] : null;
 			approvalRows.textContent = "";
-			r.body.value.forEach(function (j) {
+			waiting.forEach(function (j) {
 				approvalRows.appendChild(approvalRow(j));
 			});
-			$("approvals-empty").hidden = r.body.value.length > 0;
-			$("approval-table").hidden = !r.body.value.length;
+			$("approvals-empty").hidden = waiting.length > 0;
+			$("approval-table").hidden = !waiting.length;
 			if (keep) {
 				var tr = approvalRows.querySelector(
 				    "tr[data-id='" + keep[0] + "']");

@@ -55,12 +55,8 @@ enum qerr osdi_delete_export(struct request *r);
 enum qerr osdi_download(struct request *r);
 
 /*
- * Parses Graph's "$filter": clauses "definitionId eq '…'", "status eq
- * '…'" (a Graph word) and "statusDetail eq '…'" (a core state's name)
- * joined by "and", each once.  *states: the bits (1 << state) of the
- * states the filter allows, 0 if it says nothing of them.  0, or 1 for
- * a filter no job passes (its state clauses exclude each other), or -1
- * with r's error on anything else.
+ * Parses Graph's "$filter": clauses "definitionId eq '…'" and "status eq
+ * '…'" joined by "and".  -1 with r's error on anything else.
  */
 int	 graph_parse_filter(struct request *r, const char *f,
 	     char def[ID_LEN + 1], unsigned *states);

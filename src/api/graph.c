@@ -215,6 +215,7 @@ graph_job_of(struct request *r, const struct job *j)
 	return graph_job(r, j, owner_name(r, j, &on));
 }
 
+
 static void
 job_location(struct request *r, const char *id)
 {
@@ -354,36 +355,15 @@ states_of_word(const char *w)
 struct filter_ask {
 	int		 goals;		/* goalsOrganizationId only */
 	char		 def[ID_LEN + 1];
-	/*
-	 * The states the status and statusDetail clauses allow, both (an
-	 * AND): 0 with has_status or has_detail is a filter no job passes.
-	 */
 	unsigned	 states;
-	int		 has_status, has_detail;
 	char		 org[TENANT_MAX + 1];
 	int		 has_org;
 };
 
-/* True if fa's clauses on the state exclude every state. */
-static int
-filter_excludes_all(const struct filter_ask *fa)
-{
-	return (fa->has_status || fa->has_detail) && fa->states == 0;
-}
-
-/* Narrows fa's states to mask (the first state clause sets them). */
-static void
-filter_states(struct filter_ask *fa, unsigned mask)
-{
-	fa->states = fa->has_status || fa->has_detail ? fa->states & mask :
-	    mask;
-}
-
 /*
  * Parses a "$filter": clauses "key eq 'value'" joined by "and", each key
- * once, of the keys the mount allows (Graph's: definitionId, status, a
- * Graph word, and statusDetail, a core state's name; the goals mount's:
- * goalsOrganizationId).  -1 with r's error otherwise.
+ * once, of the keys the mount allows (Graph's: definitionId and status;
+ * the goals mount's: goalsOrganizationId).  -1 with r's error otherwise.
  */
 static int
 parse_filter(struct request *r, const char *f, struct filter_ask *fa)
@@ -391,13 +371,10 @@ parse_filter(struct request *r, const char *f, struct filter_ask *fa)
 	char		 key[32], val[64];
 	const char	*p = f;
 	size_t		 n;
-	unsigned	 mask;
-	enum job_state	 st;
 	int		 first = 1;
 
 	fa->def[0] = '\0';
 	fa->states = 0;
-	fa->has_status = fa->has_detail = 0;
 	fa->org[0] = '\0';
 	fa->has_org = 0;
 	for (;;) {
@@ -452,17 +429,9 @@ parse_filter(struct request *r, const char *f, struct filter_ask *fa)
 			if (!id_valid(val))
 				goto bad;
 			memcpy(fa->def, val, ID_LEN + 1);
-		} else if (strcmp(key, "status") == 0 && !fa->has_status) {
-			if ((mask = states_of_word(val)) == 0)
+		} else if (strcmp(key, "status") == 0 && fa->states == 0) {
+			if ((fa->states = states_of_word(val)) == 0)
 				goto bad;
-			filter_states(fa, mask);
-			fa->has_status = 1;
-		} else if (strcmp(key, "statusDetail") == 0 &&
-		    !fa->has_detail) {
-			if (job_state_parse(val, &st) != 0)
-				goto bad;
-			filter_states(fa, 1u << st);
-			fa->has_detail = 1;
 		} else
 			goto bad;
 	}
@@ -470,9 +439,8 @@ bad:
 	snprintf(r->err_target, sizeof(r->err_target), "$filter");
 	snprintf(r->err_msg, sizeof(r->err_msg), fa->goals ? "$filter "
 	    "supports only \"goalsOrganizationId eq '…'\"" : "$filter "
-	    "supports only \"definitionId eq '…'\", \"status eq '…'\" (a "
-	    "Graph status word) and \"statusDetail eq '…'\" (a job state: "
-	    "queued, pending_approval, …) joined by \"and\"");
+	    "supports only \"definitionId eq '…'\" and \"status eq '…'\" "
+	    "joined by \"and\"");
 	return -1;
 }
 
@@ -502,7 +470,7 @@ graph_parse_filter(struct request *r, const char *f, char def[ID_LEN + 1],
 	rc = parse_filter(r, f, &fa);
 	memcpy(def, fa.def, ID_LEN + 1);
 	*states = fa.states;
-	return rc == 0 && filter_excludes_all(&fa) ? 1 : rc;
+	return rc;
 }
 
 struct page {
@@ -639,12 +607,8 @@ list_jobs(struct request *r, int goals)
 	jq.def_id = fa.def[0] ? fa.def : NULL;
 	jq.states = fa.states;
 	jq.limit = p.top + 1;		/* one more: is there a next page? */
-	/*
-	 * another organization than the caller's has no job it may see, and
-	 * no job is in two states at once
-	 */
-	if ((fa.has_org && strcmp(fa.org, r->who.tenant) != 0) ||
-	    filter_excludes_all(&fa))
+	/* another organization than the caller's has no job it may see */
+	if (fa.has_org && strcmp(fa.org, r->who.tenant) != 0)
 		e = Q_OK;
 	else
 		e = job_list(r->store, &r->who, &jq, add_job, &p);

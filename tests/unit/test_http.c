@@ -610,57 +610,6 @@ test_graph_created_by(void **state)
 	buf_free(&out);
 }
 
-/* Graph's $filter: definitionId, status and statusDetail, ANDed. */
-static void
-test_graph_filter_states(void **state)
-{
-	static const struct {
-		const char	*filter;
-		int		 rc;
-		unsigned	 states;
-	} cases[] = {
-		{ "status eq 'notStarted'", 0,
-		    1u << JS_PENDING_APPROVAL | 1u << JS_QUEUED },
-		{ "statusDetail eq 'pending_approval'", 0,
-		    1u << JS_PENDING_APPROVAL },
-		{ "status eq 'notStarted' and statusDetail eq 'queued'", 0,
-		    1u << JS_QUEUED },
-		{ "statusDetail eq 'expired' and status eq 'succeeded'", 0,
-		    1u << JS_EXPIRED },
-		{ "statusDetail eq 'rejected' and definitionId eq "
-		    "'AAAAAAAAAAAAAAAAAAAAAA'", 0, 1u << JS_REJECTED },
-		/* no job is in both */
-		{ "status eq 'succeeded' and statusDetail eq 'queued'", 1, 0 },
-		/* not a core state, a key twice, another operator */
-		{ "statusDetail eq 'notStarted'", -1, 0 },
-		{ "statusDetail eq 'Queued'", -1, 0 },
-		{ "statusDetail eq ''", -1, 0 },
-		{ "statusDetail eq 'queued' and statusDetail eq 'queued'", -1,
-		    0 },
-		{ "statusDetail ne 'queued'", -1, 0 },
-		{ "status eq 'running' and status eq 'running'", -1, 0 },
-	};
-	struct request	r;
-	char		def[ID_LEN + 1], org[TENANT_MAX + 1];
-	unsigned	states;
-	size_t		i;
-	int		rc;
-
-	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		memset(&r, 0, sizeof(r));
-		rc = graph_parse_filter(&r, cases[i].filter, def, &states);
-		if (rc != cases[i].rc || (rc >= 0 && states != cases[i].states))
-			fail_msg("%s: %d %#x", cases[i].filter, rc, states);
-		if (rc < 0)
-			assert_string_equal(r.err_target, "$filter");
-	}
-	/* the goals mount's filter is its own */
-	memset(&r, 0, sizeof(r));
-	assert_int_equal(goals_parse_filter(&r, "statusDetail eq 'queued'",
-	    org), -1);
-}
-
 /* ---- jobs through the handlers ---- */
 
 static void
@@ -1234,7 +1183,6 @@ main(void)
 		    tu_teardown),
 		cmocka_unit_test_setup_teardown(test_graph_created_by,
 		    setup_world, tu_teardown),
-		cmocka_unit_test(test_graph_filter_states),
 		cmocka_unit_test_setup_teardown(
 		    test_create_conflict_and_body_checks, setup_world,
 		    tu_teardown),
